@@ -1,0 +1,1 @@
+//! ImageSetConfiguration parsing and validation.

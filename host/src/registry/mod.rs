@@ -1,0 +1,3 @@
+//! Registry access.
+
+pub mod auth;
