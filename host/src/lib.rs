@@ -2,3 +2,9 @@
 
 pub mod config;
 pub mod registry;
+pub mod manifest;
+pub mod reference;
+pub mod workspace;
+pub mod copy;
+pub mod sources;
+pub mod cli;

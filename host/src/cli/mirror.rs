@@ -1,0 +1,306 @@
+//! `oc-mirror -c ISC [--workspace|--from] DESTINATION`: the mirror workflows.
+//!
+//! Resolves the flags into settings, then runs the workflow: read the config,
+//! ask the content sources for images, open the workspace, copy (or, with
+//! `--dry-run`, only plan), write `mapping.txt`, print a summary.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use tracing::{info, warn};
+
+use super::reporters::{self, Progress, human_bytes};
+use super::{EXIT_ADDITIONAL_IMAGES, Failure};
+use crate::copy::{Concurrency, CopyEngine, CopyReport, ImageStatus, MAX_PARALLEL};
+use crate::reference::MirrorTarget;
+use crate::registry::auth::{AuthStore, Environment};
+use crate::registry::retry::RetryPolicy;
+use crate::registry::{RegistryClient, RegistryConfig};
+use crate::workspace::Workspace;
+use crate::{config, sources};
+
+/// Flags of the mirror workflows (the top-level command).
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// Where images go: `docker://REGISTRY[/PREFIX]` (or `file://DIR` for mirror to disk).
+    #[arg(value_name = "DESTINATION")]
+    pub destination: Option<String>,
+
+    /// Path to the ImageSetConfiguration.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Workspace for mirror to mirror: `file://DIR`.
+    #[arg(long, value_name = "file://DIR")]
+    pub workspace: Option<String>,
+
+    /// Imageset directory to publish from: `file://DIR`.
+    #[arg(long, value_name = "file://DIR")]
+    pub from: Option<String>,
+
+    /// Plan only: write `mapping.txt` and `missing.txt` under `working-dir/dry-run/` and copy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Images copied at the same time (1 to 10).
+    #[arg(long, default_value_t = crate::copy::DEFAULT_PARALLEL_IMAGES, value_parser = parallelism)]
+    pub parallel_images: usize,
+
+    /// Blobs of one image copied at the same time (1 to 10).
+    #[arg(long, default_value_t = crate::copy::DEFAULT_PARALLEL_LAYERS, value_parser = parallelism)]
+    pub parallel_layers: usize,
+
+    /// Retries of a failed request (timeouts, 429 and 5xx) before giving up.
+    #[arg(long, default_value_t = crate::registry::retry::DEFAULT_RETRY_TIMES)]
+    pub retry_times: u32,
+
+    /// First delay between retries, e.g. `500ms`, `2s` (`0`: exponential from 250 ms).
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    pub retry_delay: Duration,
+
+    /// Require HTTPS and verified certificates from source registries.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub src_tls_verify: bool,
+
+    /// Require HTTPS and verified certificates from the destination registry.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub dest_tls_verify: bool,
+
+    /// Directory of extra CA certificates (`*.crt`, `*.pem`) for source registries.
+    #[arg(long, value_name = "DIR")]
+    pub src_cert_dir: Option<PathBuf>,
+
+    /// Directory of extra CA certificates (`*.crt`, `*.pem`) for the destination registry.
+    #[arg(long, value_name = "DIR")]
+    pub dest_cert_dir: Option<PathBuf>,
+
+    /// Registry credentials file (default: `$REGISTRY_AUTH_FILE`, then
+    /// `$XDG_RUNTIME_DIR/containers/auth.json`, then `~/.docker/config.json`).
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+
+    /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
+    #[arg(long, default_value = "info", value_parser = ["error", "warn", "info", "debug", "trace"])]
+    pub log_level: String,
+
+    /// Accepted for compatibility with oc-mirror's command line; this is the v2 behaviour.
+    #[arg(long, hide = true)]
+    pub v2: bool,
+
+    /// oc-mirror's legacy engine, which this implementation does not carry.
+    #[arg(long, hide = true)]
+    pub v1: bool,
+}
+
+fn parallelism(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_PARALLEL).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to {MAX_PARALLEL}")),
+    }
+}
+
+/// `250ms`, `2s`, `1m`, or a bare number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map(|i| s.split_at(i)).unwrap_or((s, "s"));
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like `500ms`, `2s` or `1m`"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("`{s}` is not a duration like `500ms`, `2s` or `1m`")),
+    }
+}
+
+/// The workflow the flags ask for.
+enum Workflow {
+    MirrorToMirror { workspace: PathBuf, target: MirrorTarget },
+}
+
+fn file_url(flag: &str, value: &str) -> anyhow::Result<PathBuf> {
+    match value.strip_prefix("file://") {
+        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+        _ => bail!("`--{flag} {value}` must be a `file://` path\nhint: write `--{flag} file://DIR`"),
+    }
+}
+
+fn workflow(args: &MirrorArgs) -> anyhow::Result<Workflow> {
+    if args.v1 {
+        bail!("the legacy v1 engine is not part of this oc-mirror\nhint: drop `--v1`; the v2 workflows are the default");
+    }
+    let Some(dest) = args.destination.as_deref() else {
+        bail!("no destination given\nhint: oc-mirror -c isc.yaml --workspace file://DIR docker://REGISTRY[/PREFIX]");
+    };
+    if dest.starts_with("file://") {
+        if args.from.is_some() || args.workspace.is_some() {
+            bail!("`--from` and `--workspace` do not go with a `file://` destination");
+        }
+        return Err(Failure {
+            message: "mirror to disk (`file://` destination) is not available yet in this oc-mirror\nhint: mirror directly with `--workspace file://DIR docker://REGISTRY`".into(),
+            code: 1,
+        }
+        .into());
+    }
+    if !dest.starts_with("docker://") {
+        bail!("destination `{dest}` must start with `docker://` or `file://`");
+    }
+    let target = MirrorTarget::parse(dest)?;
+    match (&args.from, &args.workspace) {
+        (Some(_), Some(_)) => bail!("give either `--from` (publish an imageset) or `--workspace` (mirror to mirror), not both"),
+        (None, None) => bail!("a `docker://` destination needs `--workspace file://DIR` (mirror to mirror) or `--from file://DIR` (publish)"),
+        (Some(_), None) => Err(Failure {
+            message: "publishing an imageset (`--from`) is not available yet in this oc-mirror\nhint: mirror directly with `--workspace file://DIR docker://REGISTRY`".into(),
+            code: 1,
+        }
+        .into()),
+        (None, Some(ws)) => Ok(Workflow::MirrorToMirror { workspace: file_url("workspace", ws)?, target }),
+    }
+}
+
+/// Runs the mirror command.
+pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
+    reporters::init_logging(&args.log_level);
+    let Workflow::MirrorToMirror { workspace, target } = workflow(&args)?;
+    let config_path = args.config.as_deref().context("no ImageSetConfiguration given\nhint: pass it with `-c FILE`")?;
+    let isc = config::load_mirror_config(config_path)?;
+    let (plan, blocked) = sources::build_plan(&isc, &target)?;
+    for b in &blocked {
+        info!("skipping `{}`: blocked by `blockedImages` pattern `{}`", b.image, b.pattern);
+    }
+    if plan.images.is_empty() {
+        bail!("no images to copy: the configuration lists none (or all are blocked)");
+    }
+
+    let auth = Arc::new(AuthStore::discover(args.authfile.as_deref(), &Environment::from_process())?);
+    let retry = RetryPolicy { retries: args.retry_times, base_delay: args.retry_delay, ..RetryPolicy::default() };
+    let side = |tls_verify: bool, cert_dir: &Option<PathBuf>| {
+        Arc::new(RegistryClient::new(RegistryConfig { tls_verify, cert_dirs: cert_dir.iter().cloned().collect(), retry, auth: auth.clone() }))
+    };
+    let source = side(args.src_tls_verify, &args.src_cert_dir);
+    let destination = side(args.dest_tls_verify, &args.dest_cert_dir);
+    let ws = Workspace::open(&workspace)?;
+    info!("workspace {} (uuid {})", ws.working_dir().display(), ws.uuid());
+
+    let plain = args.log_level == "debug" || args.log_level == "trace";
+    let progress = Arc::new(Progress::new(plain));
+    let engine = CopyEngine::new(
+        source,
+        destination,
+        ws.blob_cache()?,
+        Concurrency { images: args.parallel_images, layers: args.parallel_layers },
+        progress.clone(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+
+    if args.dry_run {
+        return runtime.block_on(dry_run(&ws, &engine, &plan, &progress));
+    }
+    let report = runtime.block_on(engine.run(&plan));
+    progress.finish();
+    let mapping = ws.write_file("mapping.txt", sources::mapping(&plan).as_bytes())?;
+    print_summary(&report, &target, &mapping);
+    let failed: Vec<String> = report
+        .failures()
+        .map(|f| match &f.status {
+            ImageStatus::Failed(why) => format!("  {}: {why}", f.source.whole()),
+            _ => String::new(),
+        })
+        .collect();
+    if !failed.is_empty() {
+        return Err(Failure {
+            message: format!(
+                "{} of {} images could not be mirrored:\n{}\nhint: fix the cause and run the same command again; what was copied is kept and not fetched again",
+                failed.len(),
+                report.images.len(),
+                failed.join("\n")
+            ),
+            code: EXIT_ADDITIONAL_IMAGES,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+async fn dry_run(ws: &Workspace, engine: &CopyEngine, plan: &crate::copy::CopyPlan, progress: &Progress) -> anyhow::Result<()> {
+    let resolved = engine.resolve_all(plan).await;
+    progress.finish();
+    let mut missing = Vec::new();
+    let mut bytes = 0u64;
+    for r in &resolved {
+        match r {
+            Ok(image) => {
+                bytes += image.blobs().iter().map(|b| b.size).sum::<u64>();
+                if !engine.fully_cached(image) {
+                    missing.push(format!("docker://{}=docker://{}", image.job.source.whole(), image.job.destination.whole()));
+                }
+            }
+            Err((job, e)) => {
+                warn!("cannot resolve `{}`: {e}", job.source.whole());
+                missing.push(format!("docker://{}=docker://{}", job.source.whole(), job.destination.whole()));
+            }
+        }
+    }
+    missing.sort();
+    let mapping = ws.write_file("dry-run/mapping.txt", sources::mapping(plan).as_bytes())?;
+    let missing_text = if missing.is_empty() { String::new() } else { missing.join("\n") + "\n" };
+    let missing_path = ws.write_file("dry-run/missing.txt", missing_text.as_bytes())?;
+    println!("Dry run: {} images, {} in all, nothing copied", plan.images.len(), human_bytes(bytes));
+    if missing.is_empty() {
+        println!("  all {} images required for mirroring are available in the workspace cache", plan.images.len());
+    } else {
+        println!("  {} images are not (fully) in the workspace cache: {}", missing.len(), missing_path.display());
+    }
+    println!("  mapping: {}", mapping.display());
+    if let Some((job, e)) = resolved.iter().find_map(|r| r.as_ref().err()) {
+        return Err(Failure { message: format!("`{}` cannot be mirrored: {e}", job.source.whole()), code: EXIT_ADDITIONAL_IMAGES }.into());
+    }
+    Ok(())
+}
+
+fn print_summary(report: &CopyReport, target: &MirrorTarget, mapping: &Path) {
+    let b = &report.blobs;
+    let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    println!("Mirrored to {target} in {:.1?}", report.elapsed);
+    println!(
+        "  images: {} copied, {} already in the mirror, {} failed",
+        report.count(&ImageStatus::Copied),
+        report.count(&ImageStatus::AlreadyPresent),
+        report.failures().count()
+    );
+    println!(
+        "  blobs:  {} downloaded ({}), {} uploaded ({}), {} mounted, {} already in the mirror, {} from the workspace cache",
+        n(&b.downloaded),
+        human_bytes(n(&b.downloaded_bytes)),
+        n(&b.uploaded),
+        human_bytes(n(&b.uploaded_bytes)),
+        n(&b.mounted),
+        n(&b.present),
+        n(&b.from_cache)
+    );
+    println!("  mapping: {}", mapping.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("2h").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn parallelism_is_bounded() {
+        assert!(parallelism("0").is_err());
+        assert!(parallelism("11").is_err());
+        assert_eq!(parallelism("10"), Ok(10));
+    }
+}

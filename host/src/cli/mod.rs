@@ -1,0 +1,99 @@
+//! The command line: flags as oc-mirror users know them, and nothing else.
+//!
+//! `cli` only declares and validates; each subcommand's `run` turns the flags
+//! into settings and calls the modules that do the work. Errors become exit
+//! codes in one place ([`exit_code`]).
+
+pub mod mirror;
+pub mod reporters;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Keep a disconnected mirror registry in step with OpenShift content.
+#[derive(Debug, Parser)]
+#[command(
+    name = "oc-mirror",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Workflows:\n  mirror to mirror:  oc-mirror -c isc.yaml --workspace file://DIR docker://REGISTRY[/PREFIX]\n  (mirror to disk `file://DIR` and publish `--from file://DIR` arrive with imagesets)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub mirror: mirror::MirrorArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the version of oc-mirror.
+    Version(VersionArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VersionArgs {
+    /// Output format: `text` or `json`.
+    #[arg(long, short = 'o', default_value = "text", value_parser = ["text", "json"])]
+    pub output: String,
+}
+
+/// A failure with the exit code it maps to (oc-mirror v2's bit flags:
+/// 1 generic, 8 additional images).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+/// Exit code for additional images that failed to mirror.
+pub const EXIT_ADDITIONAL_IMAGES: u8 = 8;
+
+/// Parses the command line and runs it.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Version(v)) => version(&v),
+        None => mirror::run(cli.mirror),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            reporters::print_error(&err);
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+/// The one place errors become exit codes.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    err.downcast_ref::<Failure>().map(|f| f.code).unwrap_or(1)
+}
+
+fn version(args: &VersionArgs) -> anyhow::Result<()> {
+    let version = env!("CARGO_PKG_VERSION");
+    if args.output == "json" {
+        println!("{}", serde_json::json!({ "clientVersion": { "gitVersion": version, "implementation": "oc-mirror-rs" } }));
+    } else {
+        println!("oc-mirror {version} (oc-mirror in Rust)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,440 @@
+//! The copy engine: moves images from their sources to the mirror, streaming,
+//! verified, resumable.
+//!
+//! # Overview
+//! The engine takes a [`CopyPlan`], returns a [`CopyReport`] and tells a
+//! [`Reporter`] what it is doing; it never draws anything itself.
+//!
+//! # Steps
+//! 1. **Resolve** every image (`--parallel-images` at a time): read its manifests
+//!    from the source ([`plan::resolve`]) and ask the destination whether its tag
+//!    already points at that digest; such images are done (the no-op re-run).
+//! 2. **Blobs** of each remaining image (`--parallel-layers` at a time, largest
+//!    first). For each blob, in order of preference: already in the destination
+//!    repository (skip); in another repository of the destination registry
+//!    (mount); in the workspace cache (upload from it); otherwise download it
+//!    into the cache, hashing as it streams, resuming a cut download with a range
+//!    request, then upload it. One task per digest does the work; others wait
+//!    for it and then mount or skip.
+//! 3. **Manifests**, byte for byte: platform manifests by digest, then the
+//!    top-level one by tag.
+//!
+//! # Invariants
+//! - A manifest is pushed only after every blob it references is in place, and
+//!   an index only after its platform manifests: a tag the mirror shows is whole.
+//! - Every blob is checked against its digest and size before it enters the
+//!   cache; nothing unverified is ever uploaded.
+//! - Memory does not grow with blob size: blobs stream in chunks between the
+//!   network and the cache file.
+//! - A failed image does not stop the others; every failure is in the report.
+
+pub mod plan;
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
+use tracing::{debug, info, warn};
+
+use crate::manifest::Descriptor;
+use crate::reference::Reference;
+use crate::registry::{RegistryClient, RegistryError};
+use crate::workspace::BlobCache;
+pub use plan::{CopyPlan, ImageJob, ManifestCopy, ResolvedImage};
+
+/// oc-mirror's `--parallel-images` default.
+pub const DEFAULT_PARALLEL_IMAGES: usize = 4;
+/// oc-mirror's `--parallel-layers` default.
+pub const DEFAULT_PARALLEL_LAYERS: usize = 5;
+/// oc-mirror caps both at 10, so as not to overwhelm a registry.
+pub const MAX_PARALLEL: usize = 10;
+/// Buffer between the network and the cache file.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// How much happens at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    pub images: usize,
+    pub layers: usize,
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Concurrency { images: DEFAULT_PARALLEL_IMAGES, layers: DEFAULT_PARALLEL_LAYERS }
+    }
+}
+
+/// Receives the engine's progress. Implementations must be cheap: they are
+/// called from the copy tasks.
+pub trait Reporter: Send + Sync {
+    /// Resolution is done: how many images and bytes the copy will move at most.
+    fn planned(&self, _images: usize, _bytes: u64) {}
+    /// Bytes of blobs moved (downloaded or uploaded from cache) or found in place.
+    fn bytes(&self, _n: u64) {}
+    /// An image is finished, one way or another.
+    fn image_done(&self, _outcome: &ImageOutcome) {}
+}
+
+/// A reporter that reports nothing.
+pub struct Silent;
+impl Reporter for Silent {}
+
+/// How one image ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageStatus {
+    /// Its blobs and manifests were pushed.
+    Copied,
+    /// The destination already had it, digest for digest.
+    AlreadyPresent,
+    /// It could not be mirrored; the message says why.
+    Failed(String),
+}
+
+/// One image's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageOutcome {
+    pub source: Reference,
+    pub destination: Reference,
+    /// The manifest digest the destination tag points at (when resolved).
+    pub digest: Option<String>,
+    pub status: ImageStatus,
+}
+
+/// Blob traffic of a run.
+#[derive(Debug, Default)]
+pub struct BlobCounters {
+    /// Downloaded from a source registry.
+    pub downloaded_bytes: AtomicU64,
+    pub downloaded: AtomicU64,
+    /// Uploaded to the destination.
+    pub uploaded_bytes: AtomicU64,
+    pub uploaded: AtomicU64,
+    /// Linked from another repository of the destination registry.
+    pub mounted: AtomicU64,
+    /// Already in the destination repository.
+    pub present: AtomicU64,
+    /// Served from the workspace cache instead of the source.
+    pub from_cache: AtomicU64,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct CopyReport {
+    pub images: Vec<ImageOutcome>,
+    pub blobs: BlobCounters,
+    pub elapsed: Duration,
+}
+
+impl CopyReport {
+    pub fn failures(&self) -> impl Iterator<Item = &ImageOutcome> {
+        self.images.iter().filter(|i| matches!(i.status, ImageStatus::Failed(_)))
+    }
+    pub fn count(&self, status: &ImageStatus) -> usize {
+        self.images.iter().filter(|i| &i.status == status).count()
+    }
+}
+
+/// Copies images from source registries into the mirror.
+pub struct CopyEngine {
+    source: Arc<RegistryClient>,
+    destination: Arc<RegistryClient>,
+    cache: Arc<BlobCache>,
+    concurrency: Concurrency,
+    reporter: Arc<dyn Reporter>,
+    /// One lock per key (a download of a digest, an upload of a digest to a
+    /// registry), so that each is done once however many images share it.
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per destination registry: a repository known to hold each digest.
+    known: Mutex<HashMap<String, HashMap<String, String>>>,
+    counters: BlobCounters,
+}
+
+impl CopyEngine {
+    pub fn new(source: Arc<RegistryClient>, destination: Arc<RegistryClient>, cache: BlobCache, concurrency: Concurrency, reporter: Arc<dyn Reporter>) -> CopyEngine {
+        CopyEngine {
+            source,
+            destination,
+            cache: Arc::new(cache),
+            concurrency: Concurrency { images: concurrency.images.clamp(1, MAX_PARALLEL), layers: concurrency.layers.clamp(1, MAX_PARALLEL) },
+            reporter,
+            locks: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
+            counters: BlobCounters::default(),
+        }
+    }
+
+    /// Reads every image's manifests from its source (step 1 without the
+    /// destination check), for the dry run. Failures are returned per image.
+    pub async fn resolve_all(&self, plan: &CopyPlan) -> Vec<Result<ResolvedImage, (ImageJob, RegistryError)>> {
+        futures_util::stream::iter(plan.images.iter().cloned())
+            .map(|job| async move { plan::resolve(&self.source, &job).await.map_err(|e| (job, e)) })
+            .buffered(self.concurrency.images)
+            .collect()
+            .await
+    }
+
+    /// Whether every blob of an image is in the workspace cache.
+    pub fn fully_cached(&self, image: &ResolvedImage) -> bool {
+        image.blobs().iter().all(|b| matches!(self.cache.size(&b.digest), Ok(Some(_))))
+    }
+
+    /// Mirrors every image of the plan.
+    pub async fn run(self, plan: &CopyPlan) -> CopyReport {
+        let started = Instant::now();
+        let resolved = self.resolve_all(plan).await;
+        let this = &self;
+
+        // Step 1b: which images does the destination already have?
+        let checks: Vec<Result<(ResolvedImage, bool), ImageOutcome>> = futures_util::stream::iter(resolved)
+            .map(|r| async move {
+                match r {
+                    Err((job, e)) => Err(failed(&job, None, &e)),
+                    Ok(image) => match this.destination.manifest_digest(&image.job.destination).await {
+                        Ok(Some(d)) if d == image.digest() => Ok((image, true)),
+                        Ok(_) => Ok((image, false)),
+                        Err(e) => Err(failed(&image.job, Some(image.digest().to_string()), &e)),
+                    },
+                }
+            })
+            .buffered(self.concurrency.images)
+            .collect()
+            .await;
+
+        let planned_bytes: u64 = checks.iter().filter_map(|c| c.as_ref().ok()).map(|(i, _)| i.blobs().iter().map(|b| b.size).sum::<u64>()).sum();
+        self.reporter.planned(plan.images.len(), planned_bytes);
+
+        let outcomes: Vec<ImageOutcome> = futures_util::stream::iter(checks)
+            .map(|c| async {
+                let outcome = match c {
+                    Err(outcome) => outcome,
+                    Ok((image, true)) => {
+                        self.reporter.bytes(image.blobs().iter().map(|b| b.size).sum());
+                        debug!(image = %image.job.source, "already in the mirror");
+                        outcome(&image, ImageStatus::AlreadyPresent)
+                    }
+                    Ok((image, false)) => match self.copy_image(&image).await {
+                        Ok(()) => outcome(&image, ImageStatus::Copied),
+                        Err(e) => failed(&image.job, Some(image.digest().to_string()), &e),
+                    },
+                };
+                self.reporter.image_done(&outcome);
+                outcome
+            })
+            .buffer_unordered(self.concurrency.images)
+            .collect()
+            .await;
+
+        // Report in plan order, whatever order the copies finished in.
+        let mut by_key: HashMap<String, ImageOutcome> = outcomes.into_iter().map(|o| (o.destination.whole() + &o.source.whole(), o)).collect();
+        let images = plan.images.iter().filter_map(|j| by_key.remove(&(j.destination.whole() + &j.source.whole()))).collect();
+        CopyReport { images, blobs: self.counters, elapsed: started.elapsed() }
+    }
+
+    /// Steps 2 and 3 for one image.
+    async fn copy_image(&self, image: &ResolvedImage) -> Result<(), RegistryError> {
+        let dest = &image.job.destination;
+        let blobs = image.blobs();
+        // Every blob task runs to its end even when one fails, so that no
+        // download is cut off half-way (and fetched again next time).
+        let results: Vec<Result<(), RegistryError>> = futures_util::stream::iter(blobs)
+            .map(|blob| async move { self.ensure_blob(image, &blob).await })
+            .buffer_unordered(self.concurrency.layers)
+            .collect()
+            .await;
+        if let Some(err) = results.into_iter().find_map(Result::err) {
+            return Err(err);
+        }
+        let last = image.manifests.len().saturating_sub(1);
+        for (i, m) in image.manifests.iter().enumerate() {
+            let target = if i == last { dest.clone() } else { dest.clone_with_digest(m.digest.clone()) };
+            let target = if i == last { target } else { crate::reference::pull_reference(&target) };
+            self.destination.put_manifest(&target, &m.bytes, &m.media_type).await?;
+        }
+        info!("mirrored {} → {} ({})", image.job.source.whole(), dest.whole(), image.digest());
+        Ok(())
+    }
+
+    fn lock_for(&self, key: String) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(key).or_default().clone()
+    }
+
+    fn known_repo(&self, registry: &str, digest: &str) -> Option<String> {
+        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known.get(registry).and_then(|m| m.get(digest)).cloned()
+    }
+
+    fn remember(&self, registry: &str, digest: &str, repo: &str) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known.entry(registry.to_string()).or_default().insert(digest.to_string(), repo.to_string());
+    }
+
+    /// Puts one blob into the destination repository of `image`.
+    async fn ensure_blob(&self, image: &ResolvedImage, blob: &Descriptor) -> Result<(), RegistryError> {
+        let dest = &image.job.destination;
+        let registry = dest.registry();
+        let lock = self.lock_for(format!("push {registry} {}", blob.digest));
+        let _guard = lock.lock().await;
+
+        let known = self.known_repo(registry, &blob.digest);
+        if known.as_deref() == Some(dest.repository()) {
+            self.counters.present.fetch_add(1, Ordering::Relaxed);
+            self.reporter.bytes(blob.size);
+            return Ok(());
+        }
+        if self.destination.blob_exists(dest, &blob.digest).await? {
+            self.remember(registry, &blob.digest, dest.repository());
+            self.counters.present.fetch_add(1, Ordering::Relaxed);
+            self.reporter.bytes(blob.size);
+            return Ok(());
+        }
+        if let Some(repo) = known {
+            let from = Reference::with_digest(registry.to_string(), repo, blob.digest.clone());
+            if self.destination.mount_blob(dest, &from, &blob.digest).await? {
+                self.remember(registry, &blob.digest, dest.repository());
+                self.counters.mounted.fetch_add(1, Ordering::Relaxed);
+                self.reporter.bytes(blob.size);
+                return Ok(());
+            }
+        }
+        self.ensure_cached(&image.job.source, blob).await?;
+        let cache = self.cache.clone();
+        let digest = blob.digest.clone();
+        let open = move || cache.open(&digest);
+        self.destination.push_blob_file(dest, &blob.digest, blob.size, &open).await?;
+        self.remember(registry, &blob.digest, dest.repository());
+        self.counters.uploaded.fetch_add(1, Ordering::Relaxed);
+        self.counters.uploaded_bytes.fetch_add(blob.size, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Makes sure a verified copy of the blob is in the cache, downloading (or
+    /// resuming) it from the source when it is not.
+    async fn ensure_cached(&self, source: &Reference, blob: &Descriptor) -> Result<(), RegistryError> {
+        let lock = self.lock_for(format!("download {}", blob.digest));
+        let _guard = lock.lock().await;
+        let io = |e: std::io::Error| RegistryError::Failed {
+            operation: "caching blob from",
+            reference: source.whole(),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+            cause: format!("{}: {e}", blob.digest),
+        };
+        match self.cache.size(&blob.digest) {
+            Ok(Some(size)) if size == blob.size => {
+                self.counters.from_cache.fetch_add(1, Ordering::Relaxed);
+                self.reporter.bytes(blob.size);
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(e) => return Err(io(std::io::Error::other(e))),
+        }
+        let repo = crate::reference::pull_reference(source);
+        let policy = self.source.retry_policy();
+        let mut attempt = 0u32;
+        let started = Instant::now();
+        loop {
+            attempt += 1;
+            match self.download(&repo, blob).await {
+                Ok(()) => break,
+                Err(DownloadError::Registry(e)) => return Err(e),
+                Err(DownloadError::Mismatch { actual }) => {
+                    self.cache.discard_partial(&blob.digest).map_err(io)?;
+                    if attempt > policy.retries {
+                        return Err(RegistryError::DigestMismatch { what: "blob", reference: repo.whole(), expected: format!("{} ({} bytes)", blob.digest, blob.size), actual });
+                    }
+                    warn!("blob {} from `{}` did not match its digest; fetching it again", blob.digest, repo.whole());
+                }
+                Err(DownloadError::Interrupted(e)) => {
+                    if attempt > policy.retries {
+                        return Err(RegistryError::Failed { operation: "downloading blob from", reference: repo.whole(), attempts: attempt, elapsed: started.elapsed(), cause: format!("{}: {e}", blob.digest) });
+                    }
+                    let delay = policy.delay(attempt);
+                    warn!("download of {} from `{}` was cut short: {e} ({} tries remaining, resuming in {delay:.1?})", blob.digest, repo.whole(), policy.retries + 1 - attempt);
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+        self.cache.commit(&blob.digest).map_err(io)?;
+        self.counters.downloaded.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// One download attempt, appending to the partial file from where it ends.
+    async fn download(&self, repo: &Reference, blob: &Descriptor) -> Result<(), DownloadError> {
+        let (file, mut have) = self.cache.open_partial(&blob.digest).map_err(DownloadError::Interrupted)?;
+        let mut hasher = Sha256::new();
+        let mut file = if have > 0 && have <= blob.size {
+            // Re-hash what an earlier attempt or run left behind.
+            let mut f = file;
+            hash_file(&mut f, &mut hasher).map_err(DownloadError::Interrupted)?;
+            f
+        } else {
+            file.set_len(0).map_err(DownloadError::Interrupted)?;
+            have = 0;
+            file
+        };
+        let mut stream = self.source.open_blob(repo, blob, have).await.map_err(DownloadError::Registry)?;
+        if have > 0 && !stream.partial {
+            // The registry ignored the range: start over.
+            file.set_len(0).map_err(DownloadError::Interrupted)?;
+            hasher = Sha256::new();
+            have = 0;
+        }
+        let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut file);
+        let mut total = have;
+        while let Some(chunk) = stream.stream.try_next().await.map_err(DownloadError::Interrupted)? {
+            hasher.update(&chunk);
+            writer.write_all(&chunk).map_err(DownloadError::Interrupted)?;
+            total += chunk.len() as u64;
+            self.counters.downloaded_bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            self.reporter.bytes(chunk.len() as u64);
+            if total > blob.size {
+                break;
+            }
+        }
+        writer.flush().map_err(DownloadError::Interrupted)?;
+        drop(writer);
+        if total < blob.size {
+            return Err(DownloadError::Interrupted(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("got {total} of {} bytes", blob.size))));
+        }
+        let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
+        if total != blob.size || actual != blob.digest {
+            return Err(DownloadError::Mismatch { actual: format!("{actual} ({total} bytes)") });
+        }
+        file.sync_data().map_err(DownloadError::Interrupted)?;
+        Ok(())
+    }
+}
+
+enum DownloadError {
+    Registry(RegistryError),
+    Interrupted(std::io::Error),
+    Mismatch { actual: String },
+}
+
+fn hash_file(file: &mut std::fs::File, hasher: &mut Sha256) -> std::io::Result<()> {
+    file.seek(std::io::SeekFrom::Start(0))?;
+    let mut buf = vec![0u8; WRITE_BUFFER];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    file.seek(std::io::SeekFrom::End(0))?;
+    Ok(())
+}
+
+fn outcome(image: &ResolvedImage, status: ImageStatus) -> ImageOutcome {
+    ImageOutcome { source: image.job.source.clone(), destination: image.job.destination.clone(), digest: Some(image.digest().to_string()), status }
+}
+
+fn failed(job: &ImageJob, digest: Option<String>, err: &RegistryError) -> ImageOutcome {
+    ImageOutcome { source: job.source.clone(), destination: job.destination.clone(), digest, status: ImageStatus::Failed(err.to_string()) }
+}

@@ -1,0 +1,261 @@
+//! The workspace: the one directory a run owns on this machine.
+//!
+//! Everything a run keeps between runs lives under `DIR/working-dir/` (the name
+//! oc-mirror v2 uses, so that `mapping.txt`, `dry-run/` and, later,
+//! `cluster-resources/` are where users look for them):
+//!
+//! ```text
+//! working-dir/
+//!   workspace.json            format version and the workspace UUID
+//!   .lock                     held while a run uses the workspace
+//!   cache/blobs-v1/sha256/<hex>    verified blobs, shared by every image
+//!   cache/blobs-v1/partial/<hex>   downloads in progress (resumed by the next run)
+//!   mapping.txt               source=destination of the last mirror
+//!   dry-run/                  what --dry-run would do
+//! ```
+//!
+//! The cache is content-addressed and only ever holds complete, verified blobs:
+//! a download goes to `partial/`, is hashed as it streams, and is renamed into
+//! `sha256/` only when its digest matches. So an interrupted run, run again,
+//! fetches nothing it already has, and resumes what it had half-fetched.
+//! All access goes through a `cap_std::fs::Dir`, so no path taken from a
+//! manifest can reach outside the workspace. (Bump `blobs-v1` if the cache
+//! layout ever changes; old caches are then simply ignored.)
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, OpenOptions};
+use serde::{Deserialize, Serialize};
+
+/// Name of the directory inside the workspace path, as in oc-mirror v2.
+pub const WORKING_DIR: &str = "working-dir";
+const WORKSPACE_FILE: &str = "workspace.json";
+const CACHE_DIR: &str = "cache/blobs-v1";
+/// Version of `workspace.json`; a newer one is refused rather than misread.
+const FORMAT_VERSION: u32 = 1;
+
+/// A workspace that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("cannot use workspace `{path}`: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("workspace `{path}` is in use by another oc-mirror run\nhint: wait for it to finish, or remove `{path}/{WORKING_DIR}/.lock` if no run is active")]
+    Locked { path: PathBuf },
+    #[error("workspace `{path}` has an unreadable `{WORKSPACE_FILE}`: {reason}\nhint: move the workspace aside and start a new one")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("`{digest}` is not a digest this tool can store (only `sha256:` followed by 64 hex characters)")]
+    BadDigest { digest: String },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkspaceFile {
+    format_version: u32,
+    uuid: String,
+}
+
+/// An open, locked workspace.
+pub struct Workspace {
+    path: PathBuf,
+    dir: Dir,
+    uuid: String,
+    /// Held for the workspace's lifetime; the OS releases it on exit.
+    _lock: std::fs::File,
+}
+
+impl Workspace {
+    /// Opens the workspace at `path`, creating it (with a new UUID) on first use.
+    pub fn open(path: &Path) -> Result<Workspace, WorkspaceError> {
+        let io_err = |source| WorkspaceError::Io { path: path.to_path_buf(), source };
+        let working = path.join(WORKING_DIR);
+        std::fs::create_dir_all(&working).map_err(io_err)?;
+        let dir = Dir::open_ambient_dir(&working, ambient_authority()).map_err(io_err)?;
+
+        let lock = dir
+            .open_with(".lock", OpenOptions::new().create(true).truncate(false).write(true))
+            .map_err(io_err)?
+            .into_std();
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(WorkspaceError::Locked { path: path.to_path_buf() }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
+        }
+
+        let uuid = match dir.read_to_string(WORKSPACE_FILE) {
+            Ok(text) => {
+                let file: WorkspaceFile = serde_json::from_str(&text)
+                    .map_err(|e| WorkspaceError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
+                if file.format_version > FORMAT_VERSION {
+                    return Err(WorkspaceError::Corrupt {
+                        path: path.to_path_buf(),
+                        reason: format!("format version {} is newer than this oc-mirror understands ({FORMAT_VERSION})", file.format_version),
+                    });
+                }
+                file.uuid
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let uuid = uuid::Uuid::new_v4().to_string();
+                let file = WorkspaceFile { format_version: FORMAT_VERSION, uuid: uuid.clone() };
+                let text = serde_json::to_string_pretty(&file).map_err(|e| io_err(io::Error::other(e)))?;
+                write_atomic(&dir, WORKSPACE_FILE, text.as_bytes()).map_err(io_err)?;
+                uuid
+            }
+            Err(e) => return Err(io_err(e)),
+        };
+        dir.create_dir_all(format!("{CACHE_DIR}/sha256")).map_err(io_err)?;
+        dir.create_dir_all(format!("{CACHE_DIR}/partial")).map_err(io_err)?;
+        Ok(Workspace { path: path.to_path_buf(), dir, uuid, _lock: lock })
+    }
+
+    /// The path the user gave (the parent of `working-dir`).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `DIR/working-dir`, for messages.
+    pub fn working_dir(&self) -> PathBuf {
+        self.path.join(WORKING_DIR)
+    }
+
+    /// The workspace's UUID, fixed at creation.
+    pub fn uuid(&self) -> &str {
+        &self.uuid
+    }
+
+    /// The content-addressed blob cache.
+    pub fn blob_cache(&self) -> Result<BlobCache, WorkspaceError> {
+        let dir = self.dir.open_dir(CACHE_DIR).map_err(|source| WorkspaceError::Io { path: self.path.clone(), source })?;
+        Ok(BlobCache { dir })
+    }
+
+    /// Writes a file below `working-dir` atomically (temp file, then rename);
+    /// returns its full path.
+    pub fn write_file(&self, relative: &str, bytes: &[u8]) -> Result<PathBuf, WorkspaceError> {
+        let io_err = |source| WorkspaceError::Io { path: self.path.clone(), source };
+        if let Some(parent) = Path::new(relative).parent().filter(|p| !p.as_os_str().is_empty()) {
+            self.dir.create_dir_all(parent).map_err(io_err)?;
+        }
+        write_atomic(&self.dir, relative, bytes).map_err(io_err)?;
+        Ok(self.working_dir().join(relative))
+    }
+}
+
+/// Writes `name` in `dir` through a temporary file and a rename, so a reader
+/// never sees half a file.
+fn write_atomic(dir: &Dir, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let tmp = format!("{name}.tmp");
+    let mut f = dir.create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    dir.rename(&tmp, dir, name)
+}
+
+/// Blobs by digest, complete and verified; downloads in progress beside them.
+pub struct BlobCache {
+    dir: Dir,
+}
+
+/// The hex of a `sha256:` digest, refusing anything that is not one (a digest
+/// becomes a file name).
+fn hex_of(digest: &str) -> Result<&str, WorkspaceError> {
+    match digest.strip_prefix("sha256:") {
+        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => Ok(h),
+        _ => Err(WorkspaceError::BadDigest { digest: digest.to_string() }),
+    }
+}
+
+impl BlobCache {
+    fn complete(digest: &str) -> Result<String, WorkspaceError> {
+        Ok(format!("sha256/{}", hex_of(digest)?))
+    }
+
+    fn partial(digest: &str) -> Result<String, WorkspaceError> {
+        Ok(format!("partial/{}", hex_of(digest)?))
+    }
+
+    /// The size of a cached blob, or `None` when it is not cached.
+    pub fn size(&self, digest: &str) -> Result<Option<u64>, WorkspaceError> {
+        match self.dir.metadata(Self::complete(digest)?) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(WorkspaceError::Io { path: PathBuf::from(CACHE_DIR), source: e }),
+        }
+    }
+
+    /// Opens a cached blob for reading.
+    pub fn open(&self, digest: &str) -> io::Result<std::fs::File> {
+        let name = Self::complete(digest).map_err(io::Error::other)?;
+        Ok(self.dir.open(name)?.into_std())
+    }
+
+    /// Opens (or creates) the partial download of a blob for appending, with
+    /// the number of bytes it already holds.
+    pub fn open_partial(&self, digest: &str) -> io::Result<(std::fs::File, u64)> {
+        let name = Self::partial(digest).map_err(io::Error::other)?;
+        let f = self.dir.open_with(&name, OpenOptions::new().create(true).append(true).read(true))?;
+        let len = f.metadata()?.len();
+        Ok((f.into_std(), len))
+    }
+
+    /// Throws away a partial download (after a digest mismatch).
+    pub fn discard_partial(&self, digest: &str) -> io::Result<()> {
+        let name = Self::partial(digest).map_err(io::Error::other)?;
+        match self.dir.remove_file(name) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Moves a verified partial download into the cache.
+    pub fn commit(&self, digest: &str) -> io::Result<()> {
+        let from = Self::partial(digest).map_err(io::Error::other)?;
+        let to = Self::complete(digest).map_err(io::Error::other)?;
+        self.dir.rename(from, &self.dir, to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+    #[test]
+    fn uuid_is_kept_across_opens_and_lock_is_exclusive() {
+        let tmp = tempfile::tempdir().unwrap();
+        let uuid = {
+            let ws = Workspace::open(tmp.path()).unwrap();
+            assert!(matches!(Workspace::open(tmp.path()), Err(WorkspaceError::Locked { .. })));
+            ws.uuid().to_string()
+        };
+        assert_eq!(Workspace::open(tmp.path()).unwrap().uuid(), uuid);
+    }
+
+    #[test]
+    fn cache_commits_partials_and_refuses_bad_digests() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(tmp.path()).unwrap();
+        let cache = ws.blob_cache().unwrap();
+        assert_eq!(cache.size(D).unwrap(), None);
+        let (mut f, len) = cache.open_partial(D).unwrap();
+        assert_eq!(len, 0);
+        f.write_all(b"foo").unwrap();
+        assert_eq!(cache.open_partial(D).unwrap().1, 3);
+        cache.commit(D).unwrap();
+        assert_eq!(cache.size(D).unwrap(), Some(3));
+        for bad in ["sha256:../../etc/passwd", "md5:abc", "sha256:ABC"] {
+            assert!(cache.size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn corrupt_workspace_file_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join(WORKING_DIR)).unwrap();
+        std::fs::write(tmp.path().join(WORKING_DIR).join(WORKSPACE_FILE), "{").unwrap();
+        let err = Workspace::open(tmp.path()).err().unwrap();
+        assert!(err.to_string().contains("unreadable"), "{err}");
+    }
+}
