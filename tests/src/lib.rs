@@ -1,1 +1,53 @@
+//! Test support for oc-mirror: real registries, deterministic fixtures and an
+//! independent registry client.
+//!
+//! The end-to-end tests and the benchmark drive oc-mirror against real
+//! `docker-registry` (CNCF Distribution 2.8) processes on loopback ports, fill
+//! them with synthetic images whose digests are fixed by their specs, and
+//! check the results with a small client that shares no code with oc-mirror.
+//!
+//! - [`registry`]: start/stop/restart registries (auth, TLS, read-only), read
+//!   their request logs ([`Registry::blob_gets`]).
+//! - [`client`]: the distribution-API client used for pushes and assertions.
+//! - [`fixture`]: layers, images and indexes built from seeds, and pushing them.
+//! - [`world`]: the ready-made [`World::standard`] and [`World::bench`] sets.
+//! - [`tls`]: throwaway CA and server certificates.
+//!
+//! Everything network-facing is async (tokio); use `#[tokio::test]`.
 
+pub mod client;
+pub mod fixture;
+pub mod registry;
+pub mod tls;
+pub mod world;
+
+#[cfg(test)]
+mod self_tests;
+
+pub use client::{RegistryClient, Target};
+pub use fixture::{
+    Format, ImageSpec, IndexSpec, LayerSpec, PushedImage, PushedIndex, push_image, push_index,
+};
+pub use registry::{Registry, RegistryOptions};
+pub use world::{PushedWorld, World, WorldEntry};
+
+/// Manifest, config and layer media types used by the fixtures and client.
+pub mod media_type {
+    /// Docker image manifest v2 schema 2.
+    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    /// Docker manifest list.
+    pub const DOCKER_MANIFEST_LIST: &str =
+        "application/vnd.docker.distribution.manifest.list.v2+json";
+    /// Docker image config.
+    pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+    /// Docker gzip layer.
+    pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    /// OCI image manifest.
+    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    /// OCI image index.
+    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    /// OCI image config.
+    pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+    /// OCI gzip layer.
+    pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+}
