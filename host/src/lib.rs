@@ -1,10 +1,10 @@
 //! oc-mirror in Rust: keeps a disconnected mirror registry in step with upstream content.
 
+pub mod cli;
 pub mod config;
-pub mod registry;
+pub mod copy;
 pub mod manifest;
 pub mod reference;
-pub mod workspace;
-pub mod copy;
+pub mod registry;
 pub mod sources;
-pub mod cli;
+pub mod workspace;

@@ -16,7 +16,12 @@ const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+js
 const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 /// Every manifest type the engine can copy, for `Accept` headers.
-pub const ACCEPTED: &[&str] = &[OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST];
+pub const ACCEPTED: &[&str] = &[
+    OCI_INDEX,
+    DOCKER_MANIFEST_LIST,
+    OCI_MANIFEST,
+    DOCKER_MANIFEST,
+];
 
 /// A pointer to content by digest, as found in manifests.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -47,7 +52,10 @@ pub struct Platform {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {
     /// An image: its config and layers, the blobs to copy.
-    Image { config: Descriptor, layers: Vec<Descriptor> },
+    Image {
+        config: Descriptor,
+        layers: Vec<Descriptor>,
+    },
     /// An index or manifest list: the manifests of each platform.
     Index { manifests: Vec<Descriptor> },
 }
@@ -67,7 +75,9 @@ impl Parsed {
 pub enum ManifestError {
     #[error("the manifest is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("Docker schema 1 manifests are not supported (deprecated since 2017)\nhint: re-push the image with a current client to convert it to schema 2 or OCI")]
+    #[error(
+        "Docker schema 1 manifests are not supported (deprecated since 2017)\nhint: re-push the image with a current client to convert it to schema 2 or OCI"
+    )]
     Schema1,
     #[error("unsupported manifest media type `{0}`")]
     Unsupported(String),
@@ -102,17 +112,29 @@ pub fn media_type_of(bytes: &[u8], header: Option<&str>) -> Result<String, Manif
     if raw.schema_version == Some(1) {
         return Err(ManifestError::Schema1);
     }
-    Ok(if raw.manifests.is_some() { OCI_INDEX } else { OCI_MANIFEST }.to_string())
+    Ok(if raw.manifests.is_some() {
+        OCI_INDEX
+    } else {
+        OCI_MANIFEST
+    }
+    .to_string())
 }
 
 /// Reads what a manifest of the given media type points at.
 pub fn parse(bytes: &[u8], media_type: &str) -> Result<Parsed, ManifestError> {
     let raw: Raw = serde_json::from_slice(bytes)?;
     match media_type {
-        OCI_INDEX | DOCKER_MANIFEST_LIST => Ok(Parsed::Index { manifests: raw.manifests.unwrap_or_default() }),
+        OCI_INDEX | DOCKER_MANIFEST_LIST => Ok(Parsed::Index {
+            manifests: raw.manifests.unwrap_or_default(),
+        }),
         OCI_MANIFEST | DOCKER_MANIFEST => {
-            let config = raw.config.ok_or_else(|| ManifestError::Unsupported(format!("{media_type} without a config")))?;
-            Ok(Parsed::Image { config, layers: raw.layers.unwrap_or_default() })
+            let config = raw.config.ok_or_else(|| {
+                ManifestError::Unsupported(format!("{media_type} without a config"))
+            })?;
+            Ok(Parsed::Image {
+                config,
+                layers: raw.layers.unwrap_or_default(),
+            })
         }
         DOCKER_SCHEMA1 | DOCKER_SCHEMA1_SIGNED => Err(ManifestError::Schema1),
         other => Err(ManifestError::Unsupported(other.to_string())),
@@ -127,7 +149,10 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 
 /// Whether a platform is one of the wanted ones (`os/arch[/variant]`, or only
 /// `arch`); an empty list wants every platform.
-pub fn platform_wanted(platform: Option<&Platform>, wanted: &[crate::config::PlatformSpec]) -> bool {
+pub fn platform_wanted(
+    platform: Option<&Platform>,
+    wanted: &[crate::config::PlatformSpec],
+) -> bool {
     if wanted.is_empty() {
         return true;
     }
@@ -135,7 +160,9 @@ pub fn platform_wanted(platform: Option<&Platform>, wanted: &[crate::config::Pla
     wanted.iter().any(|w| {
         w.architecture == p.architecture
             && (w.os.is_empty() || w.os == p.os)
-            && w.variant.as_ref().is_none_or(|v| p.variant.as_ref() == Some(v))
+            && w.variant
+                .as_ref()
+                .is_none_or(|v| p.variant.as_ref() == Some(v))
     })
 }
 
@@ -163,8 +190,14 @@ mod tests {
 
     #[test]
     fn schema1_and_garbage_are_refused() {
-        assert!(matches!(media_type_of(br#"{"schemaVersion":1,"fsLayers":[]}"#, None), Err(ManifestError::Schema1)));
-        assert!(matches!(parse(b"{}", DOCKER_SCHEMA1_SIGNED), Err(ManifestError::Schema1)));
+        assert!(matches!(
+            media_type_of(br#"{"schemaVersion":1,"fsLayers":[]}"#, None),
+            Err(ManifestError::Schema1)
+        ));
+        assert!(matches!(
+            parse(b"{}", DOCKER_SCHEMA1_SIGNED),
+            Err(ManifestError::Schema1)
+        ));
         assert!(media_type_of(b"not json", None).is_err());
         assert!(parse(br#"{"schemaVersion":2}"#, OCI_MANIFEST).is_err());
     }

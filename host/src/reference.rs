@@ -29,7 +29,9 @@ pub enum ReferenceError {
     #[error("`{text}` is not a valid image reference: {reason}")]
     Invalid { text: String, reason: String },
     /// The mirror destination must be `docker://HOST[:PORT][/PATH]`.
-    #[error("`{text}` is not a mirror destination: {reason}\nhint: write it as `docker://HOST[:PORT][/NAMESPACE]`")]
+    #[error(
+        "`{text}` is not a mirror destination: {reason}\nhint: write it as `docker://HOST[:PORT][/NAMESPACE]`"
+    )]
     Destination { text: String, reason: String },
 }
 
@@ -38,10 +40,12 @@ pub enum ReferenceError {
 /// oc-mirror.
 pub fn parse(text: &str) -> Result<Reference, ReferenceError> {
     let bare = text.strip_prefix("docker://").unwrap_or(text);
-    let parsed: Reference = bare.parse().map_err(|e: oci_client::ParseError| ReferenceError::Invalid {
-        text: text.to_string(),
-        reason: e.to_string(),
-    })?;
+    let parsed: Reference =
+        bare.parse()
+            .map_err(|e: oci_client::ParseError| ReferenceError::Invalid {
+                text: text.to_string(),
+                reason: e.to_string(),
+            })?;
     if parsed.tag().is_none() && parsed.digest().is_none() {
         return Ok(Reference::with_tag(
             parsed.registry().to_string(),
@@ -56,7 +60,11 @@ pub fn parse(text: &str) -> Result<Reference, ReferenceError> {
 /// digest is only a label), otherwise its tag.
 pub fn pull_reference(r: &Reference) -> Reference {
     match r.digest() {
-        Some(d) => Reference::with_digest(r.registry().to_string(), r.repository().to_string(), d.to_string()),
+        Some(d) => Reference::with_digest(
+            r.registry().to_string(),
+            r.repository().to_string(),
+            d.to_string(),
+        ),
         None => r.clone(),
     }
 }
@@ -88,8 +96,13 @@ impl MirrorTarget {
     /// Parses `docker://HOST[:PORT][/NAMESPACE…]`; a tag or digest is refused
     /// because every image brings its own.
     pub fn parse(text: &str) -> Result<MirrorTarget, ReferenceError> {
-        let err = |reason: &str| ReferenceError::Destination { text: text.to_string(), reason: reason.to_string() };
-        let rest = text.strip_prefix("docker://").ok_or_else(|| err("it does not start with `docker://`"))?;
+        let err = |reason: &str| ReferenceError::Destination {
+            text: text.to_string(),
+            reason: reason.to_string(),
+        };
+        let rest = text
+            .strip_prefix("docker://")
+            .ok_or_else(|| err("it does not start with `docker://`"))?;
         let rest = rest.trim_end_matches('/');
         if rest.is_empty() {
             return Err(err("the registry host is missing"));
@@ -112,12 +125,20 @@ impl MirrorTarget {
             let probe = format!("{registry}/{ns}/probe:tag");
             parse(&probe).map_err(|_| err("the namespace is not a valid repository path (lowercase letters, digits and `._-` separators)"))?;
         }
-        Ok(MirrorTarget { registry: registry.to_string(), namespace: namespace.map(str::to_string) })
+        Ok(MirrorTarget {
+            registry: registry.to_string(),
+            namespace: namespace.map(str::to_string),
+        })
     }
 
     /// The destination of `source` in this mirror. `target_repo` and `target_tag`
     /// override the path and the tag (v2alpha1 `additionalImages`).
-    pub fn destination(&self, source: &Reference, target_repo: Option<&str>, target_tag: Option<&str>) -> Reference {
+    pub fn destination(
+        &self,
+        source: &Reference,
+        target_repo: Option<&str>,
+        target_tag: Option<&str>,
+    ) -> Reference {
         let path = target_repo.unwrap_or(source.repository());
         let repository = match &self.namespace {
             Some(ns) => format!("{ns}/{path}"),
@@ -161,7 +182,11 @@ mod tests {
 
     #[test]
     fn destination_keeps_source_path_under_prefix() {
-        let dst = target("docker://mirror.local:5000/ocp").destination(&parse("quay.io/org/app:1.0").unwrap(), None, None);
+        let dst = target("docker://mirror.local:5000/ocp").destination(
+            &parse("quay.io/org/app:1.0").unwrap(),
+            None,
+            None,
+        );
         assert_eq!(dst.whole(), "mirror.local:5000/ocp/org/app:1.0");
     }
 
@@ -177,13 +202,19 @@ mod tests {
         let src = parse(&format!("quay.io/org/app:v1@{D}")).unwrap();
         assert_eq!(pull_reference(&src).digest(), Some(D));
         assert_eq!(pull_reference(&src).tag(), None);
-        assert_eq!(target("docker://m.local").destination(&src, None, None).tag(), Some("v1"));
+        assert_eq!(
+            target("docker://m.local")
+                .destination(&src, None, None)
+                .tag(),
+            Some("v1")
+        );
     }
 
     #[test]
     fn target_repo_and_tag_override() {
         let src = parse("quay.io/org/app:1.0").unwrap();
-        let dst = target("docker://m.local/p").destination(&src, Some("custom/app"), Some("custom"));
+        let dst =
+            target("docker://m.local/p").destination(&src, Some("custom/app"), Some("custom"));
         assert_eq!(dst.whole(), "m.local/p/custom/app:custom");
     }
 
@@ -195,7 +226,13 @@ mod tests {
 
     #[test]
     fn bad_destinations_are_refused() {
-        for bad in ["m.local/x", "docker://", "docker://m.local/x@sha256:00", "docker://m.local/x:tag", "docker://m.local/UPPER"] {
+        for bad in [
+            "m.local/x",
+            "docker://",
+            "docker://m.local/x@sha256:00",
+            "docker://m.local/x:tag",
+            "docker://m.local/UPPER",
+        ] {
             assert!(MirrorTarget::parse(bad).is_err(), "{bad} accepted");
         }
         assert_eq!(target("docker://m.local:5000/").namespace, None);

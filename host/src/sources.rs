@@ -17,8 +17,14 @@ use crate::reference::{self, MirrorTarget, ReferenceError};
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("`mirror.{section}[{index}]`: {source}")]
-    Reference { section: &'static str, index: usize, source: ReferenceError },
-    #[error("`mirror.{section}` is not supported yet by this oc-mirror; it is parsed and validated, but nothing is mirrored for it\nhint: remove the section, or mirror those images with `additionalImages`")]
+    Reference {
+        section: &'static str,
+        index: usize,
+        source: ReferenceError,
+    },
+    #[error(
+        "`mirror.{section}` is not supported yet by this oc-mirror; it is parsed and validated, but nothing is mirrored for it\nhint: remove the section, or mirror those images with `additionalImages`"
+    )]
     Unsupported { section: &'static str },
 }
 
@@ -27,7 +33,11 @@ pub trait ContentSource {
     /// The key of the section it serves, e.g. `additionalImages`.
     fn section(&self) -> &'static str;
     /// The images the section asks for, with their destinations in `target`.
-    fn resolve(&self, config: &ImageSetConfiguration, target: &MirrorTarget) -> Result<Vec<ImageJob>, SourceError>;
+    fn resolve(
+        &self,
+        config: &ImageSetConfiguration,
+        target: &MirrorTarget,
+    ) -> Result<Vec<ImageJob>, SourceError>;
 }
 
 /// `mirror.additionalImages`: each entry is one image, mirrored under its own
@@ -39,16 +49,34 @@ impl ContentSource for AdditionalImages {
         "additionalImages"
     }
 
-    fn resolve(&self, config: &ImageSetConfiguration, target: &MirrorTarget) -> Result<Vec<ImageJob>, SourceError> {
+    fn resolve(
+        &self,
+        config: &ImageSetConfiguration,
+        target: &MirrorTarget,
+    ) -> Result<Vec<ImageJob>, SourceError> {
         config
             .mirror
             .additional_images
             .iter()
             .enumerate()
             .map(|(index, img)| {
-                let source = reference::parse(&img.name).map_err(|source| SourceError::Reference { section: "additionalImages", index, source })?;
-                let destination = target.destination(&source, img.target_repo.as_deref(), img.target_tag.as_deref());
-                Ok(ImageJob { source, destination, platforms: img.platforms.clone(), origin: "additionalImages" })
+                let source =
+                    reference::parse(&img.name).map_err(|source| SourceError::Reference {
+                        section: "additionalImages",
+                        index,
+                        source,
+                    })?;
+                let destination = target.destination(
+                    &source,
+                    img.target_repo.as_deref(),
+                    img.target_tag.as_deref(),
+                );
+                Ok(ImageJob {
+                    source,
+                    destination,
+                    platforms: img.platforms.clone(),
+                    origin: "additionalImages",
+                })
             })
             .collect()
     }
@@ -59,13 +87,19 @@ impl ContentSource for AdditionalImages {
 fn unsupported_sections(config: &ImageSetConfiguration) -> Vec<&'static str> {
     let m = &config.mirror;
     let mut out = Vec::new();
-    if m.platform.as_ref().is_some_and(|p| !p.channels.is_empty() || p.release.is_some() || p.graph) {
+    if m.platform
+        .as_ref()
+        .is_some_and(|p| !p.channels.is_empty() || p.release.is_some() || p.graph)
+    {
         out.push("platform");
     }
     if !m.operators.is_empty() {
         out.push("operators");
     }
-    if m.helm.as_ref().is_some_and(|h| !h.repositories.is_empty() || !h.local.is_empty()) {
+    if m.helm
+        .as_ref()
+        .is_some_and(|h| !h.repositories.is_empty() || !h.local.is_empty())
+    {
         out.push("helm");
     }
     out
@@ -82,7 +116,10 @@ pub struct Blocked {
 /// expression that blocks an image when it matches its source or its
 /// destination (as oc-mirror v2 does). Duplicates (same source and destination)
 /// are kept once. Returns the plan and what was blocked.
-pub fn build_plan(config: &ImageSetConfiguration, target: &MirrorTarget) -> Result<(CopyPlan, Vec<Blocked>), SourceError> {
+pub fn build_plan(
+    config: &ImageSetConfiguration,
+    target: &MirrorTarget,
+) -> Result<(CopyPlan, Vec<Blocked>), SourceError> {
     if let Some(section) = unsupported_sections(config).into_iter().next() {
         return Err(SourceError::Unsupported { section });
     }
@@ -93,11 +130,20 @@ pub fn build_plan(config: &ImageSetConfiguration, target: &MirrorTarget) -> Resu
     for source in sources {
         for job in source.resolve(config, target)? {
             let (src, dst) = (job.source.whole(), job.destination.whole());
-            if let Some(p) = patterns.iter().find(|p| p.is_match(&src) || p.is_match(&dst)) {
-                blocked.push(Blocked { image: src, pattern: p.as_str().to_string() });
+            if let Some(p) = patterns
+                .iter()
+                .find(|p| p.is_match(&src) || p.is_match(&dst))
+            {
+                blocked.push(Blocked {
+                    image: src,
+                    pattern: p.as_str().to_string(),
+                });
                 continue;
             }
-            if !images.iter().any(|j| j.source == job.source && j.destination == job.destination) {
+            if !images
+                .iter()
+                .any(|j| j.source == job.source && j.destination == job.destination)
+            {
                 images.push(job);
             }
         }
@@ -107,7 +153,17 @@ pub fn build_plan(config: &ImageSetConfiguration, target: &MirrorTarget) -> Resu
 
 /// `mapping.txt`: one `docker://SOURCE=docker://DESTINATION` line per image, sorted.
 pub fn mapping(plan: &CopyPlan) -> String {
-    let mut lines: Vec<String> = plan.images.iter().map(|j| format!("docker://{}=docker://{}", j.source.whole(), j.destination.whole())).collect();
+    let mut lines: Vec<String> = plan
+        .images
+        .iter()
+        .map(|j| {
+            format!(
+                "docker://{}=docker://{}",
+                j.source.whole(),
+                j.destination.whole()
+            )
+        })
+        .collect();
     lines.sort();
     lines.dedup();
     let mut out = lines.join("\n");

@@ -41,11 +41,17 @@ const FORMAT_VERSION: u32 = 1;
 pub enum WorkspaceError {
     #[error("cannot use workspace `{path}`: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("workspace `{path}` is in use by another oc-mirror run\nhint: wait for it to finish, or remove `{path}/{WORKING_DIR}/.lock` if no run is active")]
+    #[error(
+        "workspace `{path}` is in use by another oc-mirror run\nhint: wait for it to finish, or remove `{path}/{WORKING_DIR}/.lock` if no run is active"
+    )]
     Locked { path: PathBuf },
-    #[error("workspace `{path}` has an unreadable `{WORKSPACE_FILE}`: {reason}\nhint: move the workspace aside and start a new one")]
+    #[error(
+        "workspace `{path}` has an unreadable `{WORKSPACE_FILE}`: {reason}\nhint: move the workspace aside and start a new one"
+    )]
     Corrupt { path: PathBuf, reason: String },
-    #[error("`{digest}` is not a digest this tool can store (only `sha256:` followed by 64 hex characters)")]
+    #[error(
+        "`{digest}` is not a digest this tool can store (only `sha256:` followed by 64 hex characters)"
+    )]
     BadDigest { digest: String },
 }
 
@@ -68,45 +74,72 @@ pub struct Workspace {
 impl Workspace {
     /// Opens the workspace at `path`, creating it (with a new UUID) on first use.
     pub fn open(path: &Path) -> Result<Workspace, WorkspaceError> {
-        let io_err = |source| WorkspaceError::Io { path: path.to_path_buf(), source };
+        let io_err = |source| WorkspaceError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let working = path.join(WORKING_DIR);
         std::fs::create_dir_all(&working).map_err(io_err)?;
         let dir = Dir::open_ambient_dir(&working, ambient_authority()).map_err(io_err)?;
 
         let lock = dir
-            .open_with(".lock", OpenOptions::new().create(true).truncate(false).write(true))
+            .open_with(
+                ".lock",
+                OpenOptions::new().create(true).truncate(false).write(true),
+            )
             .map_err(io_err)?
             .into_std();
         match lock.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(WorkspaceError::Locked { path: path.to_path_buf() }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(WorkspaceError::Locked {
+                    path: path.to_path_buf(),
+                });
+            }
             Err(std::fs::TryLockError::Error(e)) => return Err(io_err(e)),
         }
 
         let uuid = match dir.read_to_string(WORKSPACE_FILE) {
             Ok(text) => {
-                let file: WorkspaceFile = serde_json::from_str(&text)
-                    .map_err(|e| WorkspaceError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
+                let file: WorkspaceFile =
+                    serde_json::from_str(&text).map_err(|e| WorkspaceError::Corrupt {
+                        path: path.to_path_buf(),
+                        reason: e.to_string(),
+                    })?;
                 if file.format_version > FORMAT_VERSION {
                     return Err(WorkspaceError::Corrupt {
                         path: path.to_path_buf(),
-                        reason: format!("format version {} is newer than this oc-mirror understands ({FORMAT_VERSION})", file.format_version),
+                        reason: format!(
+                            "format version {} is newer than this oc-mirror understands ({FORMAT_VERSION})",
+                            file.format_version
+                        ),
                     });
                 }
                 file.uuid
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let uuid = uuid::Uuid::new_v4().to_string();
-                let file = WorkspaceFile { format_version: FORMAT_VERSION, uuid: uuid.clone() };
-                let text = serde_json::to_string_pretty(&file).map_err(|e| io_err(io::Error::other(e)))?;
+                let file = WorkspaceFile {
+                    format_version: FORMAT_VERSION,
+                    uuid: uuid.clone(),
+                };
+                let text =
+                    serde_json::to_string_pretty(&file).map_err(|e| io_err(io::Error::other(e)))?;
                 write_atomic(&dir, WORKSPACE_FILE, text.as_bytes()).map_err(io_err)?;
                 uuid
             }
             Err(e) => return Err(io_err(e)),
         };
-        dir.create_dir_all(format!("{CACHE_DIR}/sha256")).map_err(io_err)?;
-        dir.create_dir_all(format!("{CACHE_DIR}/partial")).map_err(io_err)?;
-        Ok(Workspace { path: path.to_path_buf(), dir, uuid, _lock: lock })
+        dir.create_dir_all(format!("{CACHE_DIR}/sha256"))
+            .map_err(io_err)?;
+        dir.create_dir_all(format!("{CACHE_DIR}/partial"))
+            .map_err(io_err)?;
+        Ok(Workspace {
+            path: path.to_path_buf(),
+            dir,
+            uuid,
+            _lock: lock,
+        })
     }
 
     /// The path the user gave (the parent of `working-dir`).
@@ -126,15 +159,27 @@ impl Workspace {
 
     /// The content-addressed blob cache.
     pub fn blob_cache(&self) -> Result<BlobCache, WorkspaceError> {
-        let dir = self.dir.open_dir(CACHE_DIR).map_err(|source| WorkspaceError::Io { path: self.path.clone(), source })?;
+        let dir = self
+            .dir
+            .open_dir(CACHE_DIR)
+            .map_err(|source| WorkspaceError::Io {
+                path: self.path.clone(),
+                source,
+            })?;
         Ok(BlobCache { dir })
     }
 
     /// Writes a file below `working-dir` atomically (temp file, then rename);
     /// returns its full path.
     pub fn write_file(&self, relative: &str, bytes: &[u8]) -> Result<PathBuf, WorkspaceError> {
-        let io_err = |source| WorkspaceError::Io { path: self.path.clone(), source };
-        if let Some(parent) = Path::new(relative).parent().filter(|p| !p.as_os_str().is_empty()) {
+        let io_err = |source| WorkspaceError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        if let Some(parent) = Path::new(relative)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
             self.dir.create_dir_all(parent).map_err(io_err)?;
         }
         write_atomic(&self.dir, relative, bytes).map_err(io_err)?;
@@ -161,8 +206,16 @@ pub struct BlobCache {
 /// becomes a file name).
 fn hex_of(digest: &str) -> Result<&str, WorkspaceError> {
     match digest.strip_prefix("sha256:") {
-        Some(h) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => Ok(h),
-        _ => Err(WorkspaceError::BadDigest { digest: digest.to_string() }),
+        Some(h)
+            if h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            Ok(h)
+        }
+        _ => Err(WorkspaceError::BadDigest {
+            digest: digest.to_string(),
+        }),
     }
 }
 
@@ -180,7 +233,10 @@ impl BlobCache {
         match self.dir.metadata(Self::complete(digest)?) {
             Ok(m) => Ok(Some(m.len())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(WorkspaceError::Io { path: PathBuf::from(CACHE_DIR), source: e }),
+            Err(e) => Err(WorkspaceError::Io {
+                path: PathBuf::from(CACHE_DIR),
+                source: e,
+            }),
         }
     }
 
@@ -194,7 +250,10 @@ impl BlobCache {
     /// the number of bytes it already holds.
     pub fn open_partial(&self, digest: &str) -> io::Result<(std::fs::File, u64)> {
         let name = Self::partial(digest).map_err(io::Error::other)?;
-        let f = self.dir.open_with(&name, OpenOptions::new().create(true).append(true).read(true))?;
+        let f = self.dir.open_with(
+            &name,
+            OpenOptions::new().create(true).append(true).read(true),
+        )?;
         let len = f.metadata()?.len();
         Ok((f.into_std(), len))
     }
@@ -227,7 +286,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let uuid = {
             let ws = Workspace::open(tmp.path()).unwrap();
-            assert!(matches!(Workspace::open(tmp.path()), Err(WorkspaceError::Locked { .. })));
+            assert!(matches!(
+                Workspace::open(tmp.path()),
+                Err(WorkspaceError::Locked { .. })
+            ));
             ws.uuid().to_string()
         };
         assert_eq!(Workspace::open(tmp.path()).unwrap().uuid(), uuid);

@@ -5,7 +5,10 @@
 use std::process::{Command, Output};
 
 fn oc_mirror(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oc-mirror")).args(args).output().expect("run oc-mirror")
+    Command::new(env!("CARGO_BIN_EXE_oc-mirror"))
+        .args(args)
+        .output()
+        .expect("run oc-mirror")
 }
 
 fn stderr(o: &Output) -> String {
@@ -26,12 +29,24 @@ fn version_prints_the_crate_version() {
 fn docker_destination_needs_workspace_or_from() {
     let out = oc_mirror(&["-c", "isc.yaml", "docker://127.0.0.1:1/x"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("needs `--workspace file://DIR`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needs `--workspace file://DIR`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn parallelism_out_of_range_is_a_usage_error() {
-    let out = oc_mirror(&["--parallel-images", "11", "-c", "x", "--workspace", "file://w", "docker://r/x"]);
+    let out = oc_mirror(&[
+        "--parallel-images",
+        "11",
+        "-c",
+        "x",
+        "--workspace",
+        "file://w",
+        "docker://r/x",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("from 1 to 10"), "{}", stderr(&out));
 }
@@ -46,18 +61,37 @@ fn config_error_names_file_line_and_field() {
     )
     .unwrap();
     let ws = format!("file://{}", dir.path().join("ws").display());
-    let out = oc_mirror(&["-c", isc.to_str().unwrap(), "--workspace", &ws, "docker://127.0.0.1:1/m"]);
+    let out = oc_mirror(&[
+        "-c",
+        isc.to_str().unwrap(),
+        "--workspace",
+        &ws,
+        "docker://127.0.0.1:1/m",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("isc.yaml:5: `mirror.additionalImages[0].nme`: unknown field `nme`"), "{err}");
+    assert!(
+        err.contains("isc.yaml:5: `mirror.additionalImages[0].nme`: unknown field `nme`"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]
 fn missing_config_file_is_reported() {
-    let out = oc_mirror(&["-c", "/nonexistent/isc.yaml", "--workspace", "file:///tmp/ws-x", "docker://127.0.0.1:1/m"]);
+    let out = oc_mirror(&[
+        "-c",
+        "/nonexistent/isc.yaml",
+        "--workspace",
+        "file:///tmp/ws-x",
+        "docker://127.0.0.1:1/m",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("/nonexistent/isc.yaml"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/isc.yaml"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -65,6 +99,16 @@ fn unsupported_workflows_say_so() {
     let out = oc_mirror(&["-c", "isc.yaml", "file:///tmp/out"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("mirror to disk"), "{}", stderr(&out));
-    let out = oc_mirror(&["-c", "isc.yaml", "--from", "file:///tmp/out", "docker://r.local/x"]);
-    assert!(stderr(&out).contains("publishing an imageset"), "{}", stderr(&out));
+    let out = oc_mirror(&[
+        "-c",
+        "isc.yaml",
+        "--from",
+        "file:///tmp/out",
+        "docker://r.local/x",
+    ]);
+    assert!(
+        stderr(&out).contains("publishing an imageset"),
+        "{}",
+        stderr(&out)
+    );
 }

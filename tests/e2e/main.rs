@@ -1,1 +1,12 @@
+//! End-to-end tests: the `oc-mirror` binary against real `docker-registry`
+//! instances on loopback, checked with the independent client of the
+//! test-support library. One binary, modules by workflow.
 
+mod support;
+
+/// Credentials and TLS: htpasswd registries, self-signed CAs.
+mod auth_tls;
+/// Things going wrong: missing images, unreachable and refusing registries, resume.
+mod faults;
+/// Mirror to mirror of additional images: what lands where, digest for digest.
+mod mirror_to_mirror;

@@ -106,34 +106,50 @@ fn parallelism(s: &str) -> Result<usize, String> {
 /// `250ms`, `2s`, `1m`, or a bare number of seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map(|i| s.split_at(i)).unwrap_or((s, "s"));
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like `500ms`, `2s` or `1m`"))?;
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| s.split_at(i))
+        .unwrap_or((s, "s"));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like `500ms`, `2s` or `1m`"))?;
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("`{s}` is not a duration like `500ms`, `2s` or `1m`")),
+        _ => Err(format!(
+            "`{s}` is not a duration like `500ms`, `2s` or `1m`"
+        )),
     }
 }
 
 /// The workflow the flags ask for.
 enum Workflow {
-    MirrorToMirror { workspace: PathBuf, target: MirrorTarget },
+    MirrorToMirror {
+        workspace: PathBuf,
+        target: MirrorTarget,
+    },
 }
 
 fn file_url(flag: &str, value: &str) -> anyhow::Result<PathBuf> {
     match value.strip_prefix("file://") {
         Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
-        _ => bail!("`--{flag} {value}` must be a `file://` path\nhint: write `--{flag} file://DIR`"),
+        _ => {
+            bail!("`--{flag} {value}` must be a `file://` path\nhint: write `--{flag} file://DIR`")
+        }
     }
 }
 
 fn workflow(args: &MirrorArgs) -> anyhow::Result<Workflow> {
     if args.v1 {
-        bail!("the legacy v1 engine is not part of this oc-mirror\nhint: drop `--v1`; the v2 workflows are the default");
+        bail!(
+            "the legacy v1 engine is not part of this oc-mirror\nhint: drop `--v1`; the v2 workflows are the default"
+        );
     }
     let Some(dest) = args.destination.as_deref() else {
-        bail!("no destination given\nhint: oc-mirror -c isc.yaml --workspace file://DIR docker://REGISTRY[/PREFIX]");
+        bail!(
+            "no destination given\nhint: oc-mirror -c isc.yaml --workspace file://DIR docker://REGISTRY[/PREFIX]"
+        );
     };
     if dest.starts_with("file://") {
         if args.from.is_some() || args.workspace.is_some() {
@@ -165,25 +181,47 @@ fn workflow(args: &MirrorArgs) -> anyhow::Result<Workflow> {
 pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
     reporters::init_logging(&args.log_level);
     let Workflow::MirrorToMirror { workspace, target } = workflow(&args)?;
-    let config_path = args.config.as_deref().context("no ImageSetConfiguration given\nhint: pass it with `-c FILE`")?;
+    let config_path = args
+        .config
+        .as_deref()
+        .context("no ImageSetConfiguration given\nhint: pass it with `-c FILE`")?;
     let isc = config::load_mirror_config(config_path)?;
     let (plan, blocked) = sources::build_plan(&isc, &target)?;
     for b in &blocked {
-        info!("skipping `{}`: blocked by `blockedImages` pattern `{}`", b.image, b.pattern);
+        info!(
+            "skipping `{}`: blocked by `blockedImages` pattern `{}`",
+            b.image, b.pattern
+        );
     }
     if plan.images.is_empty() {
         bail!("no images to copy: the configuration lists none (or all are blocked)");
     }
 
-    let auth = Arc::new(AuthStore::discover(args.authfile.as_deref(), &Environment::from_process())?);
-    let retry = RetryPolicy { retries: args.retry_times, base_delay: args.retry_delay, ..RetryPolicy::default() };
+    let auth = Arc::new(AuthStore::discover(
+        args.authfile.as_deref(),
+        &Environment::from_process(),
+    )?);
+    let retry = RetryPolicy {
+        retries: args.retry_times,
+        base_delay: args.retry_delay,
+        ..RetryPolicy::default()
+    };
     let side = |tls_verify: bool, cert_dir: &Option<PathBuf>| {
-        Arc::new(RegistryClient::new(RegistryConfig { tls_verify, cert_dirs: cert_dir.iter().cloned().collect(), retry, auth: auth.clone() }))
+        Arc::new(RegistryClient::new(RegistryConfig {
+            tls_verify,
+            cert_dirs: cert_dir.iter().cloned().collect(),
+            retry,
+            auth: auth.clone(),
+        }))
     };
     let source = side(args.src_tls_verify, &args.src_cert_dir);
     let destination = side(args.dest_tls_verify, &args.dest_cert_dir);
     let ws = Workspace::open(&workspace)?;
-    info!("workspace {} (uuid {})", ws.working_dir().display(), ws.uuid());
+    info!(
+        "workspace {} (uuid {})",
+        ws.working_dir().display(),
+        ws.uuid()
+    );
 
     let plain = args.log_level == "debug" || args.log_level == "trace";
     let progress = Arc::new(Progress::new(plain));
@@ -191,10 +229,16 @@ pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
         source,
         destination,
         ws.blob_cache()?,
-        Concurrency { images: args.parallel_images, layers: args.parallel_layers },
+        Concurrency {
+            images: args.parallel_images,
+            layers: args.parallel_layers,
+        },
         progress.clone(),
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
 
     if args.dry_run {
         return runtime.block_on(dry_run(&ws, &engine, &plan, &progress));
@@ -225,7 +269,12 @@ pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn dry_run(ws: &Workspace, engine: &CopyEngine, plan: &crate::copy::CopyPlan, progress: &Progress) -> anyhow::Result<()> {
+async fn dry_run(
+    ws: &Workspace,
+    engine: &CopyEngine,
+    plan: &crate::copy::CopyPlan,
+    progress: &Progress,
+) -> anyhow::Result<()> {
     let resolved = engine.resolve_all(plan).await;
     progress.finish();
     let mut missing = Vec::new();
@@ -235,28 +284,55 @@ async fn dry_run(ws: &Workspace, engine: &CopyEngine, plan: &crate::copy::CopyPl
             Ok(image) => {
                 bytes += image.blobs().iter().map(|b| b.size).sum::<u64>();
                 if !engine.fully_cached(image) {
-                    missing.push(format!("docker://{}=docker://{}", image.job.source.whole(), image.job.destination.whole()));
+                    missing.push(format!(
+                        "docker://{}=docker://{}",
+                        image.job.source.whole(),
+                        image.job.destination.whole()
+                    ));
                 }
             }
             Err((job, e)) => {
                 warn!("cannot resolve `{}`: {e}", job.source.whole());
-                missing.push(format!("docker://{}=docker://{}", job.source.whole(), job.destination.whole()));
+                missing.push(format!(
+                    "docker://{}=docker://{}",
+                    job.source.whole(),
+                    job.destination.whole()
+                ));
             }
         }
     }
     missing.sort();
     let mapping = ws.write_file("dry-run/mapping.txt", sources::mapping(plan).as_bytes())?;
-    let missing_text = if missing.is_empty() { String::new() } else { missing.join("\n") + "\n" };
-    let missing_path = ws.write_file("dry-run/missing.txt", missing_text.as_bytes())?;
-    println!("Dry run: {} images, {} in all, nothing copied", plan.images.len(), human_bytes(bytes));
-    if missing.is_empty() {
-        println!("  all {} images required for mirroring are available in the workspace cache", plan.images.len());
+    let missing_text = if missing.is_empty() {
+        String::new()
     } else {
-        println!("  {} images are not (fully) in the workspace cache: {}", missing.len(), missing_path.display());
+        missing.join("\n") + "\n"
+    };
+    let missing_path = ws.write_file("dry-run/missing.txt", missing_text.as_bytes())?;
+    println!(
+        "Dry run: {} images, {} in all, nothing copied",
+        plan.images.len(),
+        human_bytes(bytes)
+    );
+    if missing.is_empty() {
+        println!(
+            "  all {} images required for mirroring are available in the workspace cache",
+            plan.images.len()
+        );
+    } else {
+        println!(
+            "  {} images are not (fully) in the workspace cache: {}",
+            missing.len(),
+            missing_path.display()
+        );
     }
     println!("  mapping: {}", mapping.display());
     if let Some((job, e)) = resolved.iter().find_map(|r| r.as_ref().err()) {
-        return Err(Failure { message: format!("`{}` cannot be mirrored: {e}", job.source.whole()), code: EXIT_ADDITIONAL_IMAGES }.into());
+        return Err(Failure {
+            message: format!("`{}` cannot be mirrored: {e}", job.source.whole()),
+            code: EXIT_ADDITIONAL_IMAGES,
+        }
+        .into());
     }
     Ok(())
 }

@@ -58,7 +58,11 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match cli.command {
@@ -82,7 +86,10 @@ fn exit_code(err: &anyhow::Error) -> u8 {
 fn version(args: &VersionArgs) -> anyhow::Result<()> {
     let version = env!("CARGO_PKG_VERSION");
     if args.output == "json" {
-        println!("{}", serde_json::json!({ "clientVersion": { "gitVersion": version, "implementation": "oc-mirror-rs" } }));
+        println!(
+            "{}",
+            serde_json::json!({ "clientVersion": { "gitVersion": version, "implementation": "oc-mirror-rs" } })
+        );
     } else {
         println!("oc-mirror {version} (oc-mirror in Rust)");
     }

@@ -24,6 +24,7 @@ pub fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(|| LogWriter(Vec::new()))
         .try_init();
 }
@@ -90,7 +91,11 @@ impl Progress {
             }
             bar
         });
-        Progress { bar, images: AtomicUsize::new(0), done: AtomicUsize::new(0) }
+        Progress {
+            bar,
+            images: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+        }
     }
 
     /// Removes the bar (before the summary is printed).
@@ -132,7 +137,11 @@ impl Reporter for Progress {
         };
         match &self.bar {
             Some(bar) => bar.set_message(format!("{done}/{total} images")),
-            None => eprintln!("[{done}/{total}] {what}: {} → {}", outcome.source.whole(), outcome.destination.whole()),
+            None => eprintln!(
+                "[{done}/{total}] {what}: {} → {}",
+                outcome.source.whole(),
+                outcome.destination.whole()
+            ),
         }
     }
 }

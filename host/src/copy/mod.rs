@@ -64,7 +64,10 @@ pub struct Concurrency {
 
 impl Default for Concurrency {
     fn default() -> Self {
-        Concurrency { images: DEFAULT_PARALLEL_IMAGES, layers: DEFAULT_PARALLEL_LAYERS }
+        Concurrency {
+            images: DEFAULT_PARALLEL_IMAGES,
+            layers: DEFAULT_PARALLEL_LAYERS,
+        }
     }
 }
 
@@ -131,7 +134,9 @@ pub struct CopyReport {
 
 impl CopyReport {
     pub fn failures(&self) -> impl Iterator<Item = &ImageOutcome> {
-        self.images.iter().filter(|i| matches!(i.status, ImageStatus::Failed(_)))
+        self.images
+            .iter()
+            .filter(|i| matches!(i.status, ImageStatus::Failed(_)))
     }
     pub fn count(&self, status: &ImageStatus) -> usize {
         self.images.iter().filter(|i| &i.status == status).count()
@@ -154,12 +159,21 @@ pub struct CopyEngine {
 }
 
 impl CopyEngine {
-    pub fn new(source: Arc<RegistryClient>, destination: Arc<RegistryClient>, cache: BlobCache, concurrency: Concurrency, reporter: Arc<dyn Reporter>) -> CopyEngine {
+    pub fn new(
+        source: Arc<RegistryClient>,
+        destination: Arc<RegistryClient>,
+        cache: BlobCache,
+        concurrency: Concurrency,
+        reporter: Arc<dyn Reporter>,
+    ) -> CopyEngine {
         CopyEngine {
             source,
             destination,
             cache: Arc::new(cache),
-            concurrency: Concurrency { images: concurrency.images.clamp(1, MAX_PARALLEL), layers: concurrency.layers.clamp(1, MAX_PARALLEL) },
+            concurrency: Concurrency {
+                images: concurrency.images.clamp(1, MAX_PARALLEL),
+                layers: concurrency.layers.clamp(1, MAX_PARALLEL),
+            },
             reporter,
             locks: Mutex::new(HashMap::new()),
             known: Mutex::new(HashMap::new()),
@@ -169,9 +183,16 @@ impl CopyEngine {
 
     /// Reads every image's manifests from its source (step 1 without the
     /// destination check), for the dry run. Failures are returned per image.
-    pub async fn resolve_all(&self, plan: &CopyPlan) -> Vec<Result<ResolvedImage, (ImageJob, RegistryError)>> {
+    pub async fn resolve_all(
+        &self,
+        plan: &CopyPlan,
+    ) -> Vec<Result<ResolvedImage, (ImageJob, RegistryError)>> {
         futures_util::stream::iter(plan.images.iter().cloned())
-            .map(|job| async move { plan::resolve(&self.source, &job).await.map_err(|e| (job, e)) })
+            .map(|job| async move {
+                plan::resolve(&self.source, &job)
+                    .await
+                    .map_err(|e| (job, e))
+            })
             .buffered(self.concurrency.images)
             .collect()
             .await
@@ -179,7 +200,10 @@ impl CopyEngine {
 
     /// Whether every blob of an image is in the workspace cache.
     pub fn fully_cached(&self, image: &ResolvedImage) -> bool {
-        image.blobs().iter().all(|b| matches!(self.cache.size(&b.digest), Ok(Some(_))))
+        image
+            .blobs()
+            .iter()
+            .all(|b| matches!(self.cache.size(&b.digest), Ok(Some(_))))
     }
 
     /// Mirrors every image of the plan.
@@ -189,22 +213,46 @@ impl CopyEngine {
         let this = &self;
 
         // Step 1b: which images does the destination already have?
-        let checks: Vec<Result<(ResolvedImage, bool), ImageOutcome>> = futures_util::stream::iter(resolved)
-            .map(|r| async move {
-                match r {
-                    Err((job, e)) => Err(failed(&job, None, &e)),
-                    Ok(image) => match this.destination.manifest_digest(&image.job.destination).await {
-                        Ok(Some(d)) if d == image.digest() => Ok((image, true)),
-                        Ok(_) => Ok((image, false)),
-                        Err(e) => Err(failed(&image.job, Some(image.digest().to_string()), &e)),
-                    },
-                }
-            })
-            .buffered(self.concurrency.images)
-            .collect()
-            .await;
+        let checks: Vec<Result<(ResolvedImage, bool), ImageOutcome>> =
+            futures_util::stream::iter(resolved)
+                .map(|r| async move {
+                    match r {
+                        Err((job, e)) => Err(failed(&job, None, &e)),
+                        Ok(image) => match this
+                            .destination
+                            .manifest_digest(&image.job.destination)
+                            .await
+                        {
+                            Ok(Some(d)) if d == image.digest() => Ok((image, true)),
+                            Ok(_) => Ok((image, false)),
+                            Err(e) => Err(failed(&image.job, Some(image.digest().to_string()), &e)),
+                        },
+                    }
+                })
+                .buffered(self.concurrency.images)
+                .collect()
+                .await;
 
-        let planned_bytes: u64 = checks.iter().filter_map(|c| c.as_ref().ok()).map(|(i, _)| i.blobs().iter().map(|b| b.size).sum::<u64>()).sum();
+        // Images already in the mirror tell us where their blobs are: others
+        // that share them mount instead of uploading.
+        for (image, _) in checks
+            .iter()
+            .filter_map(|c| c.as_ref().ok())
+            .filter(|(_, present)| *present)
+        {
+            for blob in image.blobs() {
+                self.remember(
+                    image.job.destination.registry(),
+                    &blob.digest,
+                    image.job.destination.repository(),
+                );
+            }
+        }
+        let planned_bytes: u64 = checks
+            .iter()
+            .filter_map(|c| c.as_ref().ok())
+            .map(|(i, _)| i.blobs().iter().map(|b| b.size).sum::<u64>())
+            .sum();
         self.reporter.planned(plan.images.len(), planned_bytes);
 
         let outcomes: Vec<ImageOutcome> = futures_util::stream::iter(checks)
@@ -212,7 +260,8 @@ impl CopyEngine {
                 let outcome = match c {
                     Err(outcome) => outcome,
                     Ok((image, true)) => {
-                        self.reporter.bytes(image.blobs().iter().map(|b| b.size).sum());
+                        self.reporter
+                            .bytes(image.blobs().iter().map(|b| b.size).sum());
                         debug!(image = %image.job.source, "already in the mirror");
                         outcome(&image, ImageStatus::AlreadyPresent)
                     }
@@ -229,9 +278,20 @@ impl CopyEngine {
             .await;
 
         // Report in plan order, whatever order the copies finished in.
-        let mut by_key: HashMap<String, ImageOutcome> = outcomes.into_iter().map(|o| (o.destination.whole() + &o.source.whole(), o)).collect();
-        let images = plan.images.iter().filter_map(|j| by_key.remove(&(j.destination.whole() + &j.source.whole()))).collect();
-        CopyReport { images, blobs: self.counters, elapsed: started.elapsed() }
+        let mut by_key: HashMap<String, ImageOutcome> = outcomes
+            .into_iter()
+            .map(|o| (o.destination.whole() + &o.source.whole(), o))
+            .collect();
+        let images = plan
+            .images
+            .iter()
+            .filter_map(|j| by_key.remove(&(j.destination.whole() + &j.source.whole())))
+            .collect();
+        CopyReport {
+            images,
+            blobs: self.counters,
+            elapsed: started.elapsed(),
+        }
     }
 
     /// Steps 2 and 3 for one image.
@@ -250,11 +310,26 @@ impl CopyEngine {
         }
         let last = image.manifests.len().saturating_sub(1);
         for (i, m) in image.manifests.iter().enumerate() {
-            let target = if i == last { dest.clone() } else { dest.clone_with_digest(m.digest.clone()) };
-            let target = if i == last { target } else { crate::reference::pull_reference(&target) };
-            self.destination.put_manifest(&target, &m.bytes, &m.media_type).await?;
+            let target = if i == last {
+                dest.clone()
+            } else {
+                dest.clone_with_digest(m.digest.clone())
+            };
+            let target = if i == last {
+                target
+            } else {
+                crate::reference::pull_reference(&target)
+            };
+            self.destination
+                .put_manifest(&target, &m.bytes, &m.media_type)
+                .await?;
         }
-        info!("mirrored {} → {} ({})", image.job.source.whole(), dest.whole(), image.digest());
+        info!(
+            "mirrored {} → {} ({})",
+            image.job.source.whole(),
+            dest.whole(),
+            image.digest()
+        );
         Ok(())
     }
 
@@ -270,11 +345,18 @@ impl CopyEngine {
 
     fn remember(&self, registry: &str, digest: &str, repo: &str) {
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-        known.entry(registry.to_string()).or_default().insert(digest.to_string(), repo.to_string());
+        known
+            .entry(registry.to_string())
+            .or_default()
+            .insert(digest.to_string(), repo.to_string());
     }
 
     /// Puts one blob into the destination repository of `image`.
-    async fn ensure_blob(&self, image: &ResolvedImage, blob: &Descriptor) -> Result<(), RegistryError> {
+    async fn ensure_blob(
+        &self,
+        image: &ResolvedImage,
+        blob: &Descriptor,
+    ) -> Result<(), RegistryError> {
         let dest = &image.job.destination;
         let registry = dest.registry();
         let lock = self.lock_for(format!("push {registry} {}", blob.digest));
@@ -294,7 +376,11 @@ impl CopyEngine {
         }
         if let Some(repo) = known {
             let from = Reference::with_digest(registry.to_string(), repo, blob.digest.clone());
-            if self.destination.mount_blob(dest, &from, &blob.digest).await? {
+            if self
+                .destination
+                .mount_blob(dest, &from, &blob.digest)
+                .await?
+            {
                 self.remember(registry, &blob.digest, dest.repository());
                 self.counters.mounted.fetch_add(1, Ordering::Relaxed);
                 self.reporter.bytes(blob.size);
@@ -305,16 +391,24 @@ impl CopyEngine {
         let cache = self.cache.clone();
         let digest = blob.digest.clone();
         let open = move || cache.open(&digest);
-        self.destination.push_blob_file(dest, &blob.digest, blob.size, &open).await?;
+        self.destination
+            .push_blob_file(dest, &blob.digest, blob.size, &open)
+            .await?;
         self.remember(registry, &blob.digest, dest.repository());
         self.counters.uploaded.fetch_add(1, Ordering::Relaxed);
-        self.counters.uploaded_bytes.fetch_add(blob.size, Ordering::Relaxed);
+        self.counters
+            .uploaded_bytes
+            .fetch_add(blob.size, Ordering::Relaxed);
         Ok(())
     }
 
     /// Makes sure a verified copy of the blob is in the cache, downloading (or
     /// resuming) it from the source when it is not.
-    async fn ensure_cached(&self, source: &Reference, blob: &Descriptor) -> Result<(), RegistryError> {
+    async fn ensure_cached(
+        &self,
+        source: &Reference,
+        blob: &Descriptor,
+    ) -> Result<(), RegistryError> {
         let lock = self.lock_for(format!("download {}", blob.digest));
         let _guard = lock.lock().await;
         let io = |e: std::io::Error| RegistryError::Failed {
@@ -345,16 +439,36 @@ impl CopyEngine {
                 Err(DownloadError::Mismatch { actual }) => {
                     self.cache.discard_partial(&blob.digest).map_err(io)?;
                     if attempt > policy.retries {
-                        return Err(RegistryError::DigestMismatch { what: "blob", reference: repo.whole(), expected: format!("{} ({} bytes)", blob.digest, blob.size), actual });
+                        return Err(RegistryError::DigestMismatch {
+                            what: "blob",
+                            reference: repo.whole(),
+                            expected: format!("{} ({} bytes)", blob.digest, blob.size),
+                            actual,
+                        });
                     }
-                    warn!("blob {} from `{}` did not match its digest; fetching it again", blob.digest, repo.whole());
+                    warn!(
+                        "blob {} from `{}` did not match its digest; fetching it again",
+                        blob.digest,
+                        repo.whole()
+                    );
                 }
                 Err(DownloadError::Interrupted(e)) => {
                     if attempt > policy.retries {
-                        return Err(RegistryError::Failed { operation: "downloading blob from", reference: repo.whole(), attempts: attempt, elapsed: started.elapsed(), cause: format!("{}: {e}", blob.digest) });
+                        return Err(RegistryError::Failed {
+                            operation: "downloading blob from",
+                            reference: repo.whole(),
+                            attempts: attempt,
+                            elapsed: started.elapsed(),
+                            cause: format!("{}: {e}", blob.digest),
+                        });
                     }
                     let delay = policy.delay(attempt);
-                    warn!("download of {} from `{}` was cut short: {e} ({} tries remaining, resuming in {delay:.1?})", blob.digest, repo.whole(), policy.retries + 1 - attempt);
+                    warn!(
+                        "download of {} from `{}` was cut short: {e} ({} tries remaining, resuming in {delay:.1?})",
+                        blob.digest,
+                        repo.whole(),
+                        policy.retries + 1 - attempt
+                    );
                     tokio::time::sleep(delay).await;
                 }
             }
@@ -366,7 +480,10 @@ impl CopyEngine {
 
     /// One download attempt, appending to the partial file from where it ends.
     async fn download(&self, repo: &Reference, blob: &Descriptor) -> Result<(), DownloadError> {
-        let (file, mut have) = self.cache.open_partial(&blob.digest).map_err(DownloadError::Interrupted)?;
+        let (file, mut have) = self
+            .cache
+            .open_partial(&blob.digest)
+            .map_err(DownloadError::Interrupted)?;
         let mut hasher = Sha256::new();
         let mut file = if have > 0 && have <= blob.size {
             // Re-hash what an earlier attempt or run left behind.
@@ -378,7 +495,11 @@ impl CopyEngine {
             have = 0;
             file
         };
-        let mut stream = self.source.open_blob(repo, blob, have).await.map_err(DownloadError::Registry)?;
+        let mut stream = self
+            .source
+            .open_blob(repo, blob, have)
+            .await
+            .map_err(DownloadError::Registry)?;
         if have > 0 && !stream.partial {
             // The registry ignored the range: start over.
             file.set_len(0).map_err(DownloadError::Interrupted)?;
@@ -387,11 +508,20 @@ impl CopyEngine {
         }
         let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut file);
         let mut total = have;
-        while let Some(chunk) = stream.stream.try_next().await.map_err(DownloadError::Interrupted)? {
+        while let Some(chunk) = stream
+            .stream
+            .try_next()
+            .await
+            .map_err(DownloadError::Interrupted)?
+        {
             hasher.update(&chunk);
-            writer.write_all(&chunk).map_err(DownloadError::Interrupted)?;
+            writer
+                .write_all(&chunk)
+                .map_err(DownloadError::Interrupted)?;
             total += chunk.len() as u64;
-            self.counters.downloaded_bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            self.counters
+                .downloaded_bytes
+                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
             self.reporter.bytes(chunk.len() as u64);
             if total > blob.size {
                 break;
@@ -400,11 +530,16 @@ impl CopyEngine {
         writer.flush().map_err(DownloadError::Interrupted)?;
         drop(writer);
         if total < blob.size {
-            return Err(DownloadError::Interrupted(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("got {total} of {} bytes", blob.size))));
+            return Err(DownloadError::Interrupted(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("got {total} of {} bytes", blob.size),
+            )));
         }
         let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
         if total != blob.size || actual != blob.digest {
-            return Err(DownloadError::Mismatch { actual: format!("{actual} ({total} bytes)") });
+            return Err(DownloadError::Mismatch {
+                actual: format!("{actual} ({total} bytes)"),
+            });
         }
         file.sync_data().map_err(DownloadError::Interrupted)?;
         Ok(())
@@ -432,9 +567,19 @@ fn hash_file(file: &mut std::fs::File, hasher: &mut Sha256) -> std::io::Result<(
 }
 
 fn outcome(image: &ResolvedImage, status: ImageStatus) -> ImageOutcome {
-    ImageOutcome { source: image.job.source.clone(), destination: image.job.destination.clone(), digest: Some(image.digest().to_string()), status }
+    ImageOutcome {
+        source: image.job.source.clone(),
+        destination: image.job.destination.clone(),
+        digest: Some(image.digest().to_string()),
+        status,
+    }
 }
 
 fn failed(job: &ImageJob, digest: Option<String>, err: &RegistryError) -> ImageOutcome {
-    ImageOutcome { source: job.source.clone(), destination: job.destination.clone(), digest, status: ImageStatus::Failed(err.to_string()) }
+    ImageOutcome {
+        source: job.source.clone(),
+        destination: job.destination.clone(),
+        digest,
+        status: ImageStatus::Failed(err.to_string()),
+    }
 }

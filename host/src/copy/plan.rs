@@ -54,7 +54,10 @@ pub struct ResolvedImage {
 impl ResolvedImage {
     /// The digest the destination tag will point at.
     pub fn digest(&self) -> &str {
-        self.manifests.last().map(|m| m.digest.as_str()).unwrap_or_default()
+        self.manifests
+            .last()
+            .map(|m| m.digest.as_str())
+            .unwrap_or_default()
     }
 
     /// Distinct blobs of the image, largest first (the long transfers start early).
@@ -76,24 +79,46 @@ impl ResolvedImage {
 /// wanted platforms; when that drops entries, a new index is written with the
 /// kept ones (its digest then differs from the source's, and is what the
 /// destination tag points at).
-pub async fn resolve(client: &RegistryClient, job: &ImageJob) -> Result<ResolvedImage, RegistryError> {
+pub async fn resolve(
+    client: &RegistryClient,
+    job: &ImageJob,
+) -> Result<ResolvedImage, RegistryError> {
     let pull = reference::pull_reference(&job.source);
     let top = client.get_manifest(&pull).await?;
     let parse = |bytes: &[u8], media_type: &str, r: &Reference| {
-        manifest::parse(bytes, media_type).map_err(|source| RegistryError::Manifest { reference: r.whole(), source })
+        manifest::parse(bytes, media_type).map_err(|source| RegistryError::Manifest {
+            reference: r.whole(),
+            source,
+        })
     };
     let mut manifests = Vec::new();
     match parse(&top.bytes, &top.media_type, &pull)? {
         Parsed::Image { .. } => {
-            let blobs = parse(&top.bytes, &top.media_type, &pull)?.blobs().into_iter().cloned().collect();
-            manifests.push(ManifestCopy { bytes: top.bytes, media_type: top.media_type, digest: top.digest, blobs });
+            let blobs = parse(&top.bytes, &top.media_type, &pull)?
+                .blobs()
+                .into_iter()
+                .cloned()
+                .collect();
+            manifests.push(ManifestCopy {
+                bytes: top.bytes,
+                media_type: top.media_type,
+                digest: top.digest,
+                blobs,
+            });
         }
-        Parsed::Index { manifests: children } => {
-            let wanted: Vec<&Descriptor> = children.iter().filter(|d| manifest::platform_wanted(d.platform.as_ref(), &job.platforms)).collect();
+        Parsed::Index {
+            manifests: children,
+        } => {
+            let wanted: Vec<&Descriptor> = children
+                .iter()
+                .filter(|d| manifest::platform_wanted(d.platform.as_ref(), &job.platforms))
+                .collect();
             if wanted.is_empty() {
                 return Err(RegistryError::Manifest {
                     reference: job.source.whole(),
-                    source: manifest::ManifestError::Unsupported("an index with none of the requested platforms".to_string()),
+                    source: manifest::ManifestError::Unsupported(
+                        "an index with none of the requested platforms".to_string(),
+                    ),
                 });
             }
             for child in &wanted {
@@ -104,29 +129,58 @@ pub async fn resolve(client: &RegistryClient, job: &ImageJob) -> Result<Resolved
                 if matches!(parsed, Parsed::Index { .. }) {
                     return Err(RegistryError::Manifest {
                         reference: child_ref.whole(),
-                        source: manifest::ManifestError::Unsupported("an index nested in an index".to_string()),
+                        source: manifest::ManifestError::Unsupported(
+                            "an index nested in an index".to_string(),
+                        ),
                     });
                 }
                 let blobs = parsed.blobs().into_iter().cloned().collect();
-                manifests.push(ManifestCopy { bytes: raw.bytes, media_type: raw.media_type, digest: raw.digest, blobs });
+                manifests.push(ManifestCopy {
+                    bytes: raw.bytes,
+                    media_type: raw.media_type,
+                    digest: raw.digest,
+                    blobs,
+                });
             }
             if wanted.len() == children.len() {
-                manifests.push(ManifestCopy { bytes: top.bytes, media_type: top.media_type, digest: top.digest, blobs: Vec::new() });
+                manifests.push(ManifestCopy {
+                    bytes: top.bytes,
+                    media_type: top.media_type,
+                    digest: top.digest,
+                    blobs: Vec::new(),
+                });
             } else {
-                let bytes = filtered_index(&top.bytes, &wanted).map_err(|e| RegistryError::Manifest { reference: job.source.whole(), source: e.into() })?;
+                let bytes =
+                    filtered_index(&top.bytes, &wanted).map_err(|e| RegistryError::Manifest {
+                        reference: job.source.whole(),
+                        source: e.into(),
+                    })?;
                 let digest = manifest::sha256_digest(&bytes);
-                manifests.push(ManifestCopy { bytes, media_type: top.media_type, digest, blobs: Vec::new() });
+                manifests.push(ManifestCopy {
+                    bytes,
+                    media_type: top.media_type,
+                    digest,
+                    blobs: Vec::new(),
+                });
             }
         }
     }
-    Ok(ResolvedImage { job: job.clone(), manifests })
+    Ok(ResolvedImage {
+        job: job.clone(),
+        manifests,
+    })
 }
 
 /// The source index with only the wanted entries (everything else kept as is).
 fn filtered_index(bytes: &[u8], wanted: &[&Descriptor]) -> Result<Bytes, serde_json::Error> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes)?;
     if let Some(list) = value.get_mut("manifests").and_then(|m| m.as_array_mut()) {
-        list.retain(|entry| entry.get("digest").and_then(|d| d.as_str()).is_some_and(|d| wanted.iter().any(|w| w.digest == d)));
+        list.retain(|entry| {
+            entry
+                .get("digest")
+                .and_then(|d| d.as_str())
+                .is_some_and(|d| wanted.iter().any(|w| w.digest == d))
+        });
     }
     Ok(Bytes::from(serde_json::to_vec_pretty(&value)?))
 }

@@ -72,16 +72,43 @@ impl fmt::Debug for RegistryConfig {
 pub enum RegistryError {
     #[error("`{reference}` was not found: {cause}")]
     NotFound { reference: String, cause: String },
-    #[error("{operation} `{reference}` was refused: not authorized\nhint: check the credentials for `{registry}` in the auth file (`--authfile`, `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json` or `~/.docker/config.json`)")]
-    Unauthorized { operation: &'static str, reference: String, registry: String },
-    #[error("{operation} `{reference}` failed after {attempts} attempt(s) in {elapsed:.1?}: {cause}")]
-    Failed { operation: &'static str, reference: String, attempts: u32, elapsed: Duration, cause: String },
-    #[error("{what} `{reference}` does not match its digest: expected `{expected}`, got `{actual}`")]
-    DigestMismatch { what: &'static str, reference: String, expected: String, actual: String },
+    #[error(
+        "{operation} `{reference}` was refused: not authorized\nhint: check the credentials for `{registry}` in the auth file (`--authfile`, `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json` or `~/.docker/config.json`)"
+    )]
+    Unauthorized {
+        operation: &'static str,
+        reference: String,
+        registry: String,
+    },
+    #[error(
+        "{operation} `{reference}` failed after {attempts} attempt(s) in {elapsed:.1?}: {cause}"
+    )]
+    Failed {
+        operation: &'static str,
+        reference: String,
+        attempts: u32,
+        elapsed: Duration,
+        cause: String,
+    },
+    #[error(
+        "{what} `{reference}` does not match its digest: expected `{expected}`, got `{actual}`"
+    )]
+    DigestMismatch {
+        what: &'static str,
+        reference: String,
+        expected: String,
+        actual: String,
+    },
     #[error("manifest of `{reference}`: {source}")]
-    Manifest { reference: String, source: ManifestError },
+    Manifest {
+        reference: String,
+        source: ManifestError,
+    },
     #[error("cannot read CA certificates from `{path}`: {source}")]
-    Certificates { path: PathBuf, source: std::io::Error },
+    Certificates {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
 }
@@ -124,7 +151,10 @@ pub struct RegistryClient {
 
 impl RegistryClient {
     pub fn new(config: RegistryConfig) -> RegistryClient {
-        RegistryClient { config, hosts: tokio::sync::Mutex::new(HashMap::new()) }
+        RegistryClient {
+            config,
+            hosts: tokio::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn retry_policy(&self) -> RetryPolicy {
@@ -161,21 +191,47 @@ impl RegistryClient {
             user_agent: USER_AGENT,
             ..Default::default()
         });
-        let host = Arc::new(Host { client, authenticated: Mutex::new(HashSet::new()) });
+        let host = Arc::new(Host {
+            client,
+            authenticated: Mutex::new(HashSet::new()),
+        });
         hosts.insert(registry.to_string(), host.clone());
         Ok(host)
     }
 
     /// Makes sure oci-client holds a token (or basic credentials) for this
     /// repository and operation.
-    async fn authenticate(&self, host: &Host, r: &Reference, push: bool, force: bool) -> Result<(), RegistryError> {
+    async fn authenticate(
+        &self,
+        host: &Host,
+        r: &Reference,
+        push: bool,
+        force: bool,
+    ) -> Result<(), RegistryError> {
         let key = (r.repository().to_string(), push);
-        if !force && host.authenticated.lock().map(|s| s.contains(&key)).unwrap_or(false) {
+        if !force
+            && host
+                .authenticated
+                .lock()
+                .map(|s| s.contains(&key))
+                .unwrap_or(false)
+        {
             return Ok(());
         }
-        let creds = self.config.auth.lookup(r.registry(), r.repository()).await?;
-        let auth = creds.as_ref().map(|c| c.to_registry_auth()).unwrap_or(RegistryAuth::Anonymous);
-        let op = if push { RegistryOperation::Push } else { RegistryOperation::Pull };
+        let creds = self
+            .config
+            .auth
+            .lookup(r.registry(), r.repository())
+            .await?;
+        let auth = creds
+            .as_ref()
+            .map(|c| c.to_registry_auth())
+            .unwrap_or(RegistryAuth::Anonymous);
+        let op = if push {
+            RegistryOperation::Push
+        } else {
+            RegistryOperation::Pull
+        };
         match host.client.auth(r, &auth, op).await {
             Ok(_) => {}
             // A registry that refuses the token request is reported by the
@@ -189,7 +245,13 @@ impl RegistryClient {
     }
 
     /// Runs `op` with authentication, retries and backoff.
-    async fn call<T, F, Fut>(&self, operation: &'static str, r: &Reference, push: bool, mut op: F) -> Result<T, RegistryError>
+    async fn call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        r: &Reference,
+        push: bool,
+        mut op: F,
+    ) -> Result<T, RegistryError>
     where
         F: FnMut(Arc<Host>) -> Fut,
         Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
@@ -208,22 +270,42 @@ impl RegistryClient {
             };
             let verdict = classify(&err);
             match verdict {
-                Verdict::NotFound => return Err(RegistryError::NotFound { reference: r.whole(), cause: describe(&err) }),
+                Verdict::NotFound => {
+                    return Err(RegistryError::NotFound {
+                        reference: r.whole(),
+                        cause: describe(&err),
+                    });
+                }
                 Verdict::Reauthenticate if !reauthenticated => {
                     reauthenticated = true;
                     self.authenticate(&host, r, push, true).await?;
                     continue;
                 }
                 Verdict::Reauthenticate => {
-                    return Err(RegistryError::Unauthorized { operation, reference: r.whole(), registry: r.registry().to_string() });
+                    return Err(RegistryError::Unauthorized {
+                        operation,
+                        reference: r.whole(),
+                        registry: r.registry().to_string(),
+                    });
                 }
                 Verdict::Retry if attempt <= policy.retries => {
                     let delay = policy.delay(attempt);
-                    warn!("{operation} `{}`: {} ({} tries remaining, next in {delay:.1?})", r.whole(), describe(&err), policy.retries + 1 - attempt);
+                    warn!(
+                        "{operation} `{}`: {} ({} tries remaining, next in {delay:.1?})",
+                        r.whole(),
+                        describe(&err),
+                        policy.retries + 1 - attempt
+                    );
                     tokio::time::sleep(delay).await;
                 }
                 Verdict::Retry | Verdict::Fail => {
-                    return Err(RegistryError::Failed { operation, reference: r.whole(), attempts: attempt, elapsed: started.elapsed(), cause: describe(&err) });
+                    return Err(RegistryError::Failed {
+                        operation,
+                        reference: r.whole(),
+                        attempts: attempt,
+                        elapsed: started.elapsed(),
+                        cause: describe(&err),
+                    });
                 }
             }
         }
@@ -235,17 +317,34 @@ impl RegistryClient {
         let (bytes, _) = self
             .call("fetching manifest of", r, false, |h| {
                 let r = r.clone();
-                async move { h.client.pull_manifest_raw(&r, &RegistryAuth::Anonymous, manifest::ACCEPTED).await }
+                async move {
+                    h.client
+                        .pull_manifest_raw(&r, &RegistryAuth::Anonymous, manifest::ACCEPTED)
+                        .await
+                }
             })
             .await?;
         let digest = manifest::sha256_digest(&bytes);
         if let Some(expected) = r.digest()
             && expected != digest
         {
-            return Err(RegistryError::DigestMismatch { what: "manifest", reference: r.whole(), expected: expected.to_string(), actual: digest });
+            return Err(RegistryError::DigestMismatch {
+                what: "manifest",
+                reference: r.whole(),
+                expected: expected.to_string(),
+                actual: digest,
+            });
         }
-        let media_type = manifest::media_type_of(&bytes, None).map_err(|source| RegistryError::Manifest { reference: r.whole(), source })?;
-        Ok(RawManifest { bytes, media_type, digest })
+        let media_type =
+            manifest::media_type_of(&bytes, None).map_err(|source| RegistryError::Manifest {
+                reference: r.whole(),
+                source,
+            })?;
+        Ok(RawManifest {
+            bytes,
+            media_type,
+            digest,
+        })
     }
 
     /// The digest a tag or digest currently resolves to, or `None` when absent.
@@ -253,7 +352,11 @@ impl RegistryClient {
         let res = self
             .call("checking manifest of", r, false, |h| {
                 let r = r.clone();
-                async move { h.client.fetch_manifest_digest(&r, &RegistryAuth::Anonymous).await }
+                async move {
+                    h.client
+                        .fetch_manifest_digest(&r, &RegistryAuth::Anonymous)
+                        .await
+                }
             })
             .await;
         match res {
@@ -281,7 +384,12 @@ impl RegistryClient {
 
     /// Opens a blob for download from `offset` (to resume a partial download).
     /// Only opening is retried here; the caller resumes a stream cut short.
-    pub async fn open_blob(&self, r: &Reference, desc: &manifest::Descriptor, offset: u64) -> Result<BlobStream, RegistryError> {
+    pub async fn open_blob(
+        &self,
+        r: &Reference,
+        desc: &manifest::Descriptor,
+        offset: u64,
+    ) -> Result<BlobStream, RegistryError> {
         let oci_desc = OciDescriptor {
             media_type: desc.media_type.clone(),
             digest: desc.digest.clone(),
@@ -296,11 +404,24 @@ impl RegistryClient {
             async move {
                 if offset == 0 {
                     let s = h.client.pull_blob_stream(&r, &d).await?;
-                    Ok(BlobStream { partial: false, stream: Box::pin(s.stream) })
+                    Ok(BlobStream {
+                        partial: false,
+                        stream: Box::pin(s.stream),
+                    })
                 } else {
-                    match h.client.pull_blob_stream_partial(&r, &d, offset, None).await? {
-                        oci_client::client::BlobResponse::Partial(s) => Ok(BlobStream { partial: true, stream: Box::pin(s.stream) }),
-                        oci_client::client::BlobResponse::Full(s) => Ok(BlobStream { partial: false, stream: Box::pin(s.stream) }),
+                    match h
+                        .client
+                        .pull_blob_stream_partial(&r, &d, offset, None)
+                        .await?
+                    {
+                        oci_client::client::BlobResponse::Partial(s) => Ok(BlobStream {
+                            partial: true,
+                            stream: Box::pin(s.stream),
+                        }),
+                        oci_client::client::BlobResponse::Full(s) => Ok(BlobStream {
+                            partial: false,
+                            stream: Box::pin(s.stream),
+                        }),
                     }
                 }
             }
@@ -310,14 +431,23 @@ impl RegistryClient {
 
     /// Uploads a blob from a file in one request (size known up front: the
     /// fastest path on Distribution, see DESIGN §9). Retried from the start.
-    pub async fn push_blob_file(&self, r: &Reference, digest: &str, size: u64, open: &(dyn Fn() -> std::io::Result<std::fs::File> + Sync)) -> Result<(), RegistryError> {
+    pub async fn push_blob_file(
+        &self,
+        r: &Reference,
+        digest: &str,
+        size: u64,
+        open: &(dyn Fn() -> std::io::Result<std::fs::File> + Sync),
+    ) -> Result<(), RegistryError> {
         self.call("uploading blob to", r, true, |h| {
             let r = r.clone();
             let digest = digest.to_string();
             let file = open();
             async move {
                 let file = tokio::fs::File::from_std(file?);
-                h.client.push_blob_stream(&r, file_stream(file), &digest, Some(size)).await.map(|_| ())
+                h.client
+                    .push_blob_stream(&r, file_stream(file), &digest, Some(size))
+                    .await
+                    .map(|_| ())
             }
         })
         .await
@@ -325,7 +455,12 @@ impl RegistryClient {
 
     /// Asks the registry to link a blob it already holds in `from` into the
     /// repository of `r`. `Ok(false)` when it declines (the caller uploads).
-    pub async fn mount_blob(&self, r: &Reference, from: &Reference, digest: &str) -> Result<bool, RegistryError> {
+    pub async fn mount_blob(
+        &self,
+        r: &Reference,
+        from: &Reference,
+        digest: &str,
+    ) -> Result<bool, RegistryError> {
         let host = self.host(r.registry()).await?;
         self.authenticate(&host, r, true, false).await?;
         match host.client.mount_blob(r, from, digest).await {
@@ -338,9 +473,18 @@ impl RegistryClient {
     }
 
     /// Stores a manifest under the tag or digest of `r`.
-    pub async fn put_manifest(&self, r: &Reference, bytes: &Bytes, media_type: &str) -> Result<(), RegistryError> {
-        let content_type = reqwest::header::HeaderValue::from_str(media_type)
-            .map_err(|_| RegistryError::Manifest { reference: r.whole(), source: ManifestError::Unsupported(media_type.to_string()) })?;
+    pub async fn put_manifest(
+        &self,
+        r: &Reference,
+        bytes: &Bytes,
+        media_type: &str,
+    ) -> Result<(), RegistryError> {
+        let content_type = reqwest::header::HeaderValue::from_str(media_type).map_err(|_| {
+            RegistryError::Manifest {
+                reference: r.whole(),
+                source: ManifestError::Unsupported(media_type.to_string()),
+            }
+        })?;
         self.call("pushing manifest to", r, true, |h| {
             let r = r.clone();
             let body = bytes.clone();
@@ -352,7 +496,9 @@ impl RegistryClient {
 }
 
 /// A tokio file as the byte stream oci-client uploads, in 1 MiB reads.
-fn file_stream(file: tokio::fs::File) -> impl Stream<Item = Result<Bytes, OciDistributionError>> + Send + 'static {
+fn file_stream(
+    file: tokio::fs::File,
+) -> impl Stream<Item = Result<Bytes, OciDistributionError>> + Send + 'static {
     use tokio::io::AsyncReadExt;
     const CHUNK: usize = 1 << 20;
     futures_util::stream::unfold(Some(file), |state| async move {
@@ -378,7 +524,11 @@ async fn speaks_tls(registry: &str) -> bool {
     else {
         return false;
     };
-    client.get(format!("https://{registry}/v2/")).send().await.is_ok()
+    client
+        .get(format!("https://{registry}/v2/"))
+        .send()
+        .await
+        .is_ok()
 }
 
 /// PEM certificates (`*.crt`, `*.pem`, `*.cert`) in a directory; none when it
@@ -387,18 +537,29 @@ fn read_certificates(dir: &Path) -> Result<Vec<Certificate>, RegistryError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(RegistryError::Certificates { path: dir.to_path_buf(), source }),
+        Err(source) => {
+            return Err(RegistryError::Certificates {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "crt" || x == "pem" || x == "cert"))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == "crt" || x == "pem" || x == "cert")
+        })
         .collect();
     paths.sort();
     paths
         .into_iter()
         .map(|path| {
             std::fs::read(&path)
-                .map(|data| Certificate { encoding: CertificateEncoding::Pem, data })
+                .map(|data| Certificate {
+                    encoding: CertificateEncoding::Pem,
+                    data,
+                })
                 .map_err(|source| RegistryError::Certificates { path, source })
         })
         .collect()
@@ -409,12 +570,20 @@ fn read_certificates(dir: &Path) -> Result<Vec<Certificate>, RegistryError> {
 pub fn describe(err: &OciDistributionError) -> String {
     match err {
         OciDistributionError::RegistryError { envelope, url } => {
-            let parts: Vec<String> = envelope.errors.iter().map(|e| format!("{:?}: {}", e.code, e.message)).collect();
+            let parts: Vec<String> = envelope
+                .errors
+                .iter()
+                .map(|e| format!("{:?}: {}", e.code, e.message))
+                .collect();
             format!("{} ({url})", parts.join("; "))
         }
         OciDistributionError::ServerError { code, url, message } => {
             let msg: String = message.trim().chars().take(200).collect();
-            if msg.is_empty() { format!("HTTP {code} ({url})") } else { format!("HTTP {code}: {msg} ({url})") }
+            if msg.is_empty() {
+                format!("HTTP {code} ({url})")
+            } else {
+                format!("HTTP {code}: {msg} ({url})")
+            }
         }
         other => {
             let mut s = other.to_string();

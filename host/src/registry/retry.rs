@@ -32,7 +32,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { retries: DEFAULT_RETRY_TIMES, base_delay: DEFAULT_BASE_DELAY, max_delay: DEFAULT_MAX_DELAY }
+        RetryPolicy {
+            retries: DEFAULT_RETRY_TIMES,
+            base_delay: DEFAULT_BASE_DELAY,
+            max_delay: DEFAULT_MAX_DELAY,
+        }
     }
 }
 
@@ -40,11 +44,18 @@ impl RetryPolicy {
     /// The wait before retry number `retry` (1-based), with a little jitter so
     /// that parallel workers do not retry in lockstep.
     pub fn delay(&self, retry: u32) -> Duration {
-        let base = if self.base_delay.is_zero() { DEFAULT_BASE_DELAY } else { self.base_delay };
+        let base = if self.base_delay.is_zero() {
+            DEFAULT_BASE_DELAY
+        } else {
+            self.base_delay
+        };
         let exp = base.saturating_mul(1u32 << retry.saturating_sub(1).min(16));
         let capped = exp.min(self.max_delay);
         // Jitter of up to 1/8, derived from the clock: no RNG needed for this.
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         capped + capped / 8 * (nanos % 1000) / 1000
     }
 }
@@ -76,14 +87,25 @@ pub fn classify(err: &OciDistributionError) -> Verdict {
         E::ImageManifestNotFoundError(_) => Verdict::NotFound,
         E::RegistryError { envelope, .. } => {
             let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-            if codes.iter().any(|c| matches!(c, OciErrorCode::Toomanyrequests)) {
+            if codes
+                .iter()
+                .any(|c| matches!(c, OciErrorCode::Toomanyrequests))
+            {
                 Verdict::Retry
-            } else if codes.iter().any(|c| matches!(c, OciErrorCode::Unauthorized)) {
-                Verdict::Reauthenticate
             } else if codes
                 .iter()
-                .any(|c| matches!(c, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound | OciErrorCode::BlobUnknown))
+                .any(|c| matches!(c, OciErrorCode::Unauthorized))
             {
+                Verdict::Reauthenticate
+            } else if codes.iter().any(|c| {
+                matches!(
+                    c,
+                    OciErrorCode::ManifestUnknown
+                        | OciErrorCode::NameUnknown
+                        | OciErrorCode::NotFound
+                        | OciErrorCode::BlobUnknown
+                )
+            }) {
                 Verdict::NotFound
             } else {
                 Verdict::Fail
@@ -113,18 +135,27 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         let p = RetryPolicy::default();
-        assert!(p.delay(1) >= Duration::from_millis(250) && p.delay(1) < Duration::from_millis(300));
+        assert!(
+            p.delay(1) >= Duration::from_millis(250) && p.delay(1) < Duration::from_millis(300)
+        );
         assert!(p.delay(3) >= Duration::from_secs(1));
         assert!(p.delay(30) <= DEFAULT_MAX_DELAY + DEFAULT_MAX_DELAY / 8);
     }
 
     #[test]
     fn statuses_are_sorted() {
-        let server = |code| OciDistributionError::ServerError { code, url: String::new(), message: String::new() };
+        let server = |code| OciDistributionError::ServerError {
+            code,
+            url: String::new(),
+            message: String::new(),
+        };
         assert_eq!(classify(&server(503)), Verdict::Retry);
         assert_eq!(classify(&server(429)), Verdict::Retry);
         assert_eq!(classify(&server(404)), Verdict::NotFound);
         assert_eq!(classify(&server(400)), Verdict::Fail);
-        assert_eq!(classify(&OciDistributionError::UnauthorizedError { url: String::new() }), Verdict::Reauthenticate);
+        assert_eq!(
+            classify(&OciDistributionError::UnauthorizedError { url: String::new() }),
+            Verdict::Reauthenticate
+        );
     }
 }

@@ -1,0 +1,319 @@
+use oc_mirror_tests::world::names;
+
+use crate::support::*;
+
+/// Every image of the standard world (Docker, OCI, index, list, by digest, two
+/// tags) lands under the prefix with the source's manifest digest.
+#[tokio::test]
+async fn standard_world_lands_digest_for_digest() {
+    let (src, world) = source_with_standard_world().await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let refs = all_references(&world);
+    let isc = ctx.isc(&additional_images(&src.host(), &refs));
+
+    ctx.mirror(&isc, &mirror, "ocp", &[])
+        .assert_ok()
+        .stdout_has(&format!(
+            "images: {} copied, 0 already in the mirror, 0 failed",
+            refs.len()
+        ));
+
+    for e in &world.entries {
+        let repo = format!("ocp/{}", e.repo);
+        let tags: Vec<String> = if e.tags.is_empty() {
+            vec![format!("sha256-{}", &e.digest[7..])]
+        } else {
+            e.tags.clone()
+        };
+        for tag in tags {
+            assert_eq!(
+                digest_at(&mirror, &repo, &tag).await.as_deref(),
+                Some(e.digest.as_str()),
+                "{repo}:{tag}"
+            );
+        }
+        for child in e.children() {
+            assert!(
+                digest_at(&mirror, &repo, &child.manifest_digest)
+                    .await
+                    .is_some(),
+                "child {} of {}",
+                child.manifest_digest,
+                e.name
+            );
+        }
+        for blob in e.blobs().keys() {
+            assert!(
+                mirror.blob_exists(&repo, blob).await.unwrap(),
+                "blob {blob} missing in {repo}"
+            );
+        }
+    }
+    // Shared base layers were uploaded once and mounted into the other repositories.
+    let uploads = uploaded_since(&mirror, 0);
+    let uploads_of_base = uploads
+        .iter()
+        .filter(|d| {
+            world
+                .get(names::DOCKER_SHARED)
+                .unwrap()
+                .blobs()
+                .contains_key(*d)
+        })
+        .count();
+    let mut unique = uploads.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        uploads.len(),
+        "a blob was uploaded twice: {uploads:?}"
+    );
+    assert_eq!(
+        uploads_of_base, 4,
+        "docker-shared's 4 blobs (config, 3 layers) were uploaded once each"
+    );
+
+    // mapping.txt names every image, sorted, as source=destination.
+    let mapping = std::fs::read_to_string(ctx.working_dir().join("mapping.txt")).unwrap();
+    assert_eq!(mapping.lines().count(), refs.len());
+    let line = format!(
+        "docker://{}/fixtures/shared-docker:1.0=docker://{}/ocp/fixtures/shared-docker:1.0",
+        src.host(),
+        mirror.host()
+    );
+    assert!(mapping.lines().any(|l| l == line), "{mapping}");
+    let mut sorted: Vec<&str> = mapping.lines().collect();
+    sorted.sort();
+    assert_eq!(sorted, mapping.lines().collect::<Vec<_>>());
+}
+
+/// Running the same mirror again copies nothing: no blob is fetched from the
+/// source, no manifest is pushed.
+#[tokio::test]
+async fn second_run_is_a_no_op() {
+    let (src, world) = source_with_standard_world().await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let refs = all_references(&world);
+    let isc = ctx.isc(&additional_images(&src.host(), &refs));
+    ctx.mirror(&isc, &mirror, "ocp", &[]).assert_ok();
+
+    let (src_mark, dst_mark) = (src.log_mark(), mirror.log_mark());
+    ctx.mirror(&isc, &mirror, "ocp", &[])
+        .assert_ok()
+        .stdout_has(&format!(
+            "images: 0 copied, {} already in the mirror, 0 failed",
+            refs.len()
+        ));
+    for blob in world.blobs().keys() {
+        assert_eq!(
+            src.blob_gets_since(src_mark, blob),
+            0,
+            "{blob} fetched again"
+        );
+    }
+    let writes: Vec<_> = mirror
+        .requests_since(dst_mark)
+        .into_iter()
+        .filter(|r| r.method == "PUT" || r.method == "POST" || r.method == "PATCH")
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "the no-op run wrote to the mirror: {writes:?}"
+    );
+}
+
+/// `platforms` keeps only the named platforms of an index: the mirror gets a
+/// smaller index and only those platforms' manifests and blobs.
+#[tokio::test]
+async fn platforms_filter_an_index() {
+    let (src, world) = source_with_standard_world().await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let index = world.get(names::OCI_INDEX).unwrap();
+    let isc = ctx.isc(&format!(
+        "  additionalImages:\n    - name: {}/{}\n      platforms:\n        - os: linux\n          architecture: arm64\n",
+        src.host(),
+        index.reference()
+    ));
+    ctx.mirror(&isc, &mirror, "m", &[]).assert_ok();
+
+    let repo = format!("m/{}", index.repo);
+    let (digest, _, body) = mirror
+        .manifest(&repo, &index.tags[0])
+        .await
+        .unwrap()
+        .expect("index mirrored");
+    assert_ne!(digest, index.digest, "a filtered index is a new index");
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let entries = v["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["platform"]["architecture"], "arm64");
+    for child in index.children() {
+        let present = digest_at(&mirror, &repo, &child.manifest_digest)
+            .await
+            .is_some();
+        assert_eq!(
+            present,
+            child.platform.1 == "arm64",
+            "child {:?}",
+            child.platform
+        );
+    }
+}
+
+/// `targetRepo` and `targetTag` place the image elsewhere; a tag+digest
+/// reference is pulled by digest and pushed by tag.
+#[tokio::test]
+async fn target_repo_tag_and_tag_with_digest() {
+    let (src, world) = source_with_standard_world().await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let plain = world.get(names::OCI_PLAIN).unwrap();
+    let two = world.get(names::TWO_TAGS).unwrap();
+    let isc = ctx.isc(&format!(
+        "  additionalImages:\n    - name: {h}/{p}\n      targetRepo: custom/place\n      targetTag: pinned\n    - name: {h}/{r}:1.0@{d}\n",
+        h = src.host(),
+        p = plain.reference(),
+        r = two.repo,
+        d = two.digest
+    ));
+    ctx.mirror(&isc, &mirror, "x", &[]).assert_ok();
+    assert_eq!(
+        digest_at(&mirror, "x/custom/place", "pinned")
+            .await
+            .as_deref(),
+        Some(plain.digest.as_str())
+    );
+    assert_eq!(
+        digest_at(&mirror, &format!("x/{}", two.repo), "1.0")
+            .await
+            .as_deref(),
+        Some(two.digest.as_str())
+    );
+    assert!(
+        mirror
+            .catalog()
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r != &format!("x/{}", plain.repo))
+    );
+}
+
+/// `blockedImages` patterns (unanchored regular expressions) keep images out.
+#[tokio::test]
+async fn blocked_images_are_not_mirrored() {
+    let (src, world) = source_with_standard_world().await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let refs = vec![
+        world.get(names::OCI_PLAIN).unwrap().reference(),
+        world.get(names::DOCKER_SHARED).unwrap().reference(),
+    ];
+    let isc = ctx.isc(&format!(
+        "{}  blockedImages:\n    - name: plain-o.i\n",
+        additional_images(&src.host(), &refs)
+    ));
+    ctx.mirror(&isc, &mirror, "b", &[])
+        .assert_ok()
+        .stderr_has("blocked by `blockedImages` pattern `plain-o.i`")
+        .stdout_has("images: 1 copied");
+    let catalog = mirror.catalog().await.unwrap();
+    assert_eq!(catalog, vec!["b/fixtures/shared-docker".to_string()]);
+    let mapping = std::fs::read_to_string(ctx.working_dir().join("mapping.txt")).unwrap();
+    assert!(!mapping.contains("plain-oci"), "{mapping}");
+}
+
+/// `--dry-run` writes mapping.txt and missing.txt and copies nothing; after a
+/// real run the cache has everything and missing.txt is empty.
+#[tokio::test]
+async fn dry_run_plans_without_copying() {
+    let (src, world) = source_with_standard_world().await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let refs = all_references(&world);
+    let isc = ctx.isc(&additional_images(&src.host(), &refs));
+
+    ctx.mirror(&isc, &mirror, "d", &["--dry-run"])
+        .assert_ok()
+        .stdout_has("nothing copied");
+    assert!(
+        mirror.catalog().await.unwrap().is_empty(),
+        "dry run wrote to the mirror"
+    );
+    let dry = ctx.working_dir().join("dry-run");
+    assert_eq!(
+        std::fs::read_to_string(dry.join("mapping.txt"))
+            .unwrap()
+            .lines()
+            .count(),
+        refs.len()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dry.join("missing.txt"))
+            .unwrap()
+            .lines()
+            .count(),
+        refs.len()
+    );
+
+    ctx.mirror(&isc, &mirror, "d", &[]).assert_ok();
+    ctx.mirror(&isc, &mirror, "d", &["--dry-run"])
+        .assert_ok()
+        .stdout_has("available in the workspace cache");
+    assert_eq!(
+        std::fs::read_to_string(dry.join("missing.txt")).unwrap(),
+        ""
+    );
+}
+
+/// A fresh workspace pointed at a mirror that already holds some images: those
+/// are not fetched again, and a new image sharing their base layers gets them
+/// by mount instead of download and upload.
+#[tokio::test]
+async fn fresh_workspace_reuses_what_the_mirror_holds() {
+    let (src, world) = source_with_standard_world().await;
+    let mirror = plain_registry().await;
+    let docker = world.get(names::DOCKER_SHARED).unwrap();
+    let oci = world.get(names::OCI_SHARED).unwrap();
+    let first = Ctx::new();
+    let isc = first.isc(&additional_images(&src.host(), &[docker.reference()]));
+    first.mirror(&isc, &mirror, "a", &[]).assert_ok();
+
+    let second = Ctx::new();
+    let isc2 = second.isc(&additional_images(
+        &src.host(),
+        &[docker.reference(), oci.reference()],
+    ));
+    let (src_mark, dst_mark) = (src.log_mark(), mirror.log_mark());
+    second
+        .mirror(&isc2, &mirror, "a", &[])
+        .assert_ok()
+        .stdout_has("images: 1 copied, 1 already in the mirror");
+    let shared: Vec<String> = docker
+        .blobs()
+        .into_keys()
+        .filter(|d| oci.blobs().contains_key(d))
+        .collect();
+    assert_eq!(shared.len(), 2, "the two images share two base layers");
+    for d in &shared {
+        assert_eq!(
+            src.blob_gets_since(src_mark, d),
+            0,
+            "shared layer {d} downloaded again"
+        );
+        assert!(
+            !uploaded_since(&mirror, dst_mark).contains(d),
+            "shared layer {d} uploaded again"
+        );
+    }
+    assert_eq!(
+        digest_at(&mirror, &format!("a/{}", oci.repo), "1.0")
+            .await
+            .as_deref(),
+        Some(oci.digest.as_str())
+    );
+}

@@ -1,0 +1,203 @@
+//! Running `oc-mirror` as a user would: a temp directory with the
+//! configuration and the workspace, a clean environment, and its output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use oc_mirror_tests::{PushedWorld, Registry, RegistryOptions, World};
+use tempfile::TempDir;
+
+/// The `oc-mirror` binary built by `cargo test --workspace` (next to this test's
+/// `deps/` directory).
+pub fn oc_mirror_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("oc-mirror");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (or `cargo build -p oc-mirror` first)",
+        bin.display()
+    );
+    bin
+}
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn assert_ok(&self) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "oc-mirror failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+    pub fn assert_failed(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "unexpected exit\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
+        self
+    }
+    pub fn stderr_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+    pub fn stdout_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+}
+
+/// A scratch directory for one test: config, workspace, auth files.
+pub struct Ctx {
+    pub dir: TempDir,
+}
+
+impl Ctx {
+    pub fn new() -> Ctx {
+        Ctx {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn workspace(&self) -> String {
+        format!("file://{}", self.path("ws").display())
+    }
+
+    pub fn working_dir(&self) -> PathBuf {
+        self.path("ws").join("working-dir")
+    }
+
+    /// Writes a v2alpha1 ImageSetConfiguration with `mirror:` body `mirror_yaml`
+    /// (already indented by two spaces) and returns its path.
+    pub fn isc(&self, mirror_yaml: &str) -> String {
+        let path = self.path("isc.yaml");
+        let text = format!(
+            "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n{mirror_yaml}"
+        );
+        std::fs::write(&path, text).expect("write isc");
+        path.display().to_string()
+    }
+
+    /// Runs oc-mirror with `args`, HOME pointed into the scratch directory so no
+    /// credentials of the machine leak in.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(oc_mirror_bin())
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run oc-mirror");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Mirror to mirror into `mirror/PREFIX`, plain HTTP on both sides.
+    pub fn mirror(&self, isc: &str, mirror: &Registry, prefix: &str, extra: &[&str]) -> Run {
+        let dest = format!("docker://{}/{prefix}", mirror.host());
+        let ws = self.workspace();
+        let mut args = vec![
+            "-c",
+            isc,
+            "--workspace",
+            &ws,
+            &dest,
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+}
+
+/// `additionalImages` entries for every reference given, host-qualified.
+pub fn additional_images(host: &str, refs: &[String]) -> String {
+    let mut s = String::from("  additionalImages:\n");
+    for r in refs {
+        s.push_str(&format!("    - name: {host}/{r}\n"));
+    }
+    s
+}
+
+/// A plain registry holding the standard world.
+pub async fn source_with_standard_world() -> (Registry, PushedWorld) {
+    let src = Registry::start(RegistryOptions::default())
+        .await
+        .expect("start source");
+    let world = World::standard().push(&src).await.expect("push world");
+    (src, world)
+}
+
+pub async fn plain_registry() -> Registry {
+    Registry::start(RegistryOptions::default())
+        .await
+        .expect("start registry")
+}
+
+/// Every reference of the standard world, one per tag (digest for the untagged one).
+pub fn all_references(world: &PushedWorld) -> Vec<String> {
+    let mut refs = Vec::new();
+    for e in &world.entries {
+        if e.tags.is_empty() {
+            refs.push(e.digest_reference());
+        }
+        for t in &e.tags {
+            refs.push(format!("{}:{t}", e.repo));
+        }
+    }
+    refs
+}
+
+/// The digest a tag points at in a registry, or None.
+pub async fn digest_at(reg: &Registry, repo: &str, reference: &str) -> Option<String> {
+    reg.manifest(repo, reference)
+        .await
+        .expect("GET manifest")
+        .map(|(d, _, _)| d)
+}
+
+/// Digests of the blob uploads a registry completed since `mark` (the `digest=`
+/// parameter of each upload's closing PUT).
+pub fn uploaded_since(reg: &Registry, mark: usize) -> Vec<String> {
+    reg.requests_since(mark)
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.uri.contains("/blobs/uploads/") && r.status == 201)
+        .filter_map(|r| {
+            let query = r.uri.split_once('?')?.1.to_string();
+            query.split('&').find_map(|kv| {
+                kv.strip_prefix("digest=")
+                    .map(|d| d.replace("%3A", ":").replace("%3a", ":"))
+            })
+        })
+        .collect()
+}
