@@ -16,6 +16,7 @@
 //! Everything network-facing is async (tokio); use `#[tokio::test]`.
 
 pub mod client;
+pub mod faults;
 pub mod fixture;
 pub mod registry;
 pub mod tls;
@@ -25,6 +26,7 @@ pub mod world;
 mod self_tests;
 
 pub use client::{RegistryClient, Target};
+pub use faults::{Action, Fault, FaultProxy};
 pub use fixture::{
     Format, ImageSpec, IndexSpec, LayerSpec, PushedImage, PushedIndex, push_image, push_index,
 };

@@ -480,55 +480,59 @@ impl CopyEngine {
 
     /// One download attempt, appending to the partial file from where it ends.
     async fn download(&self, repo: &Reference, blob: &Descriptor) -> Result<(), DownloadError> {
-        let (file, mut have) = self
+        let (mut file, mut have) = self
             .cache
             .open_partial(&blob.digest)
             .map_err(DownloadError::Interrupted)?;
         let mut hasher = Sha256::new();
-        let mut file = if have > 0 && have <= blob.size {
+        if have > blob.size {
+            file.set_len(0).map_err(DownloadError::Interrupted)?;
+            have = 0;
+        } else if have > 0 {
             // Re-hash what an earlier attempt or run left behind.
-            let mut f = file;
-            hash_file(&mut f, &mut hasher).map_err(DownloadError::Interrupted)?;
-            f
-        } else {
-            file.set_len(0).map_err(DownloadError::Interrupted)?;
-            have = 0;
-            file
-        };
-        let mut stream = self
-            .source
-            .open_blob(repo, blob, have)
-            .await
-            .map_err(DownloadError::Registry)?;
-        if have > 0 && !stream.partial {
-            // The registry ignored the range: start over.
-            file.set_len(0).map_err(DownloadError::Interrupted)?;
-            hasher = Sha256::new();
-            have = 0;
+            hash_file(&mut file, &mut hasher).map_err(DownloadError::Interrupted)?;
         }
-        let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut file);
         let mut total = have;
-        while let Some(chunk) = stream
-            .stream
-            .try_next()
-            .await
-            .map_err(DownloadError::Interrupted)?
-        {
-            hasher.update(&chunk);
-            writer
-                .write_all(&chunk)
-                .map_err(DownloadError::Interrupted)?;
-            total += chunk.len() as u64;
-            self.counters
-                .downloaded_bytes
-                .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            self.reporter.bytes(chunk.len() as u64);
-            if total > blob.size {
-                break;
+        if have < blob.size {
+            let mut stream = self
+                .source
+                .open_blob(repo, blob, have)
+                .await
+                .map_err(DownloadError::Registry)?;
+            if have > 0 && !stream.partial {
+                // The registry ignored the range: start over.
+                file.set_len(0).map_err(DownloadError::Interrupted)?;
+                hasher = Sha256::new();
+                total = 0;
             }
+            let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut file);
+            loop {
+                let chunk = match stream.stream.try_next().await {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => break,
+                    // Every byte is here: our own hash below decides (the client's
+                    // check of a whole-blob stream reports a mismatch this way).
+                    Err(_) if total >= blob.size => break,
+                    Err(e) => {
+                        writer.flush().map_err(DownloadError::Interrupted)?;
+                        return Err(DownloadError::Interrupted(e));
+                    }
+                };
+                hasher.update(&chunk);
+                writer
+                    .write_all(&chunk)
+                    .map_err(DownloadError::Interrupted)?;
+                total += chunk.len() as u64;
+                self.counters
+                    .downloaded_bytes
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                self.reporter.bytes(chunk.len() as u64);
+                if total > blob.size {
+                    break;
+                }
+            }
+            writer.flush().map_err(DownloadError::Interrupted)?;
         }
-        writer.flush().map_err(DownloadError::Interrupted)?;
-        drop(writer);
         if total < blob.size {
             return Err(DownloadError::Interrupted(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,

@@ -44,6 +44,9 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
 /// Directories searched for per-registry CA files (`<dir>/<host[:port]>/*.crt`),
 /// the containers and Docker conventions.
 const CERTS_D: &[&str] = &["/etc/containers/certs.d", "/etc/docker/certs.d"];
+/// How long to wait for a TLS handshake when probing an unverified registry;
+/// a plain-HTTP server usually refuses one at once.
+const TLS_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 const USER_AGENT: &str = concat!("oc-mirror-rs/", env!("CARGO_PKG_VERSION"));
 
 /// What a [`RegistryClient`] needs to know; one per side (source, destination).
@@ -519,7 +522,7 @@ fn file_stream(
 async fn speaks_tls(registry: &str) -> bool {
     let Ok(client) = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
-        .timeout(Duration::from_secs(10))
+        .timeout(TLS_PROBE_TIMEOUT)
         .build()
     else {
         return false;

@@ -1,0 +1,205 @@
+//! A loopback front that injects the faults a real registry will not produce.
+//!
+//! `FaultProxy` listens on a free 127.0.0.1 port and forwards every connection
+//! to a registry, one request per connection (it adds `Connection: close` both
+//! ways). A [`Fault`] rule picks requests by method and a substring of the path
+//! and, for its first `times` matches, answers with an HTTP status, cuts the
+//! response body after some bytes, or flips one byte of it. Everything else
+//! passes through untouched, so the registry under it stays the real thing.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What to do to a matching request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Answer with this status and an empty body, without asking the registry.
+    Status(u16),
+    /// Forward, but close the connection after this many body bytes.
+    CutAfter(usize),
+    /// Forward, with the body byte at this offset inverted.
+    FlipByte(usize),
+}
+
+/// A fault rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// `GET`, `HEAD`, … (exact).
+    pub method: String,
+    /// A substring of the request path, e.g. `/blobs/sha256:…` or `/manifests/`.
+    pub path_contains: String,
+    pub action: Action,
+    /// How many matching requests get the fault (`usize::MAX`: all).
+    pub times: usize,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    rules: Vec<(Fault, usize)>,
+    /// Every fault injected: (method, path, action).
+    injected: Vec<(String, String, Action)>,
+}
+
+/// A running fault-injecting front; stops when dropped.
+pub struct FaultProxy {
+    port: u16,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Starts a front for `upstream` (`host:port`, plain HTTP) with these rules.
+    pub async fn start(upstream: &str, faults: Vec<Fault>) -> anyhow::Result<FaultProxy> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let state = Arc::new(Mutex::new(State {
+            rules: faults.into_iter().map(|f| (f, 0)).collect(),
+            injected: Vec::new(),
+        }));
+        let upstream = upstream.to_string();
+        let st = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let _ = handle(conn, &upstream, &st).await;
+                });
+            }
+        });
+        Ok(FaultProxy { port, state, task })
+    }
+
+    /// `127.0.0.1:PORT`, to use in image references.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The faults injected so far, as (method, path, action).
+    pub fn injected(&self) -> Vec<(String, String, Action)> {
+        self.state
+            .lock()
+            .map(|s| s.injected.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads until the end of an HTTP head; returns (head, bytes read past it).
+async fn read_head(conn: &mut TcpStream) -> anyhow::Result<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = buf.split_off(end + 4);
+            return Ok((String::from_utf8_lossy(&buf).into_owned(), rest));
+        }
+        let n = conn.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "connection closed before the end of the head");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The head with `Connection: close` in place of any connection header.
+fn close_head(head: &str) -> String {
+    let mut out: Vec<&str> = head
+        .trim_end()
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    out.push("Connection: close");
+    out.join("\r\n") + "\r\n\r\n"
+}
+
+async fn handle(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> anyhow::Result<()> {
+    // Like a plain-HTTP registry, refuse a TLS handshake at once (0x16 starts one).
+    let mut first = [0u8; 1];
+    if client.peek(&mut first).await? == 1 && first[0] == 0x16 {
+        return Ok(());
+    }
+    let (head, body_start) = read_head(&mut client).await?;
+    let mut parts = head.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let action = {
+        let mut st = state.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let hit = st.rules.iter_mut().find(|(f, used)| {
+            f.method == method && path.contains(&f.path_contains) && *used < f.times
+        });
+        let action = hit.map(|(f, used)| {
+            *used += 1;
+            f.action.clone()
+        });
+        if let Some(a) = &action {
+            st.injected.push((method.clone(), path.clone(), a.clone()));
+        }
+        action
+    };
+    if let Some(Action::Status(code)) = action {
+        let resp =
+            format!("HTTP/1.1 {code} Injected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        client.write_all(resp.as_bytes()).await?;
+        return Ok(());
+    }
+    let mut up = TcpStream::connect(upstream).await?;
+    up.write_all(close_head(&head).as_bytes()).await?;
+    up.write_all(&body_start).await?;
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut up_read, mut up_write) = up.into_split();
+    // Request body (if any) flows on while the response comes back.
+    let upload = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut client_read, &mut up_write).await;
+    });
+    let (resp_head, mut resp_body) = {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let rest = buf.split_off(end + 4);
+                break (String::from_utf8_lossy(&buf).into_owned(), rest);
+            }
+            let n = up_read.read(&mut chunk).await?;
+            anyhow::ensure!(n > 0, "upstream closed before the end of the head");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    client_write
+        .write_all(close_head(&resp_head).as_bytes())
+        .await?;
+    let mut sent = 0usize;
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        if resp_body.is_empty() {
+            let n = up_read.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            resp_body.extend_from_slice(&chunk[..n]);
+        }
+        if let Some(Action::FlipByte(at)) = action
+            && at >= sent
+            && at < sent + resp_body.len()
+        {
+            resp_body[at - sent] ^= 0xff;
+        }
+        if let Some(Action::CutAfter(limit)) = action
+            && sent + resp_body.len() >= limit
+        {
+            client_write.write_all(&resp_body[..limit - sent]).await?;
+            break;
+        }
+        client_write.write_all(&resp_body).await?;
+        sent += resp_body.len();
+        resp_body.clear();
+    }
+    let _ = client_write.shutdown().await;
+    upload.abort();
+    Ok(())
+}
