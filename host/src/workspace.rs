@@ -258,6 +258,15 @@ impl BlobCache {
         Ok((f.into_std(), len))
     }
 
+    /// How many bytes a partial download of the blob holds (0 when none).
+    pub fn partial_len(&self, digest: &str) -> u64 {
+        Self::partial(digest)
+            .ok()
+            .and_then(|name| self.dir.metadata(name).ok())
+            .map(|m| m.len())
+            .unwrap_or(0)
+    }
+
     /// Throws away a partial download (after a digest mismatch).
     pub fn discard_partial(&self, digest: &str) -> io::Result<()> {
         let name = Self::partial(digest).map_err(io::Error::other)?;

@@ -340,7 +340,12 @@ async fn dry_run(
 fn print_summary(report: &CopyReport, target: &MirrorTarget, mapping: &Path) {
     let b = &report.blobs;
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    println!("Mirrored to {target} in {:.1?}", report.elapsed);
+    let heading = if report.failures().next().is_some() {
+        "Mirrored, with failures,"
+    } else {
+        "Mirrored"
+    };
+    println!("{heading} to {target} in {:.1?}", report.elapsed);
     println!(
         "  images: {} copied, {} already in the mirror, {} failed",
         report.count(&ImageStatus::Copied),

@@ -110,14 +110,17 @@ impl Progress {
 }
 
 impl Reporter for Progress {
-    fn planned(&self, images: usize, bytes: u64) {
+    fn planned(&self, images: usize, bytes: u64, distinct_bytes: u64) {
         self.images.store(images, Ordering::Relaxed);
         match &self.bar {
             Some(bar) => {
                 bar.set_length(bytes);
                 bar.set_message(format!("0/{images} images"));
             }
-            None => eprintln!("copying {images} images ({})", human_bytes(bytes)),
+            None => eprintln!(
+                "copying {images} images ({} in distinct blobs)",
+                human_bytes(distinct_bytes)
+            ),
         }
     }
 

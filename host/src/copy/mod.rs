@@ -54,6 +54,12 @@ pub const DEFAULT_PARALLEL_LAYERS: usize = 5;
 pub const MAX_PARALLEL: usize = 10;
 /// Buffer between the network and the cache file.
 const WRITE_BUFFER: usize = 1 << 20;
+/// Chunks in flight between a download and the upload it feeds: enough to
+/// smooth out both sides, small enough that memory stays flat.
+const TEE_DEPTH: usize = 16;
+
+/// Where a download also sends its chunks (a streamed upload).
+type Tee = tokio::sync::mpsc::Sender<std::io::Result<bytes::Bytes>>;
 
 /// How much happens at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +80,10 @@ impl Default for Concurrency {
 /// Receives the engine's progress. Implementations must be cheap: they are
 /// called from the copy tasks.
 pub trait Reporter: Send + Sync {
-    /// Resolution is done: how many images and bytes the copy will move at most.
-    fn planned(&self, _images: usize, _bytes: u64) {}
+    /// Resolution is done: how many images, the bytes of their blobs image by
+    /// image (what [`Reporter::bytes`] will add up to), and the bytes of the
+    /// distinct blobs (what moves at most).
+    fn planned(&self, _images: usize, _bytes: u64, _distinct_bytes: u64) {}
     /// Bytes of blobs moved (downloaded or uploaded from cache) or found in place.
     fn bytes(&self, _n: u64) {}
     /// An image is finished, one way or another.
@@ -248,12 +256,21 @@ impl CopyEngine {
                 );
             }
         }
-        let planned_bytes: u64 = checks
-            .iter()
-            .filter_map(|c| c.as_ref().ok())
-            .map(|(i, _)| i.blobs().iter().map(|b| b.size).sum::<u64>())
+        let resolved_ok = || {
+            checks
+                .iter()
+                .filter_map(|c| c.as_ref().ok())
+                .map(|(i, _)| i)
+        };
+        let planned_bytes: u64 = resolved_ok()
+            .map(|i| i.blobs().iter().map(|b| b.size).sum::<u64>())
             .sum();
-        self.reporter.planned(plan.images.len(), planned_bytes);
+        let distinct: HashMap<String, u64> = resolved_ok()
+            .flat_map(|i| i.blobs())
+            .map(|b| (b.digest, b.size))
+            .collect();
+        self.reporter
+            .planned(plan.images.len(), planned_bytes, distinct.values().sum());
 
         let outcomes: Vec<ImageOutcome> = futures_util::stream::iter(checks)
             .map(|c| async {
@@ -387,13 +404,40 @@ impl CopyEngine {
                 return Ok(());
             }
         }
-        self.ensure_cached(&image.job.source, blob).await?;
-        let cache = self.cache.clone();
-        let digest = blob.digest.clone();
-        let open = move || cache.open(&digest);
-        self.destination
-            .push_blob_file(dest, &blob.digest, blob.size, &open)
-            .await?;
+        // A blob neither cached nor half-fetched streams from the source to the
+        // cache and to the mirror at once; the mirror checks the digest of what
+        // it receives, and we check it before the blob enters the cache.
+        let fresh = matches!(self.cache.size(&blob.digest), Ok(None))
+            && self.cache.partial_len(&blob.digest) == 0;
+        let streamed = if fresh {
+            let (tx, rx) = tokio::sync::mpsc::channel(TEE_DEPTH);
+            let upload = self
+                .destination
+                .push_blob_stream_once(dest, rx, &blob.digest, blob.size);
+            let (fetched, uploaded) = tokio::join!(
+                self.ensure_cached(&image.job.source, blob, Some(tx)),
+                upload
+            );
+            fetched?;
+            match uploaded {
+                Ok(()) => true,
+                Err(e) => {
+                    debug!(digest = %blob.digest, error = %e, "streamed upload failed; uploading from the cache");
+                    false
+                }
+            }
+        } else {
+            self.ensure_cached(&image.job.source, blob, None).await?;
+            false
+        };
+        if !streamed {
+            let cache = self.cache.clone();
+            let digest = blob.digest.clone();
+            let open = move || cache.open(&digest);
+            self.destination
+                .push_blob_file(dest, &blob.digest, blob.size, &open)
+                .await?;
+        }
         self.remember(registry, &blob.digest, dest.repository());
         self.counters.uploaded.fetch_add(1, Ordering::Relaxed);
         self.counters
@@ -403,11 +447,13 @@ impl CopyEngine {
     }
 
     /// Makes sure a verified copy of the blob is in the cache, downloading (or
-    /// resuming) it from the source when it is not.
+    /// resuming) it from the source when it is not. The first download attempt
+    /// also sends every chunk to `tee` (the streamed upload), if given.
     async fn ensure_cached(
         &self,
         source: &Reference,
         blob: &Descriptor,
+        mut tee: Option<Tee>,
     ) -> Result<(), RegistryError> {
         let lock = self.lock_for(format!("download {}", blob.digest));
         let _guard = lock.lock().await;
@@ -433,7 +479,7 @@ impl CopyEngine {
         let started = Instant::now();
         loop {
             attempt += 1;
-            match self.download(&repo, blob).await {
+            match self.download(&repo, blob, tee.take()).await {
                 Ok(()) => break,
                 Err(DownloadError::Registry(e)) => return Err(e),
                 Err(DownloadError::Mismatch { actual }) => {
@@ -479,7 +525,12 @@ impl CopyEngine {
     }
 
     /// One download attempt, appending to the partial file from where it ends.
-    async fn download(&self, repo: &Reference, blob: &Descriptor) -> Result<(), DownloadError> {
+    async fn download(
+        &self,
+        repo: &Reference,
+        blob: &Descriptor,
+        mut tee: Option<Tee>,
+    ) -> Result<(), DownloadError> {
         let (mut file, mut have) = self
             .cache
             .open_partial(&blob.digest)
@@ -515,6 +566,11 @@ impl CopyEngine {
                     Err(_) if total >= blob.size => break,
                     Err(e) => {
                         writer.flush().map_err(DownloadError::Interrupted)?;
+                        if let Some(t) = &tee {
+                            let _ = t
+                                .send(Err(std::io::Error::other("the download was cut short")))
+                                .await;
+                        }
                         return Err(DownloadError::Interrupted(e));
                     }
                 };
@@ -523,6 +579,12 @@ impl CopyEngine {
                     .write_all(&chunk)
                     .map_err(DownloadError::Interrupted)?;
                 total += chunk.len() as u64;
+                if let Some(t) = &tee
+                    && t.send(Ok(chunk.clone())).await.is_err()
+                {
+                    // The upload gave up; the download goes on for the cache.
+                    tee = None;
+                }
                 self.counters
                     .downloaded_bytes
                     .fetch_add(chunk.len() as u64, Ordering::Relaxed);

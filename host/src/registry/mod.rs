@@ -144,6 +144,9 @@ struct Host {
     client: oci_client::Client,
     /// (repository, push?) pairs already authenticated.
     authenticated: Mutex<HashSet<(String, bool)>>,
+    /// The registry asked for no credentials and we have none for it: there is
+    /// nothing to authenticate, repository after repository.
+    open: std::sync::atomic::AtomicBool,
 }
 
 /// Talks to any number of registries with one configuration.
@@ -197,6 +200,7 @@ impl RegistryClient {
         let host = Arc::new(Host {
             client,
             authenticated: Mutex::new(HashSet::new()),
+            open: std::sync::atomic::AtomicBool::new(false),
         });
         hosts.insert(registry.to_string(), host.clone());
         Ok(host)
@@ -226,6 +230,9 @@ impl RegistryClient {
             .auth
             .lookup(r.registry(), r.repository())
             .await?;
+        if creds.is_none() && !force && host.open.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
         let auth = creds
             .as_ref()
             .map(|c| c.to_registry_auth())
@@ -236,6 +243,9 @@ impl RegistryClient {
             RegistryOperation::Pull
         };
         match host.client.auth(r, &auth, op).await {
+            Ok(None) if creds.is_none() => {
+                host.open.store(true, std::sync::atomic::Ordering::Relaxed)
+            }
             Ok(_) => {}
             // A registry that refuses the token request is reported by the
             // request that follows, with its image and operation.
@@ -454,6 +464,36 @@ impl RegistryClient {
             }
         })
         .await
+    }
+
+    /// Uploads a blob from a channel of chunks as they arrive, in one attempt
+    /// (a stream cannot be replayed; the caller falls back to the cache).
+    pub async fn push_blob_stream_once(
+        &self,
+        r: &Reference,
+        chunks: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+        digest: &str,
+        size: u64,
+    ) -> Result<(), RegistryError> {
+        let host = self.host(r.registry()).await?;
+        self.authenticate(&host, r, true, false).await?;
+        let stream = futures_util::stream::unfold(chunks, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|item| (item.map_err(OciDistributionError::IoError), rx))
+        });
+        let started = Instant::now();
+        host.client
+            .push_blob_stream(r, stream, digest, Some(size))
+            .await
+            .map(|_| ())
+            .map_err(|e| RegistryError::Failed {
+                operation: "uploading blob to",
+                reference: r.whole(),
+                attempts: 1,
+                elapsed: started.elapsed(),
+                cause: describe(&e),
+            })
     }
 
     /// Asks the registry to link a blob it already holds in `from` into the
