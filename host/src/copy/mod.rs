@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use crate::manifest::Descriptor;
 use crate::reference::Reference;
@@ -341,7 +341,7 @@ impl CopyEngine {
                 .put_manifest(&target, &m.bytes, &m.media_type)
                 .await?;
         }
-        info!(
+        debug!(
             "mirrored {} → {} ({})",
             image.job.source.whole(),
             dest.whole(),
