@@ -466,6 +466,80 @@ impl RegistryClient {
         .await
     }
 
+    /// Uploads a small blob held in memory (metadata, configs we build).
+    pub async fn push_blob_bytes(
+        &self,
+        r: &Reference,
+        bytes: &Bytes,
+    ) -> Result<String, RegistryError> {
+        let digest = manifest::sha256_digest(bytes);
+        let size = bytes.len() as u64;
+        self.call("uploading blob to", r, true, |h| {
+            let r = r.clone();
+            let body = bytes.clone();
+            let digest = digest.clone();
+            async move {
+                let stream =
+                    futures_util::stream::once(async move { Ok::<_, OciDistributionError>(body) });
+                h.client
+                    .push_blob_stream(&r, stream, &digest, Some(size))
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await?;
+        Ok(digest)
+    }
+
+    /// Reads a small blob whole (at most `max` bytes), checked against its digest.
+    pub async fn get_blob_bytes(
+        &self,
+        r: &Reference,
+        digest: &str,
+        max: u64,
+    ) -> Result<Bytes, RegistryError> {
+        use futures_util::TryStreamExt;
+        let desc = manifest::Descriptor {
+            media_type: String::new(),
+            digest: digest.to_string(),
+            size: max,
+            platform: None,
+            urls: None,
+        };
+        let mut blob = self.open_blob(r, &desc, 0).await?;
+        let mut out = Vec::new();
+        let failed = |cause: String| RegistryError::Failed {
+            operation: "downloading blob from",
+            reference: r.whole(),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+            cause,
+        };
+        while let Some(chunk) = blob
+            .stream
+            .try_next()
+            .await
+            .map_err(|e| failed(e.to_string()))?
+        {
+            out.extend_from_slice(&chunk);
+            if out.len() as u64 > max {
+                return Err(failed(format!(
+                    "{digest} is larger than the {max} bytes expected"
+                )));
+            }
+        }
+        let actual = manifest::sha256_digest(&out);
+        if actual != digest {
+            return Err(RegistryError::DigestMismatch {
+                what: "blob",
+                reference: r.whole(),
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        Ok(Bytes::from(out))
+    }
+
     /// Uploads a blob from a channel of chunks as they arrive, in one attempt
     /// (a stream cannot be replayed; the caller falls back to the cache).
     pub async fn push_blob_stream_once(
