@@ -226,7 +226,7 @@ pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
     let plain = args.log_level == "debug" || args.log_level == "trace";
     let progress = Arc::new(Progress::new(plain));
     let engine = CopyEngine::new(
-        source,
+        Some(source),
         destination,
         ws.blob_cache()?,
         Concurrency {

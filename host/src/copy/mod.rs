@@ -153,7 +153,9 @@ impl CopyReport {
 
 /// Copies images from source registries into the mirror.
 pub struct CopyEngine {
-    source: Arc<RegistryClient>,
+    /// Where images come from; `None` when publishing an imageset, whose blobs
+    /// are all in the cache or already in the mirror.
+    source: Option<Arc<RegistryClient>>,
     destination: Arc<RegistryClient>,
     cache: Arc<BlobCache>,
     concurrency: Concurrency,
@@ -168,7 +170,7 @@ pub struct CopyEngine {
 
 impl CopyEngine {
     pub fn new(
-        source: Arc<RegistryClient>,
+        source: Option<Arc<RegistryClient>>,
         destination: Arc<RegistryClient>,
         cache: BlobCache,
         concurrency: Concurrency,
@@ -197,9 +199,13 @@ impl CopyEngine {
     ) -> Vec<Result<ResolvedImage, (ImageJob, RegistryError)>> {
         futures_util::stream::iter(plan.images.iter().cloned())
             .map(|job| async move {
-                plan::resolve(&self.source, &job)
-                    .await
-                    .map_err(|e| (job, e))
+                match &self.source {
+                    Some(source) => plan::resolve(source, &job).await.map_err(|e| (job, e)),
+                    None => {
+                        let e = RegistryError::NotFound { reference: job.source.whole(), cause: "no source registry in this workflow".into() };
+                        Err((job, e))
+                    }
+                }
             })
             .buffered(self.concurrency.images)
             .collect()
@@ -218,6 +224,30 @@ impl CopyEngine {
     pub async fn run(self, plan: &CopyPlan) -> CopyReport {
         let started = Instant::now();
         let resolved = self.resolve_all(plan).await;
+        self.copy_resolved(resolved, started).await
+    }
+
+    /// Downloads the given blobs of resolved images into the workspace cache
+    /// (mirror to disk: what the imageset will carry).
+    pub async fn prefetch(&self, blobs: Vec<(Reference, Descriptor)>) -> Result<(), RegistryError> {
+        let results: Vec<Result<(), RegistryError>> = futures_util::stream::iter(blobs)
+            .map(|(source, blob)| async move { self.ensure_cached(&source, &blob, None).await })
+            .buffer_unordered(self.concurrency.images * self.concurrency.layers)
+            .collect()
+            .await;
+        results.into_iter().collect()
+    }
+
+    /// Steps 1b to 3 for images already resolved (from sources, or from an
+    /// imageset's metadata), reported in the order given.
+    pub async fn copy_resolved(self, resolved: Vec<Result<ResolvedImage, (ImageJob, RegistryError)>>, started: Instant) -> CopyReport {
+        let order: Vec<String> = resolved
+            .iter()
+            .map(|r| match r {
+                Ok(i) => i.job.destination.whole() + &i.job.source.whole(),
+                Err((j, _)) => j.destination.whole() + &j.source.whole(),
+            })
+            .collect();
         let this = &self;
 
         // Step 1b: which images does the destination already have?
@@ -270,7 +300,7 @@ impl CopyEngine {
             .map(|b| (b.digest, b.size))
             .collect();
         self.reporter
-            .planned(plan.images.len(), planned_bytes, distinct.values().sum());
+            .planned(order.len(), planned_bytes, distinct.values().sum());
 
         let outcomes: Vec<ImageOutcome> = futures_util::stream::iter(checks)
             .map(|c| async {
@@ -299,11 +329,7 @@ impl CopyEngine {
             .into_iter()
             .map(|o| (o.destination.whole() + &o.source.whole(), o))
             .collect();
-        let images = plan
-            .images
-            .iter()
-            .filter_map(|j| by_key.remove(&(j.destination.whole() + &j.source.whole())))
-            .collect();
+        let images = order.iter().filter_map(|k| by_key.remove(k)).collect();
         CopyReport {
             images,
             blobs: self.counters,
@@ -474,7 +500,13 @@ impl CopyEngine {
             Err(e) => return Err(io(std::io::Error::other(e))),
         }
         let repo = crate::reference::pull_reference(source);
-        let policy = self.source.retry_policy();
+        let Some(source_client) = &self.source else {
+            return Err(RegistryError::NotFound {
+                reference: repo.whole(),
+                cause: format!("blob {} is neither in the imageset nor in the mirror\nhint: publish the earlier imagesets of this workspace first, or create this one again against the sequence the mirror has", blob.digest),
+            });
+        };
+        let policy = source_client.retry_policy();
         let mut attempt = 0u32;
         let started = Instant::now();
         loop {
@@ -545,8 +577,10 @@ impl CopyEngine {
         }
         let mut total = have;
         if have < blob.size {
-            let mut stream = self
-                .source
+            let Some(source) = &self.source else {
+                return Err(DownloadError::Interrupted(std::io::Error::other("no source registry")));
+            };
+            let mut stream = source
                 .open_blob(repo, blob, have)
                 .await
                 .map_err(DownloadError::Registry)?;
