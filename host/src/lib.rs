@@ -1,6 +1,7 @@
 //! oc-mirror in Rust: keeps a disconnected mirror registry in step with upstream content.
 
 pub mod cli;
+pub mod cluster_resources;
 pub mod config;
 pub mod copy;
 pub mod manifest;
