@@ -75,6 +75,25 @@ async fn standard_world_lands_digest_for_digest() {
         "docker-shared's 4 blobs (config, 3 layers) were uploaded once each"
     );
 
+    // Cluster resources: tag references in the ITMS, the digest-only one in
+    // the IDMS, both with the namespace scope (the mirror kept the paths).
+    let resources = ctx.working_dir().join("cluster-resources");
+    let itms = std::fs::read_to_string(resources.join("itms-oc-mirror.yaml")).unwrap();
+    let idms = std::fs::read_to_string(resources.join("idms-oc-mirror.yaml")).unwrap();
+    let entry = format!(
+        "  - mirrors:\n    - {}/ocp/fixtures\n    source: {}/fixtures\n",
+        mirror.host(),
+        src.host()
+    );
+    assert!(
+        itms.contains("kind: ImageTagMirrorSet") && itms.contains(&entry),
+        "{itms}"
+    );
+    assert!(
+        idms.contains("kind: ImageDigestMirrorSet") && idms.contains(&entry),
+        "{idms}"
+    );
+
     // mapping.txt names every image, sorted, as source=destination.
     let mapping = std::fs::read_to_string(ctx.working_dir().join("mapping.txt")).unwrap();
     assert_eq!(mapping.lines().count(), refs.len());

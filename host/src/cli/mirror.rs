@@ -246,7 +246,8 @@ pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
     let report = runtime.block_on(engine.run(&plan));
     progress.finish();
     let mapping = ws.write_file("mapping.txt", sources::mapping(&plan).as_bytes())?;
-    print_summary(&report, &target, &mapping);
+    let resources = write_cluster_resources(&ws, &report)?;
+    print_summary(&report, &target, &mapping, resources.as_deref());
     let failed: Vec<String> = report
         .failures()
         .map(|f| match &f.status {
@@ -337,7 +338,43 @@ async fn dry_run(
     Ok(())
 }
 
-fn print_summary(report: &CopyReport, target: &MirrorTarget, mapping: &Path) {
+/// `working-dir/cluster-resources/`: IDMS and ITMS for every image now in the
+/// mirror (copied or already there). Returns the directory when anything was written.
+fn write_cluster_resources(ws: &Workspace, report: &CopyReport) -> anyhow::Result<Option<PathBuf>> {
+    use crate::cluster_resources::{Annotations, Category, ImageKind, MirroredImage, mirror_sets};
+    let images: Vec<MirroredImage> = report
+        .images
+        .iter()
+        .filter(|o| !matches!(o.status, ImageStatus::Failed(_)))
+        .map(|o| MirroredImage {
+            source: o.source.clone(),
+            destination: o.destination.clone(),
+            category: Category::Generic,
+            kind: ImageKind::Other,
+        })
+        .collect();
+    let annotations = Annotations {
+        created_at: crate::timestamp::rfc3339(crate::timestamp::now_or_epoch()),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let files = mirror_sets(&images, &annotations, 0)?;
+    let mut dir = None;
+    for f in files {
+        let path = ws.write_file(
+            &format!("cluster-resources/{}", f.name),
+            f.contents.as_bytes(),
+        )?;
+        dir = path.parent().map(Path::to_path_buf);
+    }
+    Ok(dir)
+}
+
+fn print_summary(
+    report: &CopyReport,
+    target: &MirrorTarget,
+    mapping: &Path,
+    resources: Option<&Path>,
+) {
     let b = &report.blobs;
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let heading = if report.failures().next().is_some() {
@@ -363,6 +400,9 @@ fn print_summary(report: &CopyReport, target: &MirrorTarget, mapping: &Path) {
         n(&b.from_cache)
     );
     println!("  mapping: {}", mapping.display());
+    if let Some(dir) = resources {
+        println!("  cluster resources: {}", dir.display());
+    }
 }
 
 #[cfg(test)]

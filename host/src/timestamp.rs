@@ -1,0 +1,63 @@
+//! The one place that reads the clock, so that outputs can be reproducible.
+//!
+//! Archives and metadata must be byte-identical for the same inputs, so they
+//! never take the wall clock: they use `SOURCE_DATE_EPOCH` (the reproducible-
+//! builds convention) or 0. Cluster resources carry a `createdAt` annotation,
+//! which is the wall clock unless `SOURCE_DATE_EPOCH` is set.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `SOURCE_DATE_EPOCH` when set to a whole number of seconds.
+pub fn source_date_epoch() -> Option<u64> {
+    std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
+}
+
+/// Seconds for outputs that must be reproducible: `SOURCE_DATE_EPOCH` or 0.
+pub fn reproducible() -> u64 {
+    source_date_epoch().unwrap_or(0)
+}
+
+/// Seconds for annotations: `SOURCE_DATE_EPOCH`, else now.
+pub fn now_or_epoch() -> u64 {
+    source_date_epoch().unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    })
+}
+
+/// `YYYY-MM-DDThh:mm:ssZ` for seconds since 1970 (UTC).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_746_093_600), "2025-05-01T10:00:00Z");
+        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+}
