@@ -8,4 +8,5 @@ pub mod manifest;
 pub mod reference;
 pub mod registry;
 pub mod sources;
+pub mod timestamp;
 pub mod workspace;
