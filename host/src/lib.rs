@@ -1,12 +1,16 @@
 //! oc-mirror in Rust: keeps a disconnected mirror registry in step with upstream content.
 
+pub mod backend;
 pub mod cli;
 pub mod cluster_resources;
 pub mod config;
 pub mod copy;
+pub mod imageset;
 pub mod manifest;
+pub mod metadata;
 pub mod reference;
 pub mod registry;
 pub mod sources;
 pub mod timestamp;
+pub mod workflow;
 pub mod workspace;

@@ -157,6 +157,15 @@ impl Workspace {
         &self.uuid
     }
 
+    /// Where a cached blob's file is, for code that opens files by path (the
+    /// imageset writer). Only valid digests map to a path.
+    pub fn blob_path(&self, digest: &str) -> Result<PathBuf, WorkspaceError> {
+        Ok(self
+            .working_dir()
+            .join(CACHE_DIR)
+            .join(BlobCache::complete(digest)?))
+    }
+
     /// The content-addressed blob cache.
     pub fn blob_cache(&self) -> Result<BlobCache, WorkspaceError> {
         let dir = self
@@ -273,6 +282,33 @@ impl BlobCache {
         match self.dir.remove_file(name) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
+        }
+    }
+
+    /// Stores a blob read from `reader` (an imageset entry), which must end
+    /// cleanly at `size` bytes: the imageset reader fails the read instead of
+    /// ending it when the bytes do not match the digest. Nothing unverified is
+    /// ever committed.
+    pub fn store(&self, digest: &str, size: u64, reader: &mut dyn io::Read) -> io::Result<()> {
+        if matches!(self.size(digest), Ok(Some(s)) if s == size) {
+            return Ok(());
+        }
+        let name = Self::partial(digest).map_err(io::Error::other)?;
+        let mut f = self.dir.create(&name)?;
+        let copied = io::copy(reader, &mut f).and_then(|n| f.sync_data().map(|_| n));
+        match copied {
+            Ok(n) if n == size => self.commit(digest),
+            Ok(n) => {
+                let _ = self.discard_partial(digest);
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{digest}: {n} of {size} bytes"),
+                ))
+            }
+            Err(e) => {
+                let _ = self.discard_partial(digest);
+                Err(e)
+            }
         }
     }
 

@@ -95,19 +95,23 @@ fn missing_config_file_is_reported() {
 }
 
 #[test]
-fn unsupported_workflows_say_so() {
-    let out = oc_mirror(&["-c", "isc.yaml", "file:///tmp/out"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("mirror to disk"), "{}", stderr(&out));
+fn workflow_flags_are_checked() {
     let out = oc_mirror(&[
         "-c",
         "isc.yaml",
         "--from",
+        "file:///tmp/x",
         "file:///tmp/out",
-        "docker://r.local/x",
     ]);
+    assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("publishing an imageset"),
+        stderr(&out).contains("do not go with a `file://` destination"),
+        "{}",
+        stderr(&out)
+    );
+    let out = oc_mirror(&["-c", "isc.yaml", "--from", "/tmp/x", "docker://r.local/x"]);
+    assert!(
+        stderr(&out).contains("must be a `file://` path"),
         "{}",
         stderr(&out)
     );

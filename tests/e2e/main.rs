@@ -8,5 +8,7 @@ mod support;
 mod auth_tls;
 /// Things going wrong: missing images, unreachable and refusing registries, resume.
 mod faults;
+/// Imagesets across the gap: create, publish, diff, damaged archives.
+mod imagesets;
 /// Mirror to mirror of additional images: what lands where, digest for digest.
 mod mirror_to_mirror;

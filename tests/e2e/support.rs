@@ -201,3 +201,63 @@ pub fn uploaded_since(reg: &Registry, mark: usize) -> Vec<String> {
         })
         .collect()
 }
+
+impl Ctx {
+    /// Mirror to disk into `dir`, plain HTTP to the sources.
+    pub fn create(&self, isc: &str, dir: &Path, extra: &[&str]) -> Run {
+        let dest = format!("file://{}", dir.display());
+        let mut args = vec!["-c", isc, &dest, "--src-tls-verify=false"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// Publish the imagesets in `dir` into `mirror/PREFIX`.
+    pub fn publish(&self, dir: &Path, mirror: &Registry, prefix: &str, extra: &[&str]) -> Run {
+        let from = format!("file://{}", dir.display());
+        let dest = format!("docker://{}/{prefix}", mirror.host());
+        let mut args = vec!["--from", &from, &dest, "--dest-tls-verify=false"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+}
+
+/// Copies the parts of sequence `seq` from `from` into `to` (carrying them
+/// across the gap); returns their paths in `to`.
+pub fn carry(from: &Path, to: &Path, seq: u64) -> Vec<PathBuf> {
+    std::fs::create_dir_all(to).unwrap();
+    let mut out = Vec::new();
+    let prefix = format!("mirror_seq{seq}_");
+    let mut names: Vec<String> = std::fs::read_dir(from)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix) && n.ends_with(".tar"))
+        .collect();
+    names.sort();
+    for n in names {
+        std::fs::copy(from.join(&n), to.join(&n)).unwrap();
+        out.push(to.join(&n));
+    }
+    out
+}
+
+/// `(path, size)` of every entry of a tar file, in order (via the `tar` command).
+pub fn tar_entries(path: &Path) -> Vec<(String, u64)> {
+    let out = Command::new("tar")
+        .arg("-tvf")
+        .arg(path)
+        .output()
+        .expect("tar");
+    assert!(
+        out.status.success(),
+        "tar -tvf {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.last()?.to_string(), f.get(2)?.parse().ok()?))
+        })
+        .collect()
+}

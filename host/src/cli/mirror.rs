@@ -87,6 +87,20 @@ pub struct MirrorArgs {
     #[arg(long, default_value = "info", value_parser = ["error", "warn", "info", "debug", "trace"])]
     pub log_level: String,
 
+    /// Publish even when the imageset's UUID or sequence does not follow what the mirror holds.
+    #[arg(long)]
+    pub skip_metadata_check: bool,
+
+    /// Mirror to disk: build the imageset against this earlier sequence instead of
+    /// the latest (to replace an imageset that was lost before it was published).
+    #[arg(long, value_name = "N")]
+    pub since_sequence: Option<u64>,
+
+    /// Largest archive part in bytes, overriding `archiveSize` (for tests and
+    /// small media).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub archive_size_bytes: Option<u64>,
+
     /// Accepted for compatibility with oc-mirror's command line; this is the v2 behaviour.
     #[arg(long, hide = true)]
     pub v2: bool,
@@ -129,6 +143,13 @@ enum Workflow {
         workspace: PathBuf,
         target: MirrorTarget,
     },
+    MirrorToDisk {
+        dir: PathBuf,
+    },
+    DiskToMirror {
+        dir: PathBuf,
+        target: MirrorTarget,
+    },
 }
 
 fn file_url(flag: &str, value: &str) -> anyhow::Result<PathBuf> {
@@ -151,52 +172,51 @@ fn workflow(args: &MirrorArgs) -> anyhow::Result<Workflow> {
             "no destination given\nhint: oc-mirror -c isc.yaml --workspace file://DIR docker://REGISTRY[/PREFIX]"
         );
     };
-    if dest.starts_with("file://") {
+    if let Some(dir) = dest.strip_prefix("file://") {
         if args.from.is_some() || args.workspace.is_some() {
-            bail!("`--from` and `--workspace` do not go with a `file://` destination");
+            bail!(
+                "`--from` and `--workspace` do not go with a `file://` destination\nhint: mirror to disk is `oc-mirror -c isc.yaml file://DIR`"
+            );
         }
-        return Err(Failure {
-            message: "mirror to disk (`file://` destination) is not available yet in this oc-mirror\nhint: mirror directly with `--workspace file://DIR docker://REGISTRY`".into(),
-            code: 1,
+        if dir.is_empty() {
+            bail!("`file://` needs a directory, e.g. `file:///var/lib/oc-mirror`");
         }
-        .into());
+        return Ok(Workflow::MirrorToDisk {
+            dir: PathBuf::from(dir),
+        });
     }
     if !dest.starts_with("docker://") {
         bail!("destination `{dest}` must start with `docker://` or `file://`");
     }
     let target = MirrorTarget::parse(dest)?;
     match (&args.from, &args.workspace) {
-        (Some(_), Some(_)) => bail!("give either `--from` (publish an imageset) or `--workspace` (mirror to mirror), not both"),
-        (None, None) => bail!("a `docker://` destination needs `--workspace file://DIR` (mirror to mirror) or `--from file://DIR` (publish)"),
-        (Some(_), None) => Err(Failure {
-            message: "publishing an imageset (`--from`) is not available yet in this oc-mirror\nhint: mirror directly with `--workspace file://DIR docker://REGISTRY`".into(),
-            code: 1,
-        }
-        .into()),
-        (None, Some(ws)) => Ok(Workflow::MirrorToMirror { workspace: file_url("workspace", ws)?, target }),
+        (Some(_), Some(_)) => bail!(
+            "give either `--from` (publish an imageset) or `--workspace` (mirror to mirror), not both"
+        ),
+        (None, None) => bail!(
+            "a `docker://` destination needs `--workspace file://DIR` (mirror to mirror) or `--from file://DIR` (publish)"
+        ),
+        (Some(from), None) => Ok(Workflow::DiskToMirror {
+            dir: file_url("from", from)?,
+            target,
+        }),
+        (None, Some(ws)) => Ok(Workflow::MirrorToMirror {
+            workspace: file_url("workspace", ws)?,
+            target,
+        }),
     }
 }
 
-/// Runs the mirror command.
-pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
-    reporters::init_logging(&args.log_level);
-    let Workflow::MirrorToMirror { workspace, target } = workflow(&args)?;
-    let config_path = args
-        .config
-        .as_deref()
-        .context("no ImageSetConfiguration given\nhint: pass it with `-c FILE`")?;
-    let isc = config::load_mirror_config(config_path)?;
-    let (plan, blocked) = sources::build_plan(&isc, &target)?;
-    for b in &blocked {
-        info!(
-            "skipping `{}`: blocked by `blockedImages` pattern `{}`",
-            b.image, b.pattern
-        );
-    }
-    if plan.images.is_empty() {
-        bail!("no images to copy: the configuration lists none (or all are blocked)");
-    }
+/// What every workflow needs: registry clients and the runtime.
+struct Setup {
+    source: Arc<RegistryClient>,
+    destination: Arc<RegistryClient>,
+    runtime: tokio::runtime::Runtime,
+    progress: Arc<Progress>,
+    concurrency: Concurrency,
+}
 
+fn setup(args: &MirrorArgs) -> anyhow::Result<Setup> {
     let auth = Arc::new(AuthStore::discover(
         args.authfile.as_deref(),
         &Environment::from_process(),
@@ -214,8 +234,236 @@ pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
             auth: auth.clone(),
         }))
     };
-    let source = side(args.src_tls_verify, &args.src_cert_dir);
-    let destination = side(args.dest_tls_verify, &args.dest_cert_dir);
+    let plain = args.log_level == "debug" || args.log_level == "trace";
+    Ok(Setup {
+        source: side(args.src_tls_verify, &args.src_cert_dir),
+        destination: side(args.dest_tls_verify, &args.dest_cert_dir),
+        runtime: tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?,
+        progress: Arc::new(Progress::new(plain)),
+        concurrency: Concurrency {
+            images: args.parallel_images,
+            layers: args.parallel_layers,
+        },
+    })
+}
+
+fn load_config(args: &MirrorArgs) -> anyhow::Result<config::ImageSetConfiguration> {
+    let path = args
+        .config
+        .as_deref()
+        .context("no ImageSetConfiguration given\nhint: pass it with `-c FILE`")?;
+    Ok(config::load_mirror_config(path)?)
+}
+
+/// Runs the mirror command.
+pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
+    reporters::init_logging(&args.log_level);
+    match workflow(&args)? {
+        Workflow::MirrorToMirror { workspace, target } => {
+            mirror_to_mirror(&args, workspace, target)
+        }
+        Workflow::MirrorToDisk { dir } => mirror_to_disk(&args, dir),
+        Workflow::DiskToMirror { dir, target } => disk_to_mirror(&args, dir, target),
+    }
+}
+
+fn mirror_to_disk(args: &MirrorArgs, dir: PathBuf) -> anyhow::Result<()> {
+    use crate::backend::{Backend, LocalBackend, RegistryBackend};
+    use crate::workflow::create::{CreateOptions, create};
+    let isc = load_config(args)?;
+    let s = setup(args)?;
+    let ws = Workspace::open(&dir)?;
+    let backend: Box<dyn Backend> = match isc.storage_config.as_ref() {
+        Some(config::StorageConfig {
+            registry: Some(r), ..
+        }) => {
+            let client = Arc::new(RegistryClient::new(RegistryConfig {
+                tls_verify: !r.skip_tls,
+                cert_dirs: args.dest_cert_dir.iter().cloned().collect(),
+                retry: RetryPolicy {
+                    retries: args.retry_times,
+                    ..RetryPolicy::default()
+                },
+                auth: Arc::new(AuthStore::discover(
+                    args.authfile.as_deref(),
+                    &Environment::from_process(),
+                )?),
+            }));
+            Box::new(RegistryBackend::parse(client, &r.image_url)?)
+        }
+        Some(config::StorageConfig { local: Some(l), .. }) => Box::new(LocalBackend::new(&l.path)),
+        _ => Box::new(LocalBackend::new(ws.working_dir().join("metadata"))),
+    };
+    let engine = CopyEngine::new(
+        Some(s.source.clone()),
+        s.source.clone(),
+        ws.blob_cache()?,
+        s.concurrency,
+        s.progress.clone(),
+    );
+    let options = CreateOptions {
+        dir: dir.clone(),
+        max_part_bytes: args
+            .archive_size_bytes
+            .unwrap_or_else(|| isc.archive_size_bytes()),
+        since: args.since_sequence,
+    };
+    let report = s
+        .runtime
+        .block_on(create(&isc, &ws, &engine, backend.as_ref(), &options));
+    s.progress.finish();
+    let report = report?;
+    let m = &report.metadata;
+    let total: u64 = report.parts.iter().map(|p| p.size_bytes).sum();
+    println!(
+        "Created imageset sequence {} of workspace {} in {}",
+        m.sequence,
+        m.uuid,
+        dir.display()
+    );
+    if let Some(since) = m.since {
+        println!(
+            "  against sequence {since}: {} layers already shipped are left out",
+            report.reused_layers
+        );
+    }
+    if report.new_layers == 0 && m.since.is_some() {
+        println!(
+            "  no new layers since sequence {}: the imageset carries metadata, manifests and configs only",
+            m.since.unwrap_or(0)
+        );
+    }
+    println!(
+        "  images: {}, new layers: {} ({})",
+        m.images.len(),
+        report.new_layers,
+        human_bytes(report.new_layer_bytes)
+    );
+    for p in &report.parts {
+        println!(
+            "  {}  {}",
+            dir.join(&p.name).display(),
+            human_bytes(p.size_bytes)
+        );
+    }
+    println!(
+        "  total: {} in {} part(s); metadata recorded in {}",
+        human_bytes(total),
+        report.parts.len(),
+        backend.describe()
+    );
+    Ok(())
+}
+
+fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyhow::Result<()> {
+    use crate::workflow::publish::{PublishOptions, SequenceOutcome, publish};
+    let s = setup(args)?;
+    let ws = Workspace::open(&dir)?;
+    let options = PublishOptions {
+        dir: dir.clone(),
+        target: target.clone(),
+        skip_metadata_check: args.skip_metadata_check,
+        concurrency: s.concurrency,
+    };
+    let outcomes = s.runtime.block_on(publish(
+        &ws,
+        s.destination.clone(),
+        s.progress.clone(),
+        &options,
+    ));
+    s.progress.finish();
+    let outcomes = outcomes?;
+    let mut all_images = Vec::new();
+    let mut failed = Vec::new();
+    for o in &outcomes {
+        match o {
+            SequenceOutcome::AlreadyPublished(n) => {
+                println!("Sequence {n} is already in {target}: nothing to do")
+            }
+            SequenceOutcome::Published { metadata, report } => {
+                println!(
+                    "Published sequence {} to {target} in {:.1?}",
+                    metadata.sequence, report.elapsed
+                );
+                println!(
+                    "  images: {} copied, {} already in the mirror, {} failed",
+                    report.count(&ImageStatus::Copied),
+                    report.count(&ImageStatus::AlreadyPresent),
+                    report.failures().count()
+                );
+                for f in report.failures() {
+                    if let ImageStatus::Failed(why) = &f.status {
+                        failed.push(format!("  {}: {why}", f.source.whole()));
+                    }
+                }
+                all_images.extend(report.images.iter().cloned());
+            }
+        }
+    }
+    if !all_images.is_empty() {
+        let mapping: Vec<String> = {
+            let mut v: Vec<String> = all_images
+                .iter()
+                .map(|o| {
+                    format!(
+                        "docker://{}=docker://{}",
+                        o.source.whole(),
+                        o.destination.whole()
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let path = ws.write_file("mapping.txt", (mapping.join("\n") + "\n").as_bytes())?;
+        let report = CopyReport {
+            images: all_images,
+            blobs: Default::default(),
+            elapsed: Duration::ZERO,
+        };
+        let resources = write_cluster_resources(&ws, &report)?;
+        println!("  mapping: {}", path.display());
+        if let Some(dir) = resources {
+            println!("  cluster resources: {}", dir.display());
+        }
+    }
+    if !failed.is_empty() {
+        return Err(Failure {
+            message: format!("{} images could not be published; the sequence is not recorded in the mirror:\n{}\nhint: fix the cause and publish again; what is in the mirror is kept", failed.len(), failed.join("\n")),
+            code: EXIT_ADDITIONAL_IMAGES,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn mirror_to_mirror(
+    args: &MirrorArgs,
+    workspace: PathBuf,
+    target: MirrorTarget,
+) -> anyhow::Result<()> {
+    let isc = load_config(args)?;
+    let (plan, blocked) = sources::build_plan(&isc, &target)?;
+    for b in &blocked {
+        info!(
+            "skipping `{}`: blocked by `blockedImages` pattern `{}`",
+            b.image, b.pattern
+        );
+    }
+    if plan.images.is_empty() {
+        bail!("no images to copy: the configuration lists none (or all are blocked)");
+    }
+
+    let Setup {
+        source,
+        destination,
+        runtime,
+        progress,
+        concurrency,
+    } = setup(args)?;
     let ws = Workspace::open(&workspace)?;
     info!(
         "workspace {} (uuid {})",
@@ -223,22 +471,13 @@ pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
         ws.uuid()
     );
 
-    let plain = args.log_level == "debug" || args.log_level == "trace";
-    let progress = Arc::new(Progress::new(plain));
     let engine = CopyEngine::new(
         Some(source),
         destination,
         ws.blob_cache()?,
-        Concurrency {
-            images: args.parallel_images,
-            layers: args.parallel_layers,
-        },
+        concurrency,
         progress.clone(),
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
 
     if args.dry_run {
         return runtime.block_on(dry_run(&ws, &engine, &plan, &progress));

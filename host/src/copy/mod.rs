@@ -202,7 +202,10 @@ impl CopyEngine {
                 match &self.source {
                     Some(source) => plan::resolve(source, &job).await.map_err(|e| (job, e)),
                     None => {
-                        let e = RegistryError::NotFound { reference: job.source.whole(), cause: "no source registry in this workflow".into() };
+                        let e = RegistryError::NotFound {
+                            reference: job.source.whole(),
+                            cause: "no source registry in this workflow".into(),
+                        };
                         Err((job, e))
                     }
                 }
@@ -240,7 +243,11 @@ impl CopyEngine {
 
     /// Steps 1b to 3 for images already resolved (from sources, or from an
     /// imageset's metadata), reported in the order given.
-    pub async fn copy_resolved(self, resolved: Vec<Result<ResolvedImage, (ImageJob, RegistryError)>>, started: Instant) -> CopyReport {
+    pub async fn copy_resolved(
+        self,
+        resolved: Vec<Result<ResolvedImage, (ImageJob, RegistryError)>>,
+        started: Instant,
+    ) -> CopyReport {
         let order: Vec<String> = resolved
             .iter()
             .map(|r| match r {
@@ -503,7 +510,10 @@ impl CopyEngine {
         let Some(source_client) = &self.source else {
             return Err(RegistryError::NotFound {
                 reference: repo.whole(),
-                cause: format!("blob {} is neither in the imageset nor in the mirror\nhint: publish the earlier imagesets of this workspace first, or create this one again against the sequence the mirror has", blob.digest),
+                cause: format!(
+                    "blob {} is neither in the imageset nor in the mirror\nhint: publish the earlier imagesets of this workspace first, or create this one again against the sequence the mirror has",
+                    blob.digest
+                ),
             });
         };
         let policy = source_client.retry_policy();
@@ -578,7 +588,9 @@ impl CopyEngine {
         let mut total = have;
         if have < blob.size {
             let Some(source) = &self.source else {
-                return Err(DownloadError::Interrupted(std::io::Error::other("no source registry")));
+                return Err(DownloadError::Interrupted(std::io::Error::other(
+                    "no source registry",
+                )));
             };
             let mut stream = source
                 .open_blob(repo, blob, have)
