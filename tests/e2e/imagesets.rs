@@ -468,3 +468,67 @@ async fn interrupted_publish_resumes() {
     assert_world_mirrored(&mirror, "i", &world).await;
     let _ = Path::new(".");
 }
+
+/// `describe` tells what an imageset holds without reading all of it.
+#[tokio::test]
+async fn describe_prints_the_metadata() {
+    let (src, world) = source_with_standard_world().await;
+    let ctx = Ctx::new();
+    let plain = world.get(names::OCI_PLAIN).unwrap();
+    let isc = ctx.isc(&additional_images(&src.host(), &[plain.reference()]));
+    let out = ctx.path("out");
+    ctx.create(&isc, &out, &[]).assert_ok();
+    let uuid: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("working-dir/workspace.json")).unwrap())
+            .unwrap();
+    let part = out.join("mirror_seq1_000000.tar");
+    ctx.run(&["describe", part.to_str().unwrap()])
+        .assert_ok()
+        .stdout_has(&format!(
+            "sequence 1 of workspace {}",
+            uuid["uuid"].as_str().unwrap()
+        ))
+        .stdout_has("parent:    none")
+        .stdout_has(&format!(
+            "{}/{} → {}:2.1  {}",
+            src.host(),
+            plain.reference(),
+            plain.repo,
+            plain.digest
+        ));
+    ctx.run(&["describe", "/nonexistent/mirror_seq1_000000.tar"])
+        .assert_failed(1);
+}
+
+/// A lost imageset is replaced by one made against the sequence the mirror
+/// has: the mirror accepts it and ends up complete.
+#[tokio::test]
+async fn lost_imageset_is_replaced_with_since_sequence() {
+    let (src, world) = source_with_standard_world().await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let refs = all_references(&world);
+    let docker = world.get(names::DOCKER_SHARED).unwrap();
+    let isc1 = ctx.isc(&additional_images(&src.host(), &[docker.reference()]));
+    let out = ctx.path("out");
+    ctx.create(&isc1, &out, &[]).assert_ok();
+    let usb1 = ctx.path("usb1");
+    carry(&out, &usb1, 1);
+    ctx.publish(&usb1, &mirror, "l", &[]).assert_ok();
+
+    let isc2 = ctx.isc(&additional_images(&src.host(), &refs));
+    ctx.create(&isc2, &out, &[])
+        .assert_ok()
+        .stdout_has("sequence 2");
+    // Sequence 2 never arrives. Build sequence 3 against 1 instead.
+    ctx.create(&isc2, &out, &["--since-sequence", "1"])
+        .assert_ok()
+        .stdout_has("sequence 3")
+        .stdout_has("against sequence 1");
+    let usb3 = ctx.path("usb3");
+    carry(&out, &usb3, 3);
+    ctx.publish(&usb3, &mirror, "l", &[])
+        .assert_ok()
+        .stdout_has("Published sequence 3");
+    assert_world_mirrored(&mirror, "l", &world).await;
+}

@@ -4,6 +4,7 @@
 //! into settings and calls the modules that do the work. Errors become exit
 //! codes in one place ([`exit_code`]).
 
+pub mod describe;
 pub mod mirror;
 pub mod reporters;
 
@@ -18,7 +19,7 @@ use clap::{Parser, Subcommand};
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "Workflows:\n  mirror to mirror:  oc-mirror -c isc.yaml --workspace file://DIR docker://REGISTRY[/PREFIX]\n  (mirror to disk `file://DIR` and publish `--from file://DIR` arrive with imagesets)"
+    after_help = "Workflows:\n  mirror to disk:    oc-mirror -c isc.yaml file://DIR\n  publish:           oc-mirror --from file://DIR docker://REGISTRY[/PREFIX]\n  mirror to mirror:  oc-mirror -c isc.yaml --workspace file://DIR docker://REGISTRY[/PREFIX]"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -29,6 +30,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show what an imageset holds: UUID, sequence, parent, images, sizes.
+    Describe(describe::DescribeArgs),
     /// Print the version of oc-mirror.
     Version(VersionArgs),
 }
@@ -67,6 +70,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Version(v)) => version(&v),
+        Some(Command::Describe(d)) => describe::run(&d),
         None => mirror::run(cli.mirror),
     };
     match result {
