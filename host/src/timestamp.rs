@@ -49,9 +49,42 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
+/// Seconds at 00:00 UTC of a `YYYY-MM-DD` date (oc-mirror's `--since`).
+pub fn parse_date(text: &str) -> Option<u64> {
+    let mut it = text.trim().splitn(3, '-');
+    let (y, m, d): (i64, i64, i64) = (
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+    );
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days since 1970-01-01 (inverse of the civil-date algorithm above).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days).ok()? * 86_400;
+    // Refuse dates that do not exist (2025-02-30) by formatting back.
+    (rfc3339(secs)[..10] == *text.trim()).then_some(secs)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::{parse_date, rfc3339};
+
+    #[test]
+    fn dates_parse_and_round_trip() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-02-29"), Some(951_782_400));
+        assert_eq!(parse_date("2025-02-30"), None);
+        assert_eq!(parse_date("2025-13-01"), None);
+        assert_eq!(parse_date("yesterday"), None);
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -532,3 +532,28 @@ async fn lost_imageset_is_replaced_with_since_sequence() {
         .stdout_has("Published sequence 3");
     assert_world_mirrored(&mirror, "l", &world).await;
 }
+
+/// `--since DATE` builds against the newest sequence recorded before that date,
+/// or makes a full imageset when there is none.
+#[tokio::test]
+async fn since_date_picks_the_baseline() {
+    let (src, world) = source_with_standard_world().await;
+    let ctx = Ctx::new();
+    let plain = world.get(names::OCI_PLAIN).unwrap();
+    let isc = ctx.isc(&additional_images(&src.host(), &[plain.reference()]));
+    let out = ctx.path("out");
+    ctx.create(&isc, &out, &[]).assert_ok();
+    let layers = plain.blobs().len() - 1;
+    ctx.create(&isc, &out, &["--since", "2999-01-01"])
+        .assert_ok()
+        .stdout_has("sequence 2")
+        .stdout_has("against sequence 1")
+        .stdout_has("new layers: 0");
+    let full = ctx.create(&isc, &out, &["--since", "2000-01-01"]);
+    full.assert_ok()
+        .stdout_has("sequence 3")
+        .stdout_has(&format!("new layers: {layers}"));
+    assert!(!full.stdout.contains("against sequence"), "{}", full.stdout);
+    ctx.create(&isc, &out, &["--since", "2025-02-30"])
+        .assert_failed(2);
+}

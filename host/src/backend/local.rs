@@ -195,6 +195,17 @@ impl Backend for LocalBackend {
         })
     }
 
+    fn recorded_at(&self, n: u64) -> Option<u64> {
+        let modified = std::fs::metadata(self.path.join(super::file_name(n)))
+            .ok()?
+            .modified()
+            .ok()?;
+        modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs())
+    }
+
     fn describe(&self) -> String {
         format!("`{}`", self.path.display())
     }

@@ -53,6 +53,13 @@ pub trait Backend: Send + Sync {
     /// recorded is ever overwritten.
     fn record<'a>(&'a self, m: &'a Metadata) -> BackendFuture<'a, ()>;
 
+    /// When sequence `n` was recorded here (seconds since 1970), where the
+    /// backend knows: the metadata itself carries no wall-clock time, so that
+    /// archives stay reproducible. Used by `--since DATE`.
+    fn recorded_at(&self, _n: u64) -> Option<u64> {
+        None
+    }
+
     /// Where this backend is, for messages: "`DIR/working-dir/metadata`" or
     /// "`registry/ns/repo:tag`" (with the backticks).
     fn describe(&self) -> String;

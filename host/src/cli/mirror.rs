@@ -93,8 +93,13 @@ pub struct MirrorArgs {
 
     /// Mirror to disk: build the imageset against this earlier sequence instead of
     /// the latest (to replace an imageset that was lost before it was published).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "since")]
     pub since_sequence: Option<u64>,
+
+    /// Mirror to disk: build the imageset against the newest sequence recorded
+    /// before this date (`YYYY-MM-DD`, UTC); a full imageset when there is none.
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    pub since: Option<u64>,
 
     /// Largest archive part in bytes, overriding `archiveSize` (for tests and
     /// small media).
@@ -108,6 +113,11 @@ pub struct MirrorArgs {
     /// oc-mirror's legacy engine, which this implementation does not carry.
     #[arg(long, hide = true)]
     pub v1: bool,
+}
+
+fn parse_since(s: &str) -> Result<u64, String> {
+    crate::timestamp::parse_date(s)
+        .ok_or_else(|| format!("`{s}` is not a date like `2025-05-01` (YYYY-MM-DD)"))
 }
 
 fn parallelism(s: &str) -> Result<usize, String> {
@@ -310,6 +320,7 @@ fn mirror_to_disk(args: &MirrorArgs, dir: PathBuf) -> anyhow::Result<()> {
             .archive_size_bytes
             .unwrap_or_else(|| isc.archive_size_bytes()),
         since: args.since_sequence,
+        since_time: args.since,
     };
     let report = s
         .runtime

@@ -47,6 +47,9 @@ pub struct CreateOptions {
     pub max_part_bytes: u64,
     /// Build against this sequence instead of the latest (to replace a lost imageset).
     pub since: Option<u64>,
+    /// Build against the newest sequence recorded before this time (seconds;
+    /// oc-mirror's `--since DATE`); a full imageset when there is none.
+    pub since_time: Option<u64>,
 }
 
 /// What `create` did.
@@ -84,6 +87,34 @@ pub async fn create(
         Some(h) => h.successor(config, created),
         None => Metadata::first(ws.uuid(), config, created),
     };
+    if let (Some(t), Some(h)) = (options.since_time, &history) {
+        let mut known = h
+            .sequences()
+            .iter()
+            .map(|m| (m.sequence, backend.recorded_at(m.sequence)))
+            .peekable();
+        if known.peek().is_some_and(|(_, at)| at.is_none()) {
+            bail!(
+                "`--since` needs to know when each sequence was recorded, which {} does not keep\nhint: use `--since-sequence N`",
+                backend.describe()
+            );
+        }
+        match known
+            .filter(|(_, at)| at.is_some_and(|at| at < t))
+            .map(|(n, _)| n)
+            .max()
+        {
+            Some(n) => meta.since = Some(n),
+            None => meta.since = None,
+        }
+        info!(
+            "--since {}: building against {}",
+            timestamp::rfc3339(t),
+            meta.since
+                .map(|n| format!("sequence {n}"))
+                .unwrap_or_else(|| "nothing (a full imageset)".into())
+        );
+    }
     if let Some(since) = options.since {
         let held = history.as_ref().is_some_and(|h| h.get(since).is_some());
         if !held {
