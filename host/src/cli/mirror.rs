@@ -224,6 +224,23 @@ struct Setup {
     runtime: tokio::runtime::Runtime,
     progress: Arc<Progress>,
     concurrency: Concurrency,
+    /// Set by the first Ctrl-C.
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// First Ctrl-C: start nothing new, let copies under way finish (nothing is
+/// left half-written: every write is temp-then-rename). Second: exit now.
+fn watch_interrupts(runtime: &tokio::runtime::Runtime, stop: Arc<std::sync::atomic::AtomicBool>) {
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!("interrupted: finishing the copies under way, starting no new ones (Ctrl-C again to stop at once)");
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
 }
 
 fn setup(args: &MirrorArgs) -> anyhow::Result<Setup> {
@@ -245,13 +262,17 @@ fn setup(args: &MirrorArgs) -> anyhow::Result<Setup> {
         }))
     };
     let plain = args.log_level == "debug" || args.log_level == "trace";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    watch_interrupts(&runtime, stop.clone());
     Ok(Setup {
+        stop,
         source: side(args.src_tls_verify, &args.src_cert_dir),
         destination: side(args.dest_tls_verify, &args.dest_cert_dir),
-        runtime: tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?,
+        runtime,
         progress: Arc::new(Progress::new(plain)),
         concurrency: Concurrency {
             images: args.parallel_images,
@@ -377,6 +398,7 @@ fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyh
         dir: dir.clone(),
         target: target.clone(),
         skip_metadata_check: args.skip_metadata_check,
+        stop: s.stop.clone(),
         concurrency: s.concurrency,
     };
     let outcomes = s.runtime.block_on(publish(
@@ -474,6 +496,7 @@ fn mirror_to_mirror(
         runtime,
         progress,
         concurrency,
+        stop,
     } = setup(args)?;
     let ws = Workspace::open(&workspace)?;
     info!(
@@ -488,7 +511,8 @@ fn mirror_to_mirror(
         ws.blob_cache()?,
         concurrency,
         progress.clone(),
-    );
+    )
+    .with_stop(stop);
 
     if args.dry_run {
         return runtime.block_on(dry_run(&ws, &engine, &plan, &progress));

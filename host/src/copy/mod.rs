@@ -166,6 +166,8 @@ pub struct CopyEngine {
     /// Per destination registry: a repository known to hold each digest.
     known: Mutex<HashMap<String, HashMap<String, String>>>,
     counters: BlobCounters,
+    /// Set (by a first Ctrl-C) to start no new image; copies under way finish.
+    stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl CopyEngine {
@@ -188,7 +190,15 @@ impl CopyEngine {
             locks: Mutex::new(HashMap::new()),
             known: Mutex::new(HashMap::new()),
             counters: BlobCounters::default(),
+            stop: Arc::default(),
         }
+    }
+
+    /// Shares a stop flag: once it is set, images not yet started are reported
+    /// as not copied, and those under way finish.
+    pub fn with_stop(mut self, stop: Arc<std::sync::atomic::AtomicBool>) -> CopyEngine {
+        self.stop = stop;
+        self
     }
 
     /// Reads every image's manifests from its source (step 1 without the
@@ -318,6 +328,13 @@ impl CopyEngine {
                             .bytes(image.blobs().iter().map(|b| b.size).sum());
                         debug!(image = %image.job.source, "already in the mirror");
                         outcome(&image, ImageStatus::AlreadyPresent)
+                    }
+                    Ok((image, false)) if self.stop.load(Ordering::Relaxed) => {
+                        let e = RegistryError::NotFound {
+                            reference: image.job.source.whole(),
+                            cause: "not copied: the run was interrupted".into(),
+                        };
+                        failed(&image.job, Some(image.digest().to_string()), &e)
                     }
                     Ok((image, false)) => match self.copy_image(&image).await {
                         Ok(()) => outcome(&image, ImageStatus::Copied),

@@ -41,6 +41,8 @@ pub struct PublishOptions {
     pub target: MirrorTarget,
     pub skip_metadata_check: bool,
     pub concurrency: Concurrency,
+    /// Set by a first Ctrl-C: start no new image.
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// One sequence's outcome.
@@ -233,7 +235,8 @@ async fn publish_one(
         }
         resolved.push(Ok(ResolvedImage { job, manifests }));
     }
-    let engine = CopyEngine::new(None, dest, ws.blob_cache()?, options.concurrency, reporter);
+    let engine = CopyEngine::new(None, dest, ws.blob_cache()?, options.concurrency, reporter)
+        .with_stop(options.stop.clone());
     Ok(engine.copy_resolved(resolved, Instant::now()).await)
 }
 
