@@ -151,18 +151,22 @@ pub fn build_plan(
     Ok((CopyPlan { images }, blocked))
 }
 
-/// `mapping.txt`: one `docker://SOURCE=docker://DESTINATION` line per image, sorted.
+/// `mapping.txt` for a plan: one `docker://SOURCE=docker://DESTINATION` line per image, sorted.
 pub fn mapping(plan: &CopyPlan) -> String {
-    let mut lines: Vec<String> = plan
-        .images
-        .iter()
-        .map(|j| {
-            format!(
-                "docker://{}=docker://{}",
-                j.source.whole(),
-                j.destination.whole()
-            )
-        })
+    mapping_text(plan.images.iter().map(|j| (&j.source, &j.destination)))
+}
+
+/// `mapping.txt` for source/destination pairs: sorted, without duplicates.
+pub fn mapping_text<'a>(
+    pairs: impl Iterator<
+        Item = (
+            &'a crate::reference::Reference,
+            &'a crate::reference::Reference,
+        ),
+    >,
+) -> String {
+    let mut lines: Vec<String> = pairs
+        .map(|(s, d)| format!("docker://{}=docker://{}", s.whole(), d.whole()))
         .collect();
     lines.sort();
     lines.dedup();

@@ -437,27 +437,9 @@ fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyh
         }
     }
     if !all_images.is_empty() {
-        let mapping: Vec<String> = {
-            let mut v: Vec<String> = all_images
-                .iter()
-                .map(|o| {
-                    format!(
-                        "docker://{}=docker://{}",
-                        o.source.whole(),
-                        o.destination.whole()
-                    )
-                })
-                .collect();
-            v.sort();
-            v
-        };
-        let path = ws.write_file("mapping.txt", (mapping.join("\n") + "\n").as_bytes())?;
-        let report = CopyReport {
-            images: all_images,
-            blobs: Default::default(),
-            elapsed: Duration::ZERO,
-        };
-        let resources = write_cluster_resources(&ws, &report)?;
+        let mapping = sources::mapping_text(all_images.iter().map(|o| (&o.source, &o.destination)));
+        let path = ws.write_file("mapping.txt", mapping.as_bytes())?;
+        let resources = crate::workflow::write_cluster_resources(&ws, &all_images)?;
         println!("  mapping: {}", path.display());
         if let Some(dir) = resources {
             println!("  cluster resources: {}", dir.display());
@@ -520,7 +502,7 @@ fn mirror_to_mirror(
     let report = runtime.block_on(engine.run(&plan));
     progress.finish();
     let mapping = ws.write_file("mapping.txt", sources::mapping(&plan).as_bytes())?;
-    let resources = write_cluster_resources(&ws, &report)?;
+    let resources = crate::workflow::write_cluster_resources(&ws, &report.images)?;
     print_summary(&report, &target, &mapping, resources.as_deref());
     let failed: Vec<String> = report
         .failures()
@@ -610,37 +592,6 @@ async fn dry_run(
         .into());
     }
     Ok(())
-}
-
-/// `working-dir/cluster-resources/`: IDMS and ITMS for every image now in the
-/// mirror (copied or already there). Returns the directory when anything was written.
-fn write_cluster_resources(ws: &Workspace, report: &CopyReport) -> anyhow::Result<Option<PathBuf>> {
-    use crate::cluster_resources::{Annotations, Category, ImageKind, MirroredImage, mirror_sets};
-    let images: Vec<MirroredImage> = report
-        .images
-        .iter()
-        .filter(|o| !matches!(o.status, ImageStatus::Failed(_)))
-        .map(|o| MirroredImage {
-            source: o.source.clone(),
-            destination: o.destination.clone(),
-            category: Category::Generic,
-            kind: ImageKind::Other,
-        })
-        .collect();
-    let annotations = Annotations {
-        created_at: crate::timestamp::rfc3339(crate::timestamp::now_or_epoch()),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-    };
-    let files = mirror_sets(&images, &annotations, 0)?;
-    let mut dir = None;
-    for f in files {
-        let path = ws.write_file(
-            &format!("cluster-resources/{}", f.name),
-            f.contents.as_bytes(),
-        )?;
-        dir = path.parent().map(Path::to_path_buf);
-    }
-    Ok(dir)
 }
 
 fn print_summary(

@@ -11,7 +11,10 @@
 pub mod create;
 pub mod publish;
 
-use crate::metadata::{ImageRecord, Metadata};
+use std::path::{Path, PathBuf};
+
+use crate::copy::{ImageOutcome, ImageStatus};
+use crate::workspace::Workspace;
 
 /// Name of the repository, under the mirror's prefix, where publish records
 /// the metadata of what the mirror holds (oc-mirror v1 kept it in `oc-mirror`).
@@ -37,10 +40,35 @@ pub fn sequences_in(dir: &std::path::Path) -> std::io::Result<Vec<u64>> {
     Ok(out)
 }
 
-/// One line per image of a sequence, for `describe` and the summaries.
-pub fn image_lines(m: &Metadata) -> Vec<String> {
-    m.images
+/// `working-dir/cluster-resources/`: IDMS and ITMS for every image now in the
+/// mirror (copied or already there). Returns the directory when anything was written.
+pub fn write_cluster_resources(
+    ws: &Workspace,
+    outcomes: &[ImageOutcome],
+) -> anyhow::Result<Option<PathBuf>> {
+    use crate::cluster_resources::{Annotations, Category, ImageKind, MirroredImage, mirror_sets};
+    let images: Vec<MirroredImage> = outcomes
         .iter()
-        .map(|i: &ImageRecord| format!("{} → {} ({})", i.source, i.destination, i.digest))
-        .collect()
+        .filter(|o| !matches!(o.status, ImageStatus::Failed(_)))
+        .map(|o| MirroredImage {
+            source: o.source.clone(),
+            destination: o.destination.clone(),
+            category: Category::Generic,
+            kind: ImageKind::Other,
+        })
+        .collect();
+    let annotations = Annotations {
+        created_at: crate::timestamp::rfc3339(crate::timestamp::now_or_epoch()),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let files = mirror_sets(&images, &annotations, 0)?;
+    let mut dir = None;
+    for f in files {
+        let path = ws.write_file(
+            &format!("cluster-resources/{}", f.name),
+            f.contents.as_bytes(),
+        )?;
+        dir = path.parent().map(Path::to_path_buf);
+    }
+    Ok(dir)
 }
