@@ -8,7 +8,15 @@
 //!   destination registry each time:
 //!   a) a full copy: oc-mirror (fresh workspace) and `skopeo sync`;
 //!   b) a no-op re-run of each (same destination; oc-mirror: same workspace);
-//!   c) oc-mirror with a cold (fresh) workspace and a warm destination.
+//!   c) oc-mirror with a cold (fresh) workspace and a warm destination;
+//!   d) across the gap: oc-mirror create (`file://DIR`), the parts copied to
+//!      another directory, publish (`--from`) to a fresh registry, against
+//!      `skopeo sync` to a directory and from (a copy of) it.
+//! - e) Once, last (it changes the source): a diff imageset. Sequence 1 is
+//!   created and published; half the images get a new top layer (same tags,
+//!   same size); sequence 2's parts are listed with `tar -tvf` and the layer
+//!   bytes they carry compared with 1.01 × the new layers' size; then it is
+//!   published and the mirror checked for the new digests.
 //! - Measures peak RSS (`VmHWM` of `/proc/<pid>/status`, polled until the
 //!   process exits) while copying a second set with very large layers
 //!   (2 × 256 MiB by default), for oc-mirror and skopeo.
@@ -32,8 +40,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use oc_mirror_tests::fixture::{Format, ImageSpec, LayerSpec};
-use oc_mirror_tests::world::{Artifact, WorldItem};
-use oc_mirror_tests::{PushedWorld, Registry, RegistryOptions, World};
+use oc_mirror_tests::world::{Artifact, PushedArtifact, WorldItem};
+use oc_mirror_tests::{PushedWorld, Registry, RegistryOptions, World, WorldEntry};
 
 /// Repository prefix in every destination.
 const PREFIX: &str = "mirror";
@@ -43,6 +51,8 @@ const TARGET_FULL_RATIO: f64 = 0.5;
 const TARGET_NOOP_SECS: f64 = 1.0;
 /// Target: peak RSS at most this many bytes (150 MB, decimal), whatever the layer size.
 const TARGET_RSS_BYTES: u64 = 150_000_000;
+/// Target: the layers a diff imageset carries at most this × the new layers' size.
+const TARGET_DIFF_RATIO: f64 = 1.01;
 /// How often the RSS poller reads `/proc/<pid>/status`.
 const POLL: Duration = Duration::from_millis(5);
 
@@ -594,6 +604,322 @@ impl Bench {
     }
 }
 
+/// Commands of the disk cases (mirror to disk, then publish).
+impl Bench {
+    fn parallel_args(&self, cmd: &mut Command) {
+        if let Some(n) = self.opts.parallel_images {
+            cmd.arg("--parallel-images").arg(n.to_string());
+        }
+        if let Some(n) = self.opts.parallel_layers {
+            cmd.arg("--parallel-layers").arg(n.to_string());
+        }
+    }
+
+    /// `oc-mirror -c ISC file://DIR --src-tls-verify=false`.
+    fn oc_create_command(&self, job: &Job, dir: &Path) -> Command {
+        let mut cmd = Command::new(&self.oc_mirror);
+        cmd.arg("-c")
+            .arg(&job.isc)
+            .arg(format!("file://{}", dir.display()))
+            .arg("--src-tls-verify=false");
+        self.parallel_args(&mut cmd);
+        cmd
+    }
+
+    /// `oc-mirror --from file://DIR docker://HOST/PREFIX --dest-tls-verify=false`.
+    fn oc_publish_command(&self, dir: &Path, dest: &Registry) -> Command {
+        let mut cmd = Command::new(&self.oc_mirror);
+        cmd.arg("--from")
+            .arg(format!("file://{}", dir.display()))
+            .arg(format!("docker://{}/{PREFIX}", dest.host()))
+            .arg("--dest-tls-verify=false");
+        self.parallel_args(&mut cmd);
+        cmd
+    }
+
+    /// `skopeo sync --src yaml --dest dir SYNC.yaml DIR`.
+    fn skopeo_to_dir_command(&self, job: &Job, dir: &Path) -> Command {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["sync", "--src", "yaml", "--dest", "dir"])
+            .arg(&job.sync_yaml)
+            .arg(dir)
+            .arg("--src-tls-verify=false");
+        cmd
+    }
+
+    /// `skopeo sync --src dir --dest docker DIR HOST/PREFIX --dest-tls-verify=false`.
+    fn skopeo_from_dir_command(&self, dir: &Path, dest: &Registry) -> Command {
+        let mut cmd = Command::new("skopeo");
+        cmd.args(["sync", "--src", "dir", "--dest", "docker"])
+            .arg(dir)
+            .arg(format!("{}/{PREFIX}", dest.host()))
+            .arg("--dest-tls-verify=false");
+        cmd
+    }
+
+    /// Runs one step of a disk case and checks it: exit status, every line
+    /// of `expect` somewhere on stdout, oc-mirror's `images:` line (if it has
+    /// the publish form) with 0 failed, and with `dest`, that the destination
+    /// holds every image of `wanted`.
+    #[allow(clippy::too_many_arguments)]
+    async fn step(
+        &mut self,
+        tool: Tool,
+        case: &str,
+        what: &str,
+        cmd: Command,
+        dest: Option<&Registry>,
+        wanted: &[Want],
+        expect: &[String],
+    ) -> anyhow::Result<Sample> {
+        let slug: String = case
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        let dir = self.next_dir(&format!("{}-{slug}", tool.name()))?;
+        let log = dir.join("run.log");
+        let mark = self.source.log_mark();
+        let mut pids = vec![registry_pid(&self.source)];
+        if let Some(d) = dest {
+            pids.push(registry_pid(d));
+        }
+        let ticks = |pids: &[Option<u32>]| -> Option<u64> {
+            pids.iter().map(|p| pid_cpu_ticks((*p)?)).sum()
+        };
+        let before = ticks(&pids);
+        let m = measure(cmd, &log)?;
+        let registry_cpu_secs = match (before, ticks(&pids)) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / TICKS_PER_SEC),
+            _ => None,
+        };
+        let source_blob_gets = self
+            .source
+            .requests_since(mark)
+            .iter()
+            .filter(|r| r.method == "GET" && (r.status == 200 || r.status == 206))
+            .filter(|r| r.uri.contains("/blobs/sha256:"))
+            .count();
+        let mut invalid = None;
+        let mut note = String::new();
+        if !m.success {
+            invalid = Some(format!(
+                "exited with {:?}; see {}\n{}",
+                m.code,
+                log.display(),
+                tail(&log, 15)
+            ));
+        } else if let Some(missing) = expect.iter().find(|e| !m.stdout.contains(e.as_str())) {
+            invalid = Some(format!("stdout lacks `{missing}`; see {}", log.display()));
+        } else if let Some(d) = dest
+            && let Err(why) = verify(d, wanted).await
+        {
+            invalid = Some(format!(
+                "the destination is wrong after the run: {why}; see {}",
+                log.display()
+            ));
+        }
+        if tool == Tool::OcMirror && invalid.is_none() {
+            let lines: Vec<&str> = m
+                .stdout
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("images:") || l.starts_with("total:"))
+                .collect();
+            note = lines.join("; ");
+            if let Some((_, _, failed)) = oc_images_line(&m.stdout)
+                && failed > 0
+            {
+                invalid = Some(format!("summary reports {failed} failed images"));
+            }
+        }
+        let status = match &invalid {
+            None => "ok".to_string(),
+            Some(why) => format!("FAILED: {why}"),
+        };
+        println!(
+            "  {:<9} {:<34} {:>6.2} s  RSS {:>7}  CPU: tool {:>4.2} s, registries {:>4.2} s, machine {:>4.2} s  src blob GETs {:>2}  {status}",
+            tool.name(),
+            format!("{case} ({what})"),
+            m.elapsed.as_secs_f64(),
+            mb(m.peak_rss),
+            m.cpu_secs,
+            registry_cpu_secs.unwrap_or(f64::NAN),
+            m.machine_busy_secs,
+            source_blob_gets,
+        );
+        if !note.is_empty() {
+            println!("            {note}");
+        }
+        if let Some(why) = &invalid {
+            self.failures
+                .push(format!("{} {case} ({what}): {why}", tool.name()));
+        }
+        Ok(Sample {
+            m,
+            source_blob_gets,
+            registry_cpu_secs,
+            invalid,
+            note,
+        })
+    }
+}
+
+/// The parts `mirror_seq<seq>_*.tar` in `dir`, sorted.
+fn parts_of(dir: &Path, seq: u32) -> anyhow::Result<Vec<PathBuf>> {
+    let prefix = format!("mirror_seq{seq}_");
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".tar"))
+        })
+        .collect();
+    parts.sort();
+    Ok(parts)
+}
+
+/// Copies sequence `seq`'s parts from `from` to `to` (the other side of the
+/// gap): (parts, bytes, time).
+fn carry_parts(from: &Path, to: &Path, seq: u32) -> anyhow::Result<(usize, u64, Duration)> {
+    let t = Instant::now();
+    let parts = parts_of(from, seq)?;
+    if parts.is_empty() {
+        bail!("no mirror_seq{seq}_*.tar in {}", from.display());
+    }
+    let mut bytes = 0;
+    for p in &parts {
+        let name = p.file_name().context("part without a name")?;
+        bytes +=
+            std::fs::copy(p, to.join(name)).with_context(|| format!("copying {}", p.display()))?;
+    }
+    File::open(to)?.sync_all()?;
+    Ok((parts.len(), bytes, t.elapsed()))
+}
+
+/// `cp -a FROM/. TO/` (skopeo's directory to the other side): bytes, time.
+fn carry_dir(from: &Path, to: &Path) -> anyhow::Result<(u64, Duration)> {
+    let t = Instant::now();
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(format!("{}/", to.display()))
+        .status()
+        .context("running cp")?;
+    if !status.success() {
+        bail!("cp -a {} {}: {status}", from.display(), to.display());
+    }
+    Ok((dir_bytes(to), t.elapsed()))
+}
+
+/// Bytes of every regular file under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Layer digests (not configs) of every image of `world`, with sizes.
+fn layer_blobs(world: &PushedWorld) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for e in &world.entries {
+        let images: Vec<&oc_mirror_tests::fixture::PushedImage> = match &e.pushed {
+            PushedArtifact::Image(i) => vec![i],
+            PushedArtifact::Index(x) => x.images.iter().collect(),
+        };
+        for i in images {
+            for (d, s) in i.blob_digests.iter().zip(&i.blob_sizes).skip(1) {
+                out.insert(d.clone(), *s);
+            }
+        }
+    }
+    out
+}
+
+/// What a diff imageset's parts hold, from `tar -tvf` of each part.
+#[derive(Debug, Default)]
+struct ArchiveMakeup {
+    parts: usize,
+    /// Sum of the part files' sizes.
+    archive: u64,
+    /// New layers carried (count, bytes).
+    new_layers: (usize, u64),
+    /// Layers an earlier sequence already shipped, carried again (count, bytes).
+    old_layers: (usize, u64),
+    /// Other blobs: manifests and configs (count, bytes).
+    manifests_configs: (usize, u64),
+    /// `oc-mirror/metadata.json`, `index.json`, `oci-layout` (bytes).
+    metadata: u64,
+    /// Tar headers, padding and end-of-archive blocks: archive − all entries.
+    tar_overhead: u64,
+}
+
+fn archive_makeup(
+    parts: &[PathBuf],
+    new_layers: &std::collections::BTreeMap<String, u64>,
+    old_layers: &std::collections::BTreeMap<String, u64>,
+) -> anyhow::Result<ArchiveMakeup> {
+    let mut a = ArchiveMakeup {
+        parts: parts.len(),
+        ..ArchiveMakeup::default()
+    };
+    let mut entries = 0u64;
+    for part in parts {
+        a.archive += std::fs::metadata(part)?.len();
+        let out = Command::new("tar")
+            .arg("-tvf")
+            .arg(part)
+            .output()
+            .context("running tar -tvf")?;
+        if !out.status.success() {
+            bail!(
+                "tar -tvf {}: {}",
+                part.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            // -rw-r--r-- 0/0   5243392 1970-01-01 00:00 blobs/sha256/…
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 6 {
+                bail!("tar -tvf {}: cannot read `{line}`", part.display());
+            }
+            let size: u64 = f[2]
+                .parse()
+                .with_context(|| format!("tar -tvf: size in `{line}`"))?;
+            let path = f[5..].join(" ");
+            entries += size;
+            match path.strip_prefix("blobs/sha256/") {
+                Some(hex) => {
+                    let digest = format!("sha256:{hex}");
+                    let slot = if new_layers.contains_key(&digest) {
+                        &mut a.new_layers
+                    } else if old_layers.contains_key(&digest) {
+                        &mut a.old_layers
+                    } else {
+                        &mut a.manifests_configs
+                    };
+                    slot.0 += 1;
+                    slot.1 += size;
+                }
+                None => a.metadata += size,
+            }
+        }
+    }
+    a.tar_overhead = a.archive.saturating_sub(entries);
+    Ok(a)
+}
+
 fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
@@ -1004,6 +1330,236 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
         }
     }
 
+    // d) Mirror to disk, carry the files across, publish: oc-mirror
+    // against `skopeo sync` to a directory and from it.
+    println!(
+        "\n==> Mirror to disk, carry across, publish ({} images; fresh directories and destination per run)",
+        job.world.entries.len()
+    );
+    let mut d_create_oc = Vec::new();
+    let mut d_publish_oc = Vec::new();
+    let mut d_create_sk = Vec::new();
+    let mut d_publish_sk = Vec::new();
+    let mut d_total_oc = Vec::new();
+    let mut d_total_sk = Vec::new();
+    let mut d_carry_oc = Vec::new();
+    let mut d_carry_sk = Vec::new();
+    let (mut d_bytes_oc, mut d_bytes_sk, mut d_parts_oc) = (0u64, 0u64, 0usize);
+    let oc_wanted = wants(&job.world, false);
+    let sk_wanted = wants(&job.world, true);
+    for run in 0..opts.runs {
+        let order = if run % 2 == 0 {
+            [Tool::OcMirror, Tool::Skopeo]
+        } else {
+            [Tool::Skopeo, Tool::OcMirror]
+        };
+        for tool in order {
+            let dest = Registry::start(RegistryOptions::default()).await?;
+            match tool {
+                Tool::OcMirror => {
+                    let dir = b.next_dir("oc-disk")?;
+                    let other = b.next_dir("oc-other-side")?;
+                    let cmd = b.oc_create_command(&job, &dir);
+                    let create = b
+                        .step(
+                            tool,
+                            "mirror to disk",
+                            job.name,
+                            cmd,
+                            None,
+                            &[],
+                            &["Created imageset sequence 1 ".to_string()],
+                        )
+                        .await?;
+                    let (parts, bytes, took) = carry_parts(&dir, &other, 1)?;
+                    println!(
+                        "            carried {parts} part(s), {} ({bytes} bytes), in {:.2} s (not timed)",
+                        mb(bytes),
+                        took.as_secs_f64()
+                    );
+                    (d_bytes_oc, d_parts_oc) = (bytes, parts);
+                    d_carry_oc.push(took.as_secs_f64());
+                    let cmd = b.oc_publish_command(&other, &dest);
+                    let publish = b
+                        .step(
+                            tool,
+                            "publish from disk",
+                            job.name,
+                            cmd,
+                            Some(&dest),
+                            &oc_wanted,
+                            &["Published sequence 1 ".to_string()],
+                        )
+                        .await?;
+                    if create.invalid.is_none() && publish.invalid.is_none() {
+                        d_total_oc
+                            .push(create.m.elapsed.as_secs_f64() + publish.m.elapsed.as_secs_f64());
+                    }
+                    d_create_oc.push(create);
+                    d_publish_oc.push(publish);
+                    let _ = std::fs::remove_dir_all(&dir);
+                    let _ = std::fs::remove_dir_all(&other);
+                }
+                Tool::Skopeo => {
+                    let dir = b.next_dir("skopeo-disk")?;
+                    let other = b.next_dir("skopeo-other-side")?;
+                    let cmd = b.skopeo_to_dir_command(&job, &dir);
+                    let create = b
+                        .step(tool, "sync to dir", job.name, cmd, None, &[], &[])
+                        .await?;
+                    let (bytes, took) = carry_dir(&dir, &other)?;
+                    println!(
+                        "            carried the directory, {} ({bytes} bytes), in {:.2} s (not timed)",
+                        mb(bytes),
+                        took.as_secs_f64()
+                    );
+                    d_bytes_sk = bytes;
+                    d_carry_sk.push(took.as_secs_f64());
+                    let cmd = b.skopeo_from_dir_command(&other, &dest);
+                    let publish = b
+                        .step(
+                            tool,
+                            "sync from dir",
+                            job.name,
+                            cmd,
+                            Some(&dest),
+                            &sk_wanted,
+                            &[],
+                        )
+                        .await?;
+                    if create.invalid.is_none() && publish.invalid.is_none() {
+                        d_total_sk
+                            .push(create.m.elapsed.as_secs_f64() + publish.m.elapsed.as_secs_f64());
+                    }
+                    d_create_sk.push(create);
+                    d_publish_sk.push(publish);
+                    let _ = std::fs::remove_dir_all(&dir);
+                    let _ = std::fs::remove_dir_all(&other);
+                }
+            }
+            drop(dest);
+        }
+    }
+
+    // e) A diff imageset: half the images get a new top layer (same tags,
+    // same size), sequence 2 is created in the same directory, then published.
+    // This changes the source, so it comes last.
+    let n_changed = (opts.images / 2).max(1);
+    println!(
+        "\n==> Diff imageset: {n_changed} of {} images get a new top layer of the same size",
+        opts.images
+    );
+    let dest = Registry::start(RegistryOptions::default()).await?;
+    let dir = b.next_dir("oc-diff")?;
+    let other = b.next_dir("oc-diff-other-side")?;
+    let cmd = b.oc_create_command(&job, &dir);
+    let seq1 = b
+        .step(
+            Tool::OcMirror,
+            "sequence 1",
+            job.name,
+            cmd,
+            None,
+            &[],
+            &["Created imageset sequence 1 ".to_string()],
+        )
+        .await?;
+    carry_parts(&dir, &other, 1)?;
+    let cmd = b.oc_publish_command(&other, &dest);
+    let pub1 = b
+        .step(
+            Tool::OcMirror,
+            "publish sequence 1",
+            job.name,
+            cmd,
+            Some(&dest),
+            &oc_wanted,
+            &["Published sequence 1 ".to_string()],
+        )
+        .await?;
+    let mut diff = None;
+    let mut diff_minimum = 0u64;
+    let mut diff_create = None;
+    let mut diff_publish = None;
+    if seq1.invalid.is_none() && pub1.invalid.is_none() {
+        let mut changed = World::bench(opts.images, opts.unique_mib << 20);
+        changed.items.truncate(n_changed);
+        for (i, item) in changed.items.iter_mut().enumerate() {
+            if let Artifact::Image(spec) = &mut item.artifact
+                && let Some(top) = spec.layers.last_mut()
+            {
+                top.seed = 50_000 + i as u64;
+            }
+        }
+        let t = Instant::now();
+        let pushed = changed.push(&b.source).await?;
+        let old_layers = layer_blobs(&job.world);
+        let new_layers: std::collections::BTreeMap<String, u64> = layer_blobs(&pushed)
+            .into_iter()
+            .filter(|(d, _)| !old_layers.contains_key(d))
+            .collect();
+        diff_minimum = new_layers.values().sum();
+        println!(
+            "  pushed {n_changed} new versions ({} new layers, {} = {diff_minimum} bytes compressed) in {:.1} s",
+            new_layers.len(),
+            mb(diff_minimum),
+            t.elapsed().as_secs_f64()
+        );
+        let mut now = job.world.clone();
+        for e in &mut now.entries {
+            if let Some(p) = pushed.entries.iter().find(|p| p.name == e.name) {
+                *e = p.clone();
+            }
+        }
+        let cmd = b.oc_create_command(&job, &dir);
+        let seq2 = b
+            .step(
+                Tool::OcMirror,
+                "sequence 2 (diff)",
+                job.name,
+                cmd,
+                None,
+                &[],
+                &["Created imageset sequence 2 ".to_string()],
+            )
+            .await?;
+        if seq2.invalid.is_none() {
+            let parts = parts_of(&dir, 2)?;
+            diff = Some(archive_makeup(&parts, &new_layers, &old_layers)?);
+            carry_parts(&dir, &other, 2)?;
+            let cmd = b.oc_publish_command(&other, &dest);
+            let publish = b
+                .step(
+                    Tool::OcMirror,
+                    "publish sequence 2",
+                    job.name,
+                    cmd,
+                    Some(&dest),
+                    &wants(&now, false),
+                    &["Published sequence 2 ".to_string()],
+                )
+                .await?;
+            if publish.invalid.is_none() {
+                let stale: Vec<&WorldEntry> = pushed
+                    .entries
+                    .iter()
+                    .filter(|p| job.world.get(&p.name).is_some_and(|o| o.digest == p.digest))
+                    .collect();
+                if !stale.is_empty() {
+                    b.failures.push(format!(
+                        "diff: {} changed images kept their digest",
+                        stale.len()
+                    ));
+                }
+            }
+            diff_publish = Some(publish);
+        }
+        diff_create = Some(seq2);
+    }
+    drop(dest);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&other);
+
     // The table.
     let n = opts.images;
     let mut rows = Vec::new();
@@ -1092,6 +1648,72 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
         });
     }
 
+    let info = |v: Option<f64>| if v.is_some() { "info" } else { "FAILED" }.to_string();
+    rows.push(Row {
+        case: format!("d) mirror to disk, {n} images (skopeo: sync to dir)"),
+        oc: median_secs(&d_create_oc),
+        skopeo: median_secs(&d_create_sk),
+        unit: "s",
+        target: "—".into(),
+        result: info(median_secs(&d_create_oc)),
+    });
+    rows.push(Row {
+        case: "d) publish to a fresh registry (skopeo: sync from dir)".into(),
+        oc: median_secs(&d_publish_oc),
+        skopeo: median_secs(&d_publish_sk),
+        unit: "s",
+        target: "—".into(),
+        result: info(median_secs(&d_publish_oc)),
+    });
+    let total_oc = median(d_total_oc.clone());
+    let total_sk = median(d_total_sk.clone());
+    rows.push(Row {
+        case: "d) create + publish".into(),
+        oc: total_oc,
+        skopeo: total_sk,
+        unit: "s",
+        target: "≤ 1× skopeo".into(),
+        result: match ratio(total_oc, total_sk) {
+            Some(r) if r <= 1.0 => "PASS".into(),
+            Some(_) => "MISS".into(),
+            None => "FAILED".into(),
+        },
+    });
+    let d_rss_oc = max_rss(&d_create_oc).max(max_rss(&d_publish_oc));
+    rows.push(Row {
+        case: "peak RSS, create / publish".into(),
+        oc: d_rss_oc.map(|v| v as f64),
+        skopeo: max_rss(&d_create_sk)
+            .max(max_rss(&d_publish_sk))
+            .map(|v| v as f64),
+        unit: "MB",
+        target: "≤ 150 MB".into(),
+        result: match d_rss_oc {
+            Some(v) if v <= TARGET_RSS_BYTES => "PASS".into(),
+            Some(_) => "MISS".into(),
+            None => "FAILED".into(),
+        },
+    });
+    // The diff: layers carried (archive − manifests, configs, metadata and
+    // tar headers) against 1.01 × the new layers' compressed size.
+    let diff_pass = diff.as_ref().map(|a| {
+        let layers = a.archive - a.manifests_configs.1 - a.metadata - a.tar_overhead;
+        a.old_layers.0 == 0 && layers as f64 <= TARGET_DIFF_RATIO * diff_minimum as f64
+    });
+    let diff_ok = diff_pass.is_some() && diff_publish.as_ref().is_some_and(|p| p.invalid.is_none());
+    rows.push(Row {
+        case: format!("e) diff archive, {n_changed} of {n} top layers changed"),
+        oc: diff.as_ref().map(|a| a.archive as f64),
+        skopeo: None,
+        unit: "MB",
+        target: format!("≤ {TARGET_DIFF_RATIO}× minimum + metadata"),
+        result: match diff_pass {
+            _ if !diff_ok => "FAILED".into(),
+            Some(true) => "PASS".into(),
+            _ => "MISS".into(),
+        },
+    });
+
     println!(
         "\n==> Results (median of {} run(s); peak RSS is the maximum VmHWM over the runs)",
         opts.runs
@@ -1110,6 +1732,90 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
     detail("oc-mirror cold workspace, warm destination", &oc_cold);
     detail("oc-mirror big layers", &big_oc);
     detail("skopeo big layers", &big_sk);
+    detail("oc-mirror mirror to disk", &d_create_oc);
+    detail("oc-mirror publish", &d_publish_oc);
+    detail("skopeo sync to dir", &d_create_sk);
+    detail("skopeo sync from dir", &d_publish_sk);
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "  {:<42} {}",
+        "oc-mirror create + publish",
+        list(&d_total_oc)
+    );
+    println!("  {:<42} {}", "skopeo to dir + from dir", list(&d_total_sk));
+    println!(
+        "Carried across (copy to the other side, not timed in the totals): oc-mirror {d_parts_oc} part(s), {} in {} s; skopeo's directory {} in {} s",
+        mb(d_bytes_oc),
+        list(&d_carry_oc),
+        mb(d_bytes_sk),
+        list(&d_carry_sk),
+    );
+    if let Some(a) = &diff {
+        let layers = a.archive - a.manifests_configs.1 - a.metadata - a.tar_overhead;
+        let overhead = a.archive - layers;
+        println!(
+            "Diff imageset (sequence 2, {n_changed} of {n} images with a new top layer), from `tar -tvf` of its {} part(s):",
+            a.parts
+        );
+        println!(
+            "  archive (sum of mirror_seq2_*.tar)     {:>11} bytes",
+            a.archive
+        );
+        println!("  minimum (the new compressed layers)    {diff_minimum:>11} bytes");
+        println!(
+            "  in it: new layers                      {:>11} bytes ({} blobs)",
+            a.new_layers.1, a.new_layers.0
+        );
+        println!(
+            "         layers shipped before           {:>11} bytes ({} blobs)",
+            a.old_layers.1, a.old_layers.0
+        );
+        println!(
+            "         manifests + configs             {:>11} bytes ({} blobs)",
+            a.manifests_configs.1, a.manifests_configs.0
+        );
+        println!(
+            "         metadata.json, index.json, oci-layout {:>5} bytes",
+            a.metadata
+        );
+        println!(
+            "         tar headers and padding         {:>11} bytes",
+            a.tar_overhead
+        );
+        println!(
+            "  overhead (manifests + configs + metadata + tar) {overhead} bytes = {:.2} % of the minimum",
+            100.0 * overhead as f64 / diff_minimum.max(1) as f64
+        );
+        println!(
+            "  ratio archive / minimum {:.4}×; archive − overhead = {layers} bytes = {:.4}× the minimum",
+            a.archive as f64 / diff_minimum.max(1) as f64,
+            layers as f64 / diff_minimum.max(1) as f64
+        );
+        println!(
+            "  judged: archive − overhead ≤ {TARGET_DIFF_RATIO} × minimum ({layers} ≤ {:.0}) and no layer shipped before: {}",
+            TARGET_DIFF_RATIO * diff_minimum as f64,
+            if diff_pass == Some(true) {
+                "PASS"
+            } else {
+                "MISS"
+            }
+        );
+    }
+    for (label, s) in [("create", &diff_create), ("publish", &diff_publish)] {
+        if let Some(s) = s {
+            println!(
+                "  sequence 2 {label}: {:.2} s{}{}",
+                s.m.elapsed.as_secs_f64(),
+                if s.note.is_empty() { "" } else { "; " },
+                s.note
+            );
+        }
+    }
     if let (Some(oc), Some(sk)) = (full_oc, full_sk) {
         println!(
             "Throughput of the full copy ({}): oc-mirror {:.0} MB/s, skopeo {:.0} MB/s",
@@ -1157,6 +1863,10 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
     cpu("skopeo no-op re-run", &sk_noop);
     cpu("oc-mirror big layers", &big_oc);
     cpu("skopeo big layers", &big_sk);
+    cpu("oc-mirror mirror to disk", &d_create_oc);
+    cpu("skopeo sync to dir", &d_create_sk);
+    cpu("oc-mirror publish", &d_publish_oc);
+    cpu("skopeo sync from dir", &d_publish_sk);
     let noop_gets: usize = oc_noop.iter().map(|s| s.source_blob_gets).sum();
     let sk_noop_gets: usize = sk_noop.iter().map(|s| s.source_blob_gets).sum();
     println!(
