@@ -421,12 +421,7 @@ fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyh
                     "Published sequence {} to {target} in {:.1?}",
                     metadata.sequence, report.elapsed
                 );
-                println!(
-                    "  images: {} copied, {} already in the mirror, {} failed",
-                    report.count(&ImageStatus::Copied),
-                    report.count(&ImageStatus::AlreadyPresent),
-                    report.failures().count()
-                );
+                print_counts(report);
                 for f in report.failures() {
                     if let ImageStatus::Failed(why) = &f.status {
                         failed.push(format!("  {}: {why}", f.source.whole()));
@@ -594,20 +589,10 @@ async fn dry_run(
     Ok(())
 }
 
-fn print_summary(
-    report: &CopyReport,
-    target: &MirrorTarget,
-    mapping: &Path,
-    resources: Option<&Path>,
-) {
+/// The `images:` and `blobs:` lines of a summary.
+fn print_counts(report: &CopyReport) {
     let b = &report.blobs;
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    let heading = if report.failures().next().is_some() {
-        "Mirrored, with failures,"
-    } else {
-        "Mirrored"
-    };
-    println!("{heading} to {target} in {:.1?}", report.elapsed);
     println!(
         "  images: {} copied, {} already in the mirror, {} failed",
         report.count(&ImageStatus::Copied),
@@ -624,6 +609,21 @@ fn print_summary(
         n(&b.present),
         n(&b.from_cache)
     );
+}
+
+fn print_summary(
+    report: &CopyReport,
+    target: &MirrorTarget,
+    mapping: &Path,
+    resources: Option<&Path>,
+) {
+    let heading = if report.failures().next().is_some() {
+        "Mirrored, with failures,"
+    } else {
+        "Mirrored"
+    };
+    println!("{heading} to {target} in {:.1?}", report.elapsed);
+    print_counts(report);
     println!("  mapping: {}", mapping.display());
     if let Some(dir) = resources {
         println!("  cluster resources: {}", dir.display());

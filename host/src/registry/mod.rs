@@ -466,6 +466,28 @@ impl RegistryClient {
         .await
     }
 
+    /// Every tag of the repository of `r`, page by page.
+    pub async fn list_tags(&self, r: &Reference) -> Result<Vec<String>, RegistryError> {
+        /// Tags asked for per page.
+        const PAGE: usize = 1000;
+        let mut tags: Vec<String> = Vec::new();
+        loop {
+            let last = tags.last().cloned();
+            let page = self
+                .call("listing tags of", r, false, |h| {
+                    let r = r.clone();
+                    let last = last.clone();
+                    async move { h.client.list_tags(&r, &RegistryAuth::Anonymous, Some(PAGE), last.as_deref()).await }
+                })
+                .await?;
+            let n = page.tags.len();
+            tags.extend(page.tags);
+            if n < PAGE {
+                return Ok(tags);
+            }
+        }
+    }
+
     /// Uploads a small blob held in memory (metadata, configs we build).
     pub async fn push_blob_bytes(
         &self,

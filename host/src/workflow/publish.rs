@@ -237,7 +237,8 @@ async fn publish_one(
     }
     let engine = CopyEngine::new(None, dest, ws.blob_cache()?, options.concurrency, reporter)
         .with_stop(options.stop.clone());
-    Ok(engine.copy_resolved(resolved, Instant::now()).await)
+    // The elapsed time reported covers reading the archive too.
+    Ok(engine.copy_resolved(resolved, started).await)
 }
 
 /// A manifest the imageset carried, from the cache.
