@@ -2,12 +2,12 @@
 
 pub mod backend;
 pub mod cli;
-pub mod cluster_resources;
 pub mod config;
 pub mod copy;
 pub mod imageset;
 pub mod manifest;
 pub mod metadata;
+pub mod plugin;
 pub mod reference;
 pub mod registry;
 pub mod sources;

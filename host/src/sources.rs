@@ -1,85 +1,167 @@
 //! Content sources: turn sections of the ImageSetConfiguration into images.
 //!
-//! This is the seam where content-source plugins plug in: each source serves one
-//! section of `mirror:` and answers "which images, going where?". Today the only
-//! source is the built-in one for `additionalImages`; releases, operators and
-//! helm charts arrive as WebAssembly plugins behind the same shape. The host
-//! then applies `blockedImages` to whatever the sources returned, so that no
-//! source can bypass it.
+//! Each section of `mirror:` is served by a content-source plugin (a sandboxed
+//! WebAssembly component, see [`crate::plugin`]) that answers "which images,
+//! going where?". The first-party plugins are embedded in the binary
+//! ([`crate::plugin::embedded`]). The host then applies `blockedImages` to
+//! whatever the plugins returned, so that no plugin can bypass it.
+
+use std::sync::Arc;
 
 use regex::Regex;
 
 use crate::config::ImageSetConfiguration;
 use crate::copy::{CopyPlan, ImageJob};
+use crate::plugin::bindings::types::ImageToMirror;
+use crate::plugin::{Grants, Plugin, PluginError, PluginHost};
 use crate::reference::{self, MirrorTarget, ReferenceError};
+use crate::registry::RegistryClient;
 
 /// A source could not turn its section into images.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("`mirror.{section}[{index}]`: {source}")]
-    Reference {
-        section: &'static str,
-        index: usize,
-        source: ReferenceError,
-    },
+    #[error("`mirror.{section}`: {detail}")]
+    Reference { section: String, detail: String },
     #[error(
         "`mirror.{section}` is not supported yet by this oc-mirror; it is parsed and validated, but nothing is mirrored for it\nhint: remove the section, or mirror those images with `additionalImages`"
     )]
     Unsupported { section: &'static str },
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
 }
 
-/// One section of `mirror:` served by a content source.
-pub trait ContentSource {
-    /// The key of the section it serves, e.g. `additionalImages`.
-    fn section(&self) -> &'static str;
-    /// The images the section asks for, with their destinations in `target`.
-    fn resolve(
+/// The content-source plugins of a run, loaded and ready.
+pub struct Sources {
+    host: Arc<PluginHost>,
+    /// (configuration key, plugin, what it may do), in the order they run.
+    plugins: Vec<(String, Plugin, Grants)>,
+    registry: Option<Arc<RegistryClient>>,
+}
+
+impl Sources {
+    /// Loads the embedded first-party content sources. `registry` is what
+    /// plugins granted `registry` read through.
+    pub async fn embedded(
+        host: Arc<PluginHost>,
+        registry: Option<Arc<RegistryClient>>,
+    ) -> Result<Sources, SourceError> {
+        let mut plugins = Vec::new();
+        for (name, bytes) in crate::plugin::embedded::CONTENT_SOURCES {
+            let plugin = host.load(bytes, &format!("embedded:{name}"))?;
+            let info = host.info(&plugin).await?;
+            // First-party plugins are trusted with what they declare.
+            let grants = Grants::from_capabilities(&info.capabilities);
+            plugins.push((info.config_key, plugin, grants));
+        }
+        Ok(Sources {
+            host,
+            plugins,
+            registry,
+        })
+    }
+
+    /// Runs every plugin whose section is present and applies `blockedImages`:
+    /// an unanchored regular expression that blocks an image when it matches
+    /// its source or its destination (as oc-mirror v2 does). Duplicates (same
+    /// source and destination) are kept once. Returns the plan and what was blocked.
+    pub async fn build_plan(
         &self,
         config: &ImageSetConfiguration,
         target: &MirrorTarget,
-    ) -> Result<Vec<ImageJob>, SourceError>;
+    ) -> Result<(CopyPlan, Vec<Blocked>), SourceError> {
+        if let Some(section) = unsupported_sections(config).into_iter().next() {
+            return Err(SourceError::Unsupported { section });
+        }
+        let mirror = serde_json::to_value(&config.mirror).map_err(|e| PluginError::Guest {
+            plugin: "(host)".into(),
+            message: e.to_string(),
+        })?;
+        let patterns: Vec<Regex> = config.blocked_patterns();
+        let mut images: Vec<ImageJob> = Vec::new();
+        let mut blocked = Vec::new();
+        for (key, plugin, grants) in &self.plugins {
+            let section = match mirror.get(key) {
+                None | Some(serde_json::Value::Null) => continue,
+                Some(serde_json::Value::Array(a)) if a.is_empty() => continue,
+                Some(v) => v.to_string(),
+            };
+            let (found, _state) = self
+                .host
+                .resolve(plugin, grants.clone(), self.registry.clone(), &section, "")
+                .await?;
+            for image in found {
+                let job = to_job(key, &plugin.origin, image, target)?;
+                let (src, dst) = (job.source.whole(), job.destination.whole());
+                if let Some(p) = patterns
+                    .iter()
+                    .find(|p| p.is_match(&src) || p.is_match(&dst))
+                {
+                    blocked.push(Blocked {
+                        image: src,
+                        pattern: p.as_str().to_string(),
+                    });
+                    continue;
+                }
+                if !images
+                    .iter()
+                    .any(|j| j.source == job.source && j.destination == job.destination)
+                {
+                    images.push(job);
+                }
+            }
+        }
+        Ok((CopyPlan { images }, blocked))
+    }
 }
 
-/// `mirror.additionalImages`: each entry is one image, mirrored under its own
-/// path (or `targetRepo` / `targetTag`), with optional platform filtering.
-pub struct AdditionalImages;
-
-impl ContentSource for AdditionalImages {
-    fn section(&self) -> &'static str {
-        "additionalImages"
+/// The configuration key a plugin serves, as the `'static` origin recorded
+/// with each image (first-party keys; a third party's key reads `plugin`).
+fn origin_of(key: &str) -> &'static str {
+    match key {
+        "additionalImages" => "additionalImages",
+        "platform" => "platform",
+        "operators" => "operators",
+        "helm" => "helm",
+        _ => "plugin",
     }
+}
 
-    fn resolve(
-        &self,
-        config: &ImageSetConfiguration,
-        target: &MirrorTarget,
-    ) -> Result<Vec<ImageJob>, SourceError> {
-        config
-            .mirror
-            .additional_images
-            .iter()
-            .enumerate()
-            .map(|(index, img)| {
-                let source =
-                    reference::parse(&img.name).map_err(|source| SourceError::Reference {
-                        section: "additionalImages",
-                        index,
-                        source,
-                    })?;
-                let destination = target.destination(
-                    &source,
-                    img.target_repo.as_deref(),
-                    img.target_tag.as_deref(),
-                );
-                Ok(ImageJob {
-                    source,
-                    destination,
-                    platforms: img.platforms.clone(),
-                    origin: "additionalImages",
-                })
-            })
-            .collect()
-    }
+/// An image a plugin asked for, placed in the mirror.
+fn to_job(
+    key: &str,
+    plugin: &str,
+    image: ImageToMirror,
+    target: &MirrorTarget,
+) -> Result<ImageJob, SourceError> {
+    let bad = |text: &str, e: ReferenceError| SourceError::Reference {
+        section: key.to_string(),
+        detail: format!("plugin `{plugin}` returned `{text}`: {e}"),
+    };
+    let source = reference::parse(&image.source).map_err(|e| bad(&image.source, e))?;
+    // A hint is `path` or `path:tag` under the mirror prefix.
+    let (repo, tag) = match image.destination_hint.as_deref() {
+        None => (None, None),
+        Some(hint) => match hint.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+            Some((path, tag)) => (Some(path.to_string()), Some(tag.to_string())),
+            None => (Some(hint.to_string()), None),
+        },
+    };
+    let destination = target.destination(&source, repo.as_deref(), tag.as_deref());
+    let platforms = image
+        .platforms
+        .into_iter()
+        .map(|p| crate::config::PlatformSpec {
+            os: p.os,
+            architecture: p.architecture,
+            variant: p.variant,
+        })
+        .collect();
+    Ok(ImageJob {
+        source,
+        destination,
+        platforms,
+        origin: origin_of(key),
+    })
 }
 
 /// Sections that are parsed but have no source yet; asking for them is an
@@ -110,45 +192,6 @@ fn unsupported_sections(config: &ImageSetConfiguration) -> Vec<&'static str> {
 pub struct Blocked {
     pub image: String,
     pub pattern: String,
-}
-
-/// Runs every source and applies `blockedImages`: an unanchored regular
-/// expression that blocks an image when it matches its source or its
-/// destination (as oc-mirror v2 does). Duplicates (same source and destination)
-/// are kept once. Returns the plan and what was blocked.
-pub fn build_plan(
-    config: &ImageSetConfiguration,
-    target: &MirrorTarget,
-) -> Result<(CopyPlan, Vec<Blocked>), SourceError> {
-    if let Some(section) = unsupported_sections(config).into_iter().next() {
-        return Err(SourceError::Unsupported { section });
-    }
-    let sources: [&dyn ContentSource; 1] = [&AdditionalImages];
-    let patterns: Vec<Regex> = config.blocked_patterns();
-    let mut images: Vec<ImageJob> = Vec::new();
-    let mut blocked = Vec::new();
-    for source in sources {
-        for job in source.resolve(config, target)? {
-            let (src, dst) = (job.source.whole(), job.destination.whole());
-            if let Some(p) = patterns
-                .iter()
-                .find(|p| p.is_match(&src) || p.is_match(&dst))
-            {
-                blocked.push(Blocked {
-                    image: src,
-                    pattern: p.as_str().to_string(),
-                });
-                continue;
-            }
-            if !images
-                .iter()
-                .any(|j| j.source == job.source && j.destination == job.destination)
-            {
-                images.push(job);
-            }
-        }
-    }
-    Ok((CopyPlan { images }, blocked))
 }
 
 /// `mapping.txt` for a plan: one `docker://SOURCE=docker://DESTINATION` line per image, sorted.

@@ -16,10 +16,12 @@ use tracing::{info, warn};
 use super::reporters::{self, Progress, human_bytes};
 use super::{EXIT_ADDITIONAL_IMAGES, Failure};
 use crate::copy::{Concurrency, CopyEngine, CopyReport, ImageStatus, MAX_PARALLEL};
+use crate::plugin::{PluginHost, PluginHostConfig};
 use crate::reference::MirrorTarget;
 use crate::registry::auth::{AuthStore, Environment};
 use crate::registry::retry::RetryPolicy;
 use crate::registry::{RegistryClient, RegistryConfig};
+use crate::sources::Sources;
 use crate::workspace::Workspace;
 use crate::{config, sources};
 
@@ -281,6 +283,15 @@ fn setup(args: &MirrorArgs) -> anyhow::Result<Setup> {
     })
 }
 
+/// The plugin runtime, its compiled components cached in the workspace.
+fn plugin_host(ws: &Workspace) -> anyhow::Result<Arc<PluginHost>> {
+    let config = PluginHostConfig {
+        cache_dir: Some(ws.working_dir().join("plugin-cache")),
+        ..PluginHostConfig::default()
+    };
+    Ok(Arc::new(PluginHost::new(config)?))
+}
+
 fn load_config(args: &MirrorArgs) -> anyhow::Result<config::ImageSetConfiguration> {
     let path = args
         .config
@@ -343,9 +354,18 @@ fn mirror_to_disk(args: &MirrorArgs, dir: PathBuf) -> anyhow::Result<()> {
         since: args.since_sequence,
         since_time: args.since,
     };
-    let report = s
+    let plugins = plugin_host(&ws)?;
+    let sources = s
         .runtime
-        .block_on(create(&isc, &ws, &engine, backend.as_ref(), &options));
+        .block_on(Sources::embedded(plugins, Some(s.source.clone())))?;
+    let report = s.runtime.block_on(create(
+        &sources,
+        &isc,
+        &ws,
+        &engine,
+        backend.as_ref(),
+        &options,
+    ));
     s.progress.finish();
     let report = report?;
     let m = &report.metadata;
@@ -434,7 +454,15 @@ fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyh
     if !all_images.is_empty() {
         let mapping = sources::mapping_text(all_images.iter().map(|o| (&o.source, &o.destination)));
         let path = ws.write_file("mapping.txt", mapping.as_bytes())?;
-        let resources = crate::workflow::write_cluster_resources(&ws, &all_images)?;
+        let plugins = plugin_host(&ws)?;
+        let resources = s
+            .runtime
+            .block_on(crate::workflow::publish_cluster_resources(
+                &ws,
+                &plugins,
+                &target,
+                &all_images,
+            ))?;
         println!("  mapping: {}", path.display());
         if let Some(dir) = resources {
             println!("  cluster resources: {}", dir.display());
@@ -456,17 +484,6 @@ fn mirror_to_mirror(
     target: MirrorTarget,
 ) -> anyhow::Result<()> {
     let isc = load_config(args)?;
-    let (plan, blocked) = sources::build_plan(&isc, &target)?;
-    for b in &blocked {
-        info!(
-            "skipping `{}`: blocked by `blockedImages` pattern `{}`",
-            b.image, b.pattern
-        );
-    }
-    if plan.images.is_empty() {
-        bail!("no images to copy: the configuration lists none (or all are blocked)");
-    }
-
     let Setup {
         source,
         destination,
@@ -481,6 +498,18 @@ fn mirror_to_mirror(
         ws.working_dir().display(),
         ws.uuid()
     );
+    let plugins = plugin_host(&ws)?;
+    let sources = runtime.block_on(Sources::embedded(plugins.clone(), Some(source.clone())))?;
+    let (plan, blocked) = runtime.block_on(sources.build_plan(&isc, &target))?;
+    for b in &blocked {
+        info!(
+            "skipping `{}`: blocked by `blockedImages` pattern `{}`",
+            b.image, b.pattern
+        );
+    }
+    if plan.images.is_empty() {
+        bail!("no images to copy: the configuration lists none (or all are blocked)");
+    }
 
     let engine = CopyEngine::new(
         Some(source),
@@ -497,7 +526,12 @@ fn mirror_to_mirror(
     let report = runtime.block_on(engine.run(&plan));
     progress.finish();
     let mapping = ws.write_file("mapping.txt", sources::mapping(&plan).as_bytes())?;
-    let resources = crate::workflow::write_cluster_resources(&ws, &report.images)?;
+    let resources = runtime.block_on(crate::workflow::publish_cluster_resources(
+        &ws,
+        &plugins,
+        &target,
+        &report.images,
+    ))?;
     print_summary(&report, &target, &mapping, resources.as_deref());
     let failed: Vec<String> = report
         .failures()

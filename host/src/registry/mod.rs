@@ -477,7 +477,11 @@ impl RegistryClient {
                 .call("listing tags of", r, false, |h| {
                     let r = r.clone();
                     let last = last.clone();
-                    async move { h.client.list_tags(&r, &RegistryAuth::Anonymous, Some(PAGE), last.as_deref()).await }
+                    async move {
+                        h.client
+                            .list_tags(&r, &RegistryAuth::Anonymous, Some(PAGE), last.as_deref())
+                            .await
+                    }
                 })
                 .await?;
             let n = page.tags.len();

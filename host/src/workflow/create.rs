@@ -29,8 +29,8 @@ use crate::imageset::{self, Entry, ImagesetWriter, LayoutRef, WriteOptions, Writ
 use crate::manifest::Descriptor;
 use crate::metadata::{BlobRecord, ImageRecord, Metadata};
 use crate::reference::{MirrorTarget, Reference};
+use crate::timestamp;
 use crate::workspace::Workspace;
-use crate::{sources, timestamp};
 
 /// Placeholder registry for destinations while the mirror is unknown: only
 /// the `path:tag` part of a destination is recorded.
@@ -74,6 +74,7 @@ fn relative_destination(r: &Reference) -> String {
 
 /// Runs the create workflow.
 pub async fn create(
+    sources: &crate::sources::Sources,
     isc: &ImageSetConfiguration,
     ws: &Workspace,
     engine: &CopyEngine,
@@ -136,7 +137,7 @@ pub async fn create(
         registry: UNKNOWN_MIRROR.to_string(),
         namespace: None,
     };
-    let (plan, blocked) = sources::build_plan(isc, &target)?;
+    let (plan, blocked) = sources.build_plan(isc, &target).await?;
     for b in &blocked {
         info!(
             "skipping `{}`: blocked by `blockedImages` pattern `{}`",

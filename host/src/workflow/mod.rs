@@ -11,9 +11,12 @@
 pub mod create;
 pub mod publish;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::copy::{ImageOutcome, ImageStatus};
+use crate::plugin::PluginHost;
+use crate::plugin::bindings::types::{ImageKind, MirroredImage};
+use crate::reference::MirrorTarget;
 use crate::workspace::Workspace;
 
 /// Name of the repository, under the mirror's prefix, where publish records
@@ -40,35 +43,92 @@ pub fn sequences_in(dir: &std::path::Path) -> std::io::Result<Vec<u64>> {
     Ok(out)
 }
 
-/// `working-dir/cluster-resources/`: IDMS and ITMS for every image now in the
-/// mirror (copied or already there). Returns the directory when anything was written.
-pub fn write_cluster_resources(
+/// A workspace-relative path a publisher may write: relative, plain
+/// components only (no `..`, no absolute paths, no empty parts).
+fn safe_output_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+        && !path.contains('\\')
+}
+
+/// `working-dir/cluster-resources/`: what the publisher plugins make of every
+/// image now in the mirror (copied or already there): IDMS and ITMS, and
+/// `registries.conf` / containerd `hosts.toml` for other runtimes. Returns the
+/// directory when anything was written.
+pub async fn publish_cluster_resources(
     ws: &Workspace,
+    host: &PluginHost,
+    target: &MirrorTarget,
     outcomes: &[ImageOutcome],
 ) -> anyhow::Result<Option<PathBuf>> {
-    use crate::cluster_resources::{Annotations, Category, ImageKind, MirroredImage, mirror_sets};
     let images: Vec<MirroredImage> = outcomes
         .iter()
         .filter(|o| !matches!(o.status, ImageStatus::Failed(_)))
         .map(|o| MirroredImage {
-            source: o.source.clone(),
-            destination: o.destination.clone(),
-            category: Category::Generic,
-            kind: ImageKind::Other,
+            source: o.source.whole(),
+            destination: o.destination.whole(),
+            digest: o.digest.clone().unwrap_or_default(),
+            kind: ImageKind::Generic,
         })
         .collect();
-    let annotations = Annotations {
-        created_at: crate::timestamp::rfc3339(crate::timestamp::now_or_epoch()),
-        version: env!("CARGO_PKG_VERSION").to_string(),
+    let config_for = |publisher: &str| match publisher {
+        "cluster-resources" => serde_json::json!({
+            "createdAt": crate::timestamp::rfc3339(crate::timestamp::now_or_epoch()),
+            "version": env!("CARGO_PKG_VERSION"),
+            "maxNestedPaths": 0,
+        })
+        .to_string(),
+        _ => serde_json::json!({ "maxNestedPaths": 0 }).to_string(),
     };
-    let files = mirror_sets(&images, &annotations, 0)?;
+    let mirror = match &target.namespace {
+        Some(ns) => format!("{}/{ns}", target.registry),
+        None => target.registry.clone(),
+    };
     let mut dir = None;
-    for f in files {
-        let path = ws.write_file(
-            &format!("cluster-resources/{}", f.name),
-            f.contents.as_bytes(),
-        )?;
-        dir = path.parent().map(Path::to_path_buf);
+    for (name, bytes) in crate::plugin::embedded::PUBLISHERS {
+        let plugin = host.load(bytes, &format!("embedded:{name}"))?;
+        for f in host
+            .publish(&plugin, &config_for(name), &mirror, &images)
+            .await?
+        {
+            if !safe_output_path(&f.path) {
+                anyhow::bail!(
+                    "plugin `{}` returned a file outside its output directory: `{}`",
+                    plugin.origin,
+                    f.path
+                );
+            }
+            let path = ws.write_file(
+                &format!("cluster-resources/{}", f.path),
+                f.contents.as_bytes(),
+            )?;
+            dir = Some(ws.working_dir().join("cluster-resources"));
+            let _ = path;
+        }
     }
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn publisher_paths_stay_inside() {
+        for ok in ["idms-oc-mirror.yaml", "certs.d/quay.io/hosts.toml"] {
+            assert!(super::safe_output_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a\\b",
+        ] {
+            assert!(!super::safe_output_path(bad), "{bad}");
+        }
+    }
 }

@@ -10,8 +10,8 @@
 //!   b) a no-op re-run of each (same destination; oc-mirror: same workspace);
 //!   c) oc-mirror with a cold (fresh) workspace and a warm destination;
 //!   d) across the gap: oc-mirror create (`file://DIR`), the parts copied to
-//!      another directory, publish (`--from`) to a fresh registry, against
-//!      `skopeo sync` to a directory and from (a copy of) it.
+//!   another directory, publish (`--from`) to a fresh registry, against
+//!   `skopeo sync` to a directory and from (a copy of) it.
 //! - e) Once, last (it changes the source): a diff imageset. Sequence 1 is
 //!   created and published; half the images get a new top layer (same tags,
 //!   same size); sequence 2's parts are listed with `tar -tvf` and the layer

@@ -1,0 +1,349 @@
+//! The host side of what a plugin may import: `registry`, `http`, `log`.
+//!
+//! Every call is checked against the plugin's grants (what it declared ∩ what
+//! the user granted). A denied call returns `error::denied` to the plugin and
+//! is remembered, so that the host's error can name the capability and how to
+//! grant it. Large data crosses in chunks of at most [`MAX_CHUNK`] bytes.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime::{StoreLimits, component::HasData};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::content_source::oc_mirror::plugin::{http, log, registry};
+use super::bindings::types::{self, Error};
+use crate::registry::RegistryClient;
+
+/// Largest chunk handed to a plugin per read (as WASI caps its reads).
+pub const MAX_CHUNK: u32 = 64 * 1024;
+/// Largest manifest handed to a plugin.
+const MAX_MANIFEST: usize = 4 << 20;
+
+/// What a plugin is allowed to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    /// Read registries (manifests, tags, files in images).
+    pub registry: bool,
+    /// Hosts it may GET from (`host` or `host:port`).
+    pub http_hosts: Vec<String>,
+}
+
+impl Grants {
+    /// Grants from capability strings: `registry`, `http:<host>`.
+    pub fn from_capabilities(caps: &[String]) -> Grants {
+        let mut g = Grants::default();
+        for c in caps {
+            if c == "registry" {
+                g.registry = true;
+            } else if let Some(h) = c.strip_prefix("http:") {
+                g.http_hosts.push(h.to_ascii_lowercase());
+            }
+        }
+        g
+    }
+
+    /// What both allow: a capability must be declared by the plugin and granted by the user.
+    pub fn intersect(&self, other: &Grants) -> Grants {
+        Grants {
+            registry: self.registry && other.registry,
+            http_hosts: self
+                .http_hosts
+                .iter()
+                .filter(|h| other.http_hosts.contains(h))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn allows_url(&self, url: &reqwest::Url) -> bool {
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        let with_port = url.port().map(|p| format!("{host}:{p}"));
+        (url.scheme() == "https" || url.scheme() == "http")
+            && self
+                .http_hosts
+                .iter()
+                .any(|h| h == &host.to_ascii_lowercase() || Some(h) == with_port.as_ref())
+    }
+}
+
+/// An open file inside an image.
+pub struct FileReader {
+    chunks: VecDeque<Bytes>,
+}
+
+/// A response body being read.
+pub struct HttpBody {
+    response: reqwest::Response,
+    pending: Bytes,
+}
+
+/// A plugin's store data.
+pub struct PluginState {
+    pub(crate) plugin: String,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    grants: Grants,
+    registry: Option<Arc<RegistryClient>>,
+    /// Capabilities the plugin asked for and did not get, for the error message.
+    pub(crate) denied: Vec<String>,
+}
+
+impl PluginState {
+    pub(crate) fn new(
+        plugin: &str,
+        wasi: WasiCtx,
+        limits: StoreLimits,
+        grants: Grants,
+        registry: Option<Arc<RegistryClient>>,
+    ) -> PluginState {
+        PluginState {
+            plugin: plugin.to_string(),
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            grants,
+            registry,
+            denied: Vec::new(),
+        }
+    }
+
+    fn deny(&mut self, capability: String) -> Error {
+        self.denied.push(capability.clone());
+        Error::Denied(capability)
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Marker for `add_to_linker`.
+pub struct HasPluginState;
+impl HasData for HasPluginState {
+    type Data<'a> = &'a mut PluginState;
+}
+
+impl types::Host for PluginState {}
+
+impl registry::Host for PluginState {
+    async fn get_manifest(
+        &mut self,
+        reference: String,
+    ) -> wasmtime::Result<Result<registry::Manifest, Error>> {
+        let Some(client) = self.registry.clone().filter(|_| self.grants.registry) else {
+            return Ok(Err(self.deny("registry".into())));
+        };
+        let r = match crate::reference::parse(&reference) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(Error::InvalidConfig(e.to_string()))),
+        };
+        Ok(
+            match client
+                .get_manifest(&crate::reference::pull_reference(&r))
+                .await
+            {
+                Ok(m) if m.bytes.len() > MAX_MANIFEST => Err(Error::Other(format!(
+                    "manifest of `{reference}` is larger than {MAX_MANIFEST} bytes"
+                ))),
+                Ok(m) => Ok(registry::Manifest {
+                    digest: m.digest,
+                    media_type: m.media_type,
+                    bytes: m.bytes.to_vec(),
+                }),
+                Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
+                Err(e) => Err(Error::Upstream(e.to_string())),
+            },
+        )
+    }
+
+    async fn list_tags(
+        &mut self,
+        repository: String,
+    ) -> wasmtime::Result<Result<Vec<String>, Error>> {
+        let Some(client) = self.registry.clone().filter(|_| self.grants.registry) else {
+            return Ok(Err(self.deny("registry".into())));
+        };
+        let r = match crate::reference::parse(&repository) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(Error::InvalidConfig(e.to_string()))),
+        };
+        Ok(match client.list_tags(&r).await {
+            Ok(tags) => Ok(tags),
+            Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
+            Err(e) => Err(Error::Upstream(e.to_string())),
+        })
+    }
+
+    async fn open_file(
+        &mut self,
+        reference: String,
+        path: String,
+    ) -> wasmtime::Result<Result<Resource<FileReader>, Error>> {
+        if !self.grants.registry {
+            return Ok(Err(self.deny("registry".into())));
+        }
+        // Reading files out of image layers arrives with the release plugin,
+        // its first user; until then the call says so rather than pretending.
+        let _ = (
+            reference,
+            path,
+            FileReader {
+                chunks: VecDeque::new(),
+            }
+            .chunks
+            .len(),
+        );
+        Ok(Err(Error::Other(
+            "`registry.open-file` is not available in this version of the oc-mirror host".into(),
+        )))
+    }
+}
+
+impl registry::HostFileReader for PluginState {
+    async fn read(
+        &mut self,
+        reader: Resource<FileReader>,
+        max_bytes: u32,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let r = self.table.get_mut(&reader)?;
+        let max = max_bytes.clamp(1, MAX_CHUNK) as usize;
+        Ok(Ok(match r.chunks.front_mut() {
+            None => None,
+            Some(chunk) => {
+                let out = chunk.split_to(max.min(chunk.len()));
+                if chunk.is_empty() {
+                    r.chunks.pop_front();
+                }
+                Some(out.to_vec())
+            }
+        }))
+    }
+
+    async fn drop(&mut self, reader: Resource<FileReader>) -> wasmtime::Result<()> {
+        self.table.delete(reader)?;
+        Ok(())
+    }
+}
+
+impl http::Host for PluginState {
+    async fn get(
+        &mut self,
+        url: String,
+        headers: Vec<(String, String)>,
+    ) -> wasmtime::Result<Result<http::Response, Error>> {
+        let parsed = match reqwest::Url::parse(&url) {
+            Ok(u) => u,
+            Err(e) => return Ok(Err(Error::InvalidConfig(format!("`{url}`: {e}")))),
+        };
+        if !self.grants.allows_url(&parsed) {
+            let host = parsed.host_str().unwrap_or_default().to_string();
+            return Ok(Err(self.deny(format!("http:{host}"))));
+        }
+        // Redirects are followed only while they stay on allowed hosts.
+        let grants = self.grants.clone();
+        let client = match reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > 5 {
+                    attempt.error("too many redirects")
+                } else if grants.allows_url(attempt.url()) {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(Error::Other(e.to_string()))),
+        };
+        let mut request = client.get(parsed);
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(Error::Upstream(e.to_string()))),
+        };
+        // A redirect that was stopped leaves the allowed hosts.
+        if response.status().is_redirection() {
+            let to = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let host = reqwest::Url::parse(&to)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or(to);
+            return Ok(Err(
+                self.deny(format!("http:{host} (redirect from `{url}`)"))
+            ));
+        }
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let body = self.table.push(HttpBody {
+            response,
+            pending: Bytes::new(),
+        })?;
+        Ok(Ok(http::Response {
+            status,
+            headers,
+            body,
+        }))
+    }
+}
+
+impl http::HostBody for PluginState {
+    async fn read(
+        &mut self,
+        body: Resource<HttpBody>,
+        max_bytes: u32,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        let b = self.table.get_mut(&body)?;
+        let max = max_bytes.clamp(1, MAX_CHUNK) as usize;
+        if b.pending.is_empty() {
+            match b.response.chunk().await {
+                Ok(Some(c)) => b.pending = c,
+                Ok(None) => return Ok(Ok(None)),
+                Err(e) => return Ok(Err(Error::Upstream(e.to_string()))),
+            }
+        }
+        let out = b.pending.split_to(max.min(b.pending.len()));
+        Ok(Ok(Some(out.to_vec())))
+    }
+
+    async fn drop(&mut self, body: Resource<HttpBody>) -> wasmtime::Result<()> {
+        self.table.delete(body)?;
+        Ok(())
+    }
+}
+
+impl log::Host for PluginState {
+    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let plugin = &self.plugin;
+        match level {
+            log::Level::Trace => tracing::trace!(plugin, "{message}"),
+            log::Level::Debug => tracing::debug!(plugin, "{message}"),
+            log::Level::Info => tracing::info!(plugin, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin, "{message}"),
+            log::Level::Error => tracing::error!(plugin, "{message}"),
+        }
+        Ok(())
+    }
+}

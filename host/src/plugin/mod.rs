@@ -1,0 +1,473 @@
+//! The plugin runtime: content sources and publishers as sandboxed WebAssembly
+//! components behind the `oc-mirror:plugin` WIT contract.
+//!
+//! # Overview
+//! A [`PluginHost`] owns one wasmtime engine, an epoch ticker and a cache of
+//! compiled components. [`PluginHost::load`] checks a component (the API
+//! version it was built for, the world it implements), compiles it once (or
+//! loads the compiled form from the cache) and returns a [`Plugin`]. Every
+//! call (`info`, `resolve`, `publish`) gets a fresh store.
+//!
+//! # The sandbox (defaults; see [`PluginHostConfig`])
+//! - no preopened directories, no sockets, no environment, no arguments;
+//! - a fixed wall clock and seeded randomness, so outputs cannot depend on
+//!   when or where the plugin ran;
+//! - an epoch deadline per call ([`DEFAULT_TIMEOUT`]) and a memory limit
+//!   ([`DEFAULT_MEMORY_LIMIT`]);
+//! - host capabilities (`registry`, `http:<host>`) only as declared by the
+//!   plugin and granted by the user; an empty grant denies everything.
+//!
+//! A trap, a timeout, a memory limit or a denied capability ends the call
+//! with an error naming the plugin and what to do; the host and the other
+//! plugins are unaffected.
+
+pub mod bindings;
+pub mod cache;
+pub mod embedded;
+pub mod host;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::registry::RegistryClient;
+use bindings::types;
+pub use host::Grants;
+use host::{HasPluginState, PluginState};
+
+/// The contract version this host speaks (`wit/plugin@0.1.0`).
+pub const API_VERSION: &str = "0.1.0";
+/// Custom section in which the SDK records the contract version a plugin was built for.
+pub const API_SECTION: &str = "oc-mirror:plugin-api";
+/// A call that runs longer than this is stopped: resolving a section of the
+/// configuration is quick work; a loop is a bug or an attack.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Memory a plugin instance may grow to: far above what resolving needs,
+/// far below what would hurt the machine.
+pub const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
+/// How often the epoch advances; the deadline is counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// A plugin that could not be loaded or failed a call.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("plugin `{plugin}` cannot be loaded: {reason}")]
+    Load { plugin: String, reason: String },
+    #[error(
+        "plugin `{plugin}` was built for plugin API {found}, but this oc-mirror speaks {API_VERSION}\nhint: rebuild the plugin against oc-mirror-plugin-sdk {API_VERSION}, or use an oc-mirror that supports {found}"
+    )]
+    ApiVersion { plugin: String, found: String },
+    #[error("plugin `{plugin}` is a {found}, not a {wanted}")]
+    WrongWorld {
+        plugin: String,
+        found: &'static str,
+        wanted: &'static str,
+    },
+    #[error(
+        "plugin `{plugin}` ran longer than {limit:?} and was stopped\nhint: raise the limit with `--plugin-timeout` if the plugin is slow on purpose"
+    )]
+    Timeout { plugin: String, limit: Duration },
+    #[error(
+        "plugin `{plugin}` tried to use more than {limit} bytes of memory and was stopped\nhint: raise the limit with `--plugin-memory-limit` if the plugin needs more on purpose"
+    )]
+    MemoryLimit { plugin: String, limit: usize },
+    #[error(
+        "plugin `{plugin}` was denied `{capability}`: {message}\nhint: grant it in the plugin's `grants` in the ImageSetConfiguration (e.g. `{capability}`) if you trust the plugin with it"
+    )]
+    Denied {
+        plugin: String,
+        capability: String,
+        message: String,
+    },
+    #[error("plugin `{plugin}` failed: {message}")]
+    Guest { plugin: String, message: String },
+    #[error("plugin `{plugin}` crashed: {reason}")]
+    Trapped { plugin: String, reason: String },
+}
+
+/// Limits and places for a [`PluginHost`].
+#[derive(Debug, Clone)]
+pub struct PluginHostConfig {
+    /// Where compiled components are kept (`None`: compile on every run).
+    pub cache_dir: Option<PathBuf>,
+    pub timeout: Duration,
+    pub memory_limit: usize,
+}
+
+impl Default for PluginHostConfig {
+    fn default() -> Self {
+        PluginHostConfig {
+            cache_dir: None,
+            timeout: DEFAULT_TIMEOUT,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+        }
+    }
+}
+
+/// Which world a component implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    ContentSource,
+    Publisher,
+}
+
+impl World {
+    fn name(self) -> &'static str {
+        match self {
+            World::ContentSource => "content source",
+            World::Publisher => "publisher",
+        }
+    }
+}
+
+/// Runs plugins.
+pub struct PluginHost {
+    engine: Engine,
+    config: PluginHostConfig,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for PluginHost {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A loaded, compiled plugin.
+#[derive(Clone)]
+pub struct Plugin {
+    /// Where it came from (`embedded:additional-images`, a path, a reference).
+    pub origin: String,
+    pub world: World,
+    /// `sha256:…` of the component bytes.
+    pub digest: String,
+    component: Component,
+}
+
+impl PluginHost {
+    pub fn new(config: PluginHostConfig) -> Result<PluginHost, PluginError> {
+        let mut c = Config::new();
+        c.epoch_interruption(true);
+        c.wasm_component_model(true);
+        let engine = Engine::new(&c).map_err(|e| PluginError::Load {
+            plugin: "(engine)".into(),
+            reason: e.to_string(),
+        })?;
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let (weak, stop) = (engine.weak(), stop_ticker.clone());
+        std::thread::Builder::new()
+            .name("oc-mirror-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| PluginError::Load {
+                plugin: "(engine)".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(PluginHost {
+            engine,
+            config,
+            stop_ticker,
+        })
+    }
+
+    /// Checks and compiles a component (through the cache).
+    pub fn load(&self, bytes: &[u8], origin: &str) -> Result<Plugin, PluginError> {
+        let load_err = |reason: String| PluginError::Load {
+            plugin: origin.to_string(),
+            reason,
+        };
+        match cache::api_version(bytes) {
+            Some(v) if v == API_VERSION => {}
+            Some(v) => {
+                return Err(PluginError::ApiVersion {
+                    plugin: origin.to_string(),
+                    found: v,
+                });
+            }
+            None => {
+                return Err(load_err(format!(
+                    "it is not an oc-mirror plugin component (no `{API_SECTION}` section: build it with oc-mirror-plugin-sdk)"
+                )));
+            }
+        }
+        let digest = crate::manifest::sha256_digest(bytes);
+        let component = cache::compile(
+            &self.engine,
+            bytes,
+            &digest,
+            self.config.cache_dir.as_deref(),
+        )
+        .map_err(|e| load_err(e.to_string()))?;
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let world = if exports.iter().any(|e| e == "resolve") {
+            World::ContentSource
+        } else if exports.iter().any(|e| e == "publish") {
+            World::Publisher
+        } else {
+            return Err(load_err(format!(
+                "it exports neither `resolve` nor `publish` (exports: {})",
+                exports.join(", ")
+            )));
+        };
+        Ok(Plugin {
+            origin: origin.to_string(),
+            world,
+            digest,
+            component,
+        })
+    }
+
+    /// A fresh store for one call: no files, no sockets, no environment,
+    /// deterministic clock and randomness, limits and deadline set.
+    fn store(
+        &self,
+        plugin: &Plugin,
+        grants: Grants,
+        registry: Option<Arc<RegistryClient>>,
+    ) -> Store<PluginState> {
+        let wasi = WasiCtxBuilder::new()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .wall_clock(FixedClock)
+            .secure_random(fixed_entropy(0x6f63_2d6d_6972_726f))
+            .insecure_random(fixed_entropy(0x7273_2d6d_6972_726f))
+            .insecure_random_seed(0)
+            .build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.config.memory_limit)
+            .instances(16)
+            .trap_on_grow_failure(true)
+            .build();
+        let mut store = Store::new(
+            &self.engine,
+            PluginState::new(&plugin.origin, wasi, limits, grants, registry),
+        );
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.config.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    fn linker<F>(&self, add: F) -> Result<Linker<PluginState>, PluginError>
+    where
+        F: FnOnce(&mut Linker<PluginState>) -> wasmtime::Result<()>,
+    {
+        let mut linker = Linker::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| PluginError::Load {
+            plugin: "(linker)".into(),
+            reason: e.to_string(),
+        })?;
+        add(&mut linker).map_err(|e| PluginError::Load {
+            plugin: "(linker)".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(linker)
+    }
+
+    /// Turns a failed call into the error a user can act on.
+    fn call_error(
+        &self,
+        plugin: &Plugin,
+        state: &PluginState,
+        err: wasmtime::Error,
+    ) -> PluginError {
+        let name = plugin.origin.clone();
+        if let Some(trap) = err.downcast_ref::<wasmtime::Trap>()
+            && *trap == wasmtime::Trap::Interrupt
+        {
+            return PluginError::Timeout {
+                plugin: name,
+                limit: self.config.timeout,
+            };
+        }
+        let text = format!("{err:?}");
+        if text.contains("forcing trap when growing memory") || text.contains("memory limit") {
+            return PluginError::MemoryLimit {
+                plugin: name,
+                limit: self.config.memory_limit,
+            };
+        }
+        if let Some(capability) = state.denied.first() {
+            return PluginError::Denied {
+                plugin: name,
+                capability: capability.clone(),
+                message: "the plugin stopped after the host refused it".into(),
+            };
+        }
+        PluginError::Trapped {
+            plugin: name,
+            reason: err.to_string(),
+        }
+    }
+
+    /// `resolve(config, state)` of a content source.
+    pub async fn resolve(
+        &self,
+        plugin: &Plugin,
+        grants: Grants,
+        registry: Option<Arc<RegistryClient>>,
+        config: &str,
+        state: &str,
+    ) -> Result<(Vec<types::ImageToMirror>, String), PluginError> {
+        if plugin.world != World::ContentSource {
+            return Err(PluginError::WrongWorld {
+                plugin: plugin.origin.clone(),
+                found: plugin.world.name(),
+                wanted: World::ContentSource.name(),
+            });
+        }
+        use bindings::content_source::ContentSource;
+        let linker =
+            self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+        let mut store = self.store(plugin, grants, registry);
+        let result = async {
+            let instance =
+                ContentSource::instantiate_async(&mut store, &plugin.component, &linker).await?;
+            instance.call_resolve(&mut store, config, state).await
+        }
+        .await;
+        match result {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(e)) => Err(self.guest_error(plugin, store.data(), e)),
+            Err(e) => Err(self.call_error(plugin, store.data(), e)),
+        }
+    }
+
+    /// `publish(config, mirror, images)` of a publisher.
+    pub async fn publish(
+        &self,
+        plugin: &Plugin,
+        config: &str,
+        mirror: &str,
+        images: &[types::MirroredImage],
+    ) -> Result<Vec<types::OutputFile>, PluginError> {
+        if plugin.world != World::Publisher {
+            return Err(PluginError::WrongWorld {
+                plugin: plugin.origin.clone(),
+                found: plugin.world.name(),
+                wanted: World::Publisher.name(),
+            });
+        }
+        use bindings::publisher::Publisher;
+        let linker = self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+        let mut store = self.store(plugin, Grants::default(), None);
+        let result = async {
+            let instance =
+                Publisher::instantiate_async(&mut store, &plugin.component, &linker).await?;
+            instance
+                .call_publish(&mut store, config, mirror, images)
+                .await
+        }
+        .await;
+        match result {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(e)) => Err(self.guest_error(plugin, store.data(), e)),
+            Err(e) => Err(self.call_error(plugin, store.data(), e)),
+        }
+    }
+
+    /// What a plugin says about itself.
+    pub async fn info(&self, plugin: &Plugin) -> Result<types::PluginInfo, PluginError> {
+        let mut store = self.store(plugin, Grants::default(), None);
+        let result = match plugin.world {
+            World::ContentSource => {
+                use bindings::content_source::ContentSource;
+                let linker =
+                    self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+                async {
+                    let i =
+                        ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
+                            .await?;
+                    i.call_info(&mut store).await
+                }
+                .await
+            }
+            World::Publisher => {
+                use bindings::publisher::Publisher;
+                let linker =
+                    self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+                async {
+                    let i = Publisher::instantiate_async(&mut store, &plugin.component, &linker)
+                        .await?;
+                    i.call_info(&mut store).await
+                }
+                .await
+            }
+        };
+        result.map_err(|e| self.call_error(plugin, store.data(), e))
+    }
+
+    fn guest_error(&self, plugin: &Plugin, state: &PluginState, e: types::Error) -> PluginError {
+        let plugin_name = plugin.origin.clone();
+        match e {
+            types::Error::Denied(what) => PluginError::Denied {
+                plugin: plugin_name,
+                capability: state.denied.first().cloned().unwrap_or(what.clone()),
+                message: what,
+            },
+            types::Error::InvalidConfig(m) => PluginError::Guest {
+                plugin: plugin_name,
+                message: format!("invalid configuration: {m}"),
+            },
+            types::Error::NotFound(m) => PluginError::Guest {
+                plugin: plugin_name,
+                message: format!("not found: {m}"),
+            },
+            types::Error::Upstream(m) => PluginError::Guest {
+                plugin: plugin_name,
+                message: format!("upstream failure: {m}"),
+            },
+            types::Error::Other(m) => PluginError::Guest {
+                plugin: plugin_name,
+                message: m,
+            },
+        }
+    }
+}
+
+/// A wall clock stuck at the reproducible epoch (`SOURCE_DATE_EPOCH` or 0).
+struct FixedClock;
+
+impl wasmtime_wasi::HostWallClock for FixedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_secs(crate::timestamp::reproducible())
+    }
+}
+
+/// Bytes the plugin's "random" numbers cycle through: fixed, so plugins get
+/// no entropy from the host and their outputs are reproducible.
+fn fixed_entropy(seed: u64) -> wasmtime_wasi::Deterministic {
+    let mut x = seed;
+    let bytes = (0..256)
+        .map(|_| {
+            // splitmix64, one byte per step
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as u8
+        })
+        .collect();
+    wasmtime_wasi::Deterministic::new(bytes)
+}

@@ -1,0 +1,415 @@
+//! Publisher of the OpenShift cluster resources for mirrored images: the
+//! ImageDigestMirrorSet (IDMS) and ImageTagMirrorSet (ITMS) objects of
+//! `idms-oc-mirror.yaml` and `itms-oc-mirror.yaml`, in the shape oc-mirror v2
+//! writes to `working-dir/cluster-resources/`. It serves every image of the
+//! ImageSetConfiguration (`mirror.platform`, `mirror.operators`,
+//! `mirror.additionalImages`, `mirror.helm`), whatever content source named it.
+//!
+//! It never reads a registry or a file and never writes one: given what was
+//! mirrored where, it returns the two files' text and the host writes them. The
+//! output is byte for byte what the host's `cluster_resources` module wrote before
+//! this plugin replaced it (the rules are copied from there, and so is its
+//! `exact_bytes` test).
+//!
+//! Why: workloads, operators and the release payload on a disconnected cluster
+//! still name their images by the *source* names (`quay.io/…`). These two objects
+//! tell CRI-O "when you want something under this source, fetch it from this mirror
+//! instead". An IDMS applies to pulls by digest, an ITMS to pulls by tag.
+//!
+//! | source reference              | IDMS | ITMS |
+//! |-------------------------------|------|------|
+//! | digest only (`repo@sha256:…`) | yes  | no   |
+//! | tag only (`repo:tag`)         | no   | yes  |
+//! | tag and digest                | yes  | yes  |
+//! | release payload by tag        | yes  | yes  |
+//!
+//! Catalogs and the graph image are left out of both. Each file holds one object per
+//! category that has entries, in the order `release`, `operator`, `generic`, named
+//! `idms-<category>-0` / `itms-<category>-0`; a file without entries is not
+//! returned. Entries are de-duplicated and sorted: the same set of images in any
+//! order gives the same bytes.
+//!
+//! Config (JSON): `{"createdAt": "2025-05-01T10:00:00Z", "version": "0.1.0",
+//! "maxNestedPaths": 0}` — the annotation values, and `--max-nested-paths` (above 0,
+//! every entry has repository scope).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use oc_mirror_plugin_sdk::{
+    Error, ImageReference, MirroredImage, OutputFile, PluginInfo, Publisher,
+};
+use serde::{Deserialize, Serialize};
+
+/// File holding the ImageDigestMirrorSet objects.
+pub const IDMS_FILE_NAME: &str = "idms-oc-mirror.yaml";
+/// File holding the ImageTagMirrorSet objects.
+pub const ITMS_FILE_NAME: &str = "itms-oc-mirror.yaml";
+
+/// `apiVersion` of both kinds of mirror set.
+const API_VERSION: &str = "config.openshift.io/v1";
+/// Value of the `createdBy` annotation, as oc-mirror v2 writes it.
+const CREATED_BY: &str = "oc-mirror v2";
+
+/// The publisher's settings.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Config {
+    /// `createdAt` annotation: when the resources were generated (RFC 3339).
+    created_at: String,
+    /// `oc-mirror_version` annotation: the host's version.
+    version: String,
+    /// `--max-nested-paths`; above 0 forces repository scope.
+    #[serde(default)]
+    max_nested_paths: u64,
+}
+
+/// The plugin.
+pub struct ClusterResources;
+
+impl Publisher for ClusterResources {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "cluster-resources".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            config_key: String::new(),
+            capabilities: Vec::new(),
+        }
+    }
+
+    fn publish(
+        config: serde_json::Value,
+        _mirror: &str,
+        images: Vec<MirroredImage>,
+    ) -> Result<Vec<OutputFile>, Error> {
+        let config: Config = oc_mirror_plugin_sdk::config(config)?;
+        let images = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| Image::from_wit(i, image))
+            .collect::<Result<Vec<_>, _>>()?;
+        mirror_sets(
+            &images,
+            &config.created_at,
+            &config.version,
+            config.max_nested_paths > 0,
+        )
+    }
+}
+
+oc_mirror_plugin_sdk::export_publisher!(ClusterResources);
+
+/// The mirror-set object an entry goes into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Category {
+    Release,
+    Operator,
+    Generic,
+}
+
+impl Category {
+    /// Every category, in the order the objects appear in a file.
+    const ALL: [Category; 3] = [Category::Release, Category::Operator, Category::Generic];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Category::Release => "release",
+            Category::Operator => "operator",
+            Category::Generic => "generic",
+        }
+    }
+}
+
+/// What about an image changes where its entries go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A release payload: always in the IDMS, even by tag.
+    Payload,
+    /// Catalogs and the graph image: in neither file.
+    Excluded,
+    /// Everything else.
+    Other,
+}
+
+/// One mirrored image, parsed.
+#[derive(Debug)]
+struct Image {
+    source: ImageReference,
+    destination: ImageReference,
+    category: Category,
+    role: Role,
+}
+
+impl Image {
+    fn from_wit(index: usize, image: &MirroredImage) -> Result<Image, Error> {
+        use oc_mirror_plugin_sdk::ImageKind as K;
+        let parse = |text: &str| {
+            ImageReference::parse(text)
+                .map_err(|e| Error::Other(format!("mirrored image {index}: {e}")))
+        };
+        let (category, role) = match image.kind {
+            K::ReleasePayload => (Category::Release, Role::Payload),
+            K::ReleaseComponent => (Category::Release, Role::Other),
+            K::GraphImage => (Category::Release, Role::Excluded),
+            K::OperatorCatalog => (Category::Operator, Role::Excluded),
+            K::OperatorImage => (Category::Operator, Role::Other),
+            K::Generic => (Category::Generic, Role::Other),
+        };
+        Ok(Image {
+            source: parse(&image.source)?,
+            destination: parse(&image.destination)?,
+            category,
+            role,
+        })
+    }
+}
+
+/// The IDMS file then the ITMS file, each only if it has entries.
+fn mirror_sets(
+    images: &[Image],
+    created_at: &str,
+    version: &str,
+    force_repository_scope: bool,
+) -> Result<Vec<OutputFile>, Error> {
+    let mut digest_entries = Entries::default();
+    let mut tag_entries = Entries::default();
+    for image in images {
+        if image.role == Role::Excluded {
+            continue;
+        }
+        let (in_idms, in_itms) = placement(image);
+        let (source, mirror) = scope(&image.source, &image.destination, force_repository_scope);
+        if in_idms {
+            digest_entries.add(image.category, &source, &mirror);
+        }
+        if in_itms {
+            tag_entries.add(image.category, &source, &mirror);
+        }
+    }
+    let mut files = Vec::new();
+    if !digest_entries.is_empty() {
+        let contents = render(
+            &digest_entries,
+            created_at,
+            version,
+            "ImageDigestMirrorSet",
+            "idms",
+            |e| DigestSpec {
+                image_digest_mirrors: e,
+            },
+        )?;
+        files.push(OutputFile {
+            path: IDMS_FILE_NAME.into(),
+            contents,
+        });
+    }
+    if !tag_entries.is_empty() {
+        let contents = render(
+            &tag_entries,
+            created_at,
+            version,
+            "ImageTagMirrorSet",
+            "itms",
+            |e| TagSpec {
+                image_tag_mirrors: e,
+            },
+        )?;
+        files.push(OutputFile {
+            path: ITMS_FILE_NAME.into(),
+            contents,
+        });
+    }
+    Ok(files)
+}
+
+/// Whether an image's entry goes into the IDMS and/or the ITMS: a digest (or being
+/// the payload) puts it in the IDMS; anything not named by digest alone (no tag
+/// and no digest means `:latest`) in the ITMS.
+fn placement(image: &Image) -> (bool, bool) {
+    let has_digest = image.source.digest.is_some();
+    let digest_only = has_digest && image.source.tag.is_none();
+    (has_digest || image.role == Role::Payload, !digest_only)
+}
+
+/// The `(source, mirror)` pair of the entry covering `source` mirrored at
+/// `destination`: namespace scope when the mirror kept the source path (component
+/// for component, at the end of the destination path), repository scope otherwise
+/// or when forced. A one-component path's namespace is its registry.
+fn scope(
+    source: &ImageReference,
+    destination: &ImageReference,
+    force_repository_scope: bool,
+) -> (String, String) {
+    let (src_registry, src_path) = normalized(source);
+    let (dst_registry, dst_path) = normalized(destination);
+    if !force_repository_scope && path_preserved(&src_path, &dst_path) {
+        (
+            namespace_scope(&src_registry, &src_path),
+            namespace_scope(&dst_registry, &dst_path),
+        )
+    } else {
+        (
+            format!("{src_registry}/{src_path}"),
+            format!("{dst_registry}/{dst_path}"),
+        )
+    }
+}
+
+/// Registry and path with Docker Hub spelled as container runtimes match it.
+fn normalized(r: &ImageReference) -> (String, String) {
+    let registry = match r.registry.as_str() {
+        "index.docker.io" | "registry-1.docker.io" => "docker.io",
+        other => other,
+    };
+    let path = if registry == "docker.io" && !r.repository.contains('/') {
+        format!("library/{}", r.repository)
+    } else {
+        r.repository.clone()
+    };
+    (registry.to_string(), path)
+}
+
+/// Whether the destination path ends with the whole source path (component-wise).
+fn path_preserved(source_path: &str, destination_path: &str) -> bool {
+    match destination_path.strip_suffix(source_path) {
+        Some("") => true,
+        Some(prefix) => prefix.ends_with('/'),
+        None => false,
+    }
+}
+
+/// `registry/<path minus last component>`, or `registry` for a one-component path.
+fn namespace_scope(registry: &str, path: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((namespace, _)) => format!("{registry}/{namespace}"),
+        None => registry.to_string(),
+    }
+}
+
+/// Entries of one file, per category: source → set of mirrors, sorted.
+#[derive(Default)]
+struct Entries(BTreeMap<Category, BTreeMap<String, BTreeSet<String>>>);
+
+impl Entries {
+    fn add(&mut self, category: Category, source: &str, mirror: &str) {
+        self.0
+            .entry(category)
+            .or_default()
+            .entry(source.to_string())
+            .or_default()
+            .insert(mirror.to_string());
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.values().all(BTreeMap::is_empty)
+    }
+}
+
+/// One file: a `---\n`-prefixed YAML document per non-empty category.
+fn render<S: Serialize>(
+    entries: &Entries,
+    created_at: &str,
+    version: &str,
+    kind: &str,
+    prefix: &str,
+    spec: impl Fn(Vec<MirrorEntry>) -> S,
+) -> Result<String, Error> {
+    let mut out = String::new();
+    for category in Category::ALL {
+        let Some(by_source) = entries.0.get(&category) else {
+            continue;
+        };
+        if by_source.is_empty() {
+            continue;
+        }
+        let list = by_source
+            .iter()
+            .map(|(source, mirrors)| MirrorEntry {
+                mirrors: mirrors.iter().cloned().collect(),
+                source: source.clone(),
+            })
+            .collect();
+        let object = MirrorSet {
+            api_version: API_VERSION.to_string(),
+            kind: kind.to_string(),
+            metadata: Metadata {
+                annotations: OcMirrorAnnotations {
+                    created_at: created_at.to_string(),
+                    created_by: CREATED_BY.to_string(),
+                    version: version.to_string(),
+                },
+                name: format!("{prefix}-{}-0", category.as_str()),
+            },
+            spec: spec(list),
+        };
+        let text = serde_norway::to_string(&object)
+            .map_err(|e| Error::Other(format!("cannot render {kind} as YAML: {e}")))?;
+        out.push_str("---\n");
+        out.push_str(&quote_created_at(text, created_at));
+    }
+    Ok(out)
+}
+
+/// Double-quotes a plain `createdAt` value, as oc-mirror writes it (a YAML 1.1
+/// reader would otherwise load it as a timestamp).
+fn quote_created_at(text: String, created_at: &str) -> String {
+    let safe = !created_at.is_empty()
+        && created_at
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '+' | '.'));
+    if !safe {
+        return text;
+    }
+    text.replacen(
+        &format!("\n    createdAt: {created_at}\n"),
+        &format!("\n    createdAt: \"{created_at}\"\n"),
+        1,
+    )
+}
+
+// The YAML shapes; field order is the key order (alphabetical, as oc-mirror v2).
+
+#[derive(Debug, Serialize, Deserialize)]
+struct MirrorSet<S> {
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    kind: String,
+    metadata: Metadata,
+    spec: S,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Metadata {
+    annotations: OcMirrorAnnotations,
+    name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OcMirrorAnnotations {
+    #[serde(rename = "createdAt")]
+    created_at: String,
+    #[serde(rename = "createdBy")]
+    created_by: String,
+    #[serde(rename = "oc-mirror_version")]
+    version: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DigestSpec {
+    image_digest_mirrors: Vec<MirrorEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TagSpec {
+    image_tag_mirrors: Vec<MirrorEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct MirrorEntry {
+    mirrors: Vec<String>,
+    source: String,
+}
+
+#[cfg(test)]
+mod tests;
