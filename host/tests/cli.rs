@@ -116,3 +116,42 @@ fn workflow_flags_are_checked() {
         stderr(&out)
     );
 }
+
+#[test]
+fn plugin_list_shows_the_built_in_plugins() {
+    let out = oc_mirror(&["plugin", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (name, world) in [
+        ("additional-images", "content-source"),
+        ("cluster-resources", "publisher"),
+        ("registries-conf", "publisher"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(name) && l.contains(world)),
+            "{name}: {text}"
+        );
+    }
+}
+
+#[test]
+fn plugin_inspect_refuses_what_is_not_a_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_wasm = dir.path().join("x.wasm");
+    std::fs::write(&not_wasm, b"\0asm\x01\0\0\0").unwrap();
+    let out = oc_mirror(&["plugin", "inspect", not_wasm.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is not an oc-mirror plugin component"),
+        "{}",
+        stderr(&out)
+    );
+    let out = oc_mirror(&["plugin", "inspect", "/nonexistent.wasm"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read plugin"),
+        "{}",
+        stderr(&out)
+    );
+}

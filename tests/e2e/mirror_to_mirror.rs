@@ -336,3 +336,52 @@ async fn fresh_workspace_reuses_what_the_mirror_holds() {
         Some(oci.digest.as_str())
     );
 }
+
+/// A plugin shipped as a CNCF wasm OCI artifact is inspected from the registry.
+#[tokio::test]
+async fn plugin_inspect_reads_a_wasm_oci_artifact() {
+    let reg = plain_registry().await;
+    let wasm = std::fs::read(
+        oc_mirror_bin()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("plugins/wasm32-wasip2/release/additional_images.wasm"),
+    )
+    .expect("built plugin");
+    let client = reg.client();
+    let config = client
+        .upload_blob("plugins/additional-images", b"{}".to_vec())
+        .await
+        .unwrap();
+    let layer = client
+        .upload_blob("plugins/additional-images", wasm.clone())
+        .await
+        .unwrap();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.wasm.config.v0+json", "digest": config, "size": 2},
+        "layers": [{"mediaType": "application/wasm", "digest": layer, "size": wasm.len()}],
+    });
+    client
+        .put_manifest(
+            "plugins/additional-images",
+            "0.1.0",
+            "application/vnd.oci.image.manifest.v1+json",
+            &serde_json::to_vec(&manifest).unwrap(),
+        )
+        .await
+        .unwrap();
+    let ctx = Ctx::new();
+    ctx.run(&[
+        "plugin",
+        "inspect",
+        &format!("docker://{}/plugins/additional-images:0.1.0", reg.host()),
+        "--src-tls-verify=false",
+    ])
+    .assert_ok()
+    .stdout_has("name:          additional-images")
+    .stdout_has("world:         content-source");
+}

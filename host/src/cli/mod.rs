@@ -6,6 +6,7 @@
 
 pub mod describe;
 pub mod mirror;
+pub mod plugin;
 pub mod reporters;
 
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Show what an imageset holds: UUID, sequence, parent, images, sizes.
     Describe(describe::DescribeArgs),
+    /// Plugins: list the built-in ones, inspect one before using it.
+    Plugin(plugin::PluginArgs),
     /// Print the version of oc-mirror.
     Version(VersionArgs),
 }
@@ -71,6 +74,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let result = match cli.command {
         Some(Command::Version(v)) => version(&v),
         Some(Command::Describe(d)) => describe::run(&d),
+        Some(Command::Plugin(p)) => plugin::run(&p),
         None => mirror::run(cli.mirror),
     };
     match result {

@@ -1,0 +1,162 @@
+//! `oc-mirror plugin list` and `oc-mirror plugin inspect PATH|REF`: what
+//! plugins there are and what each asks for, before anyone runs them.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use clap::{Args, Subcommand};
+
+use crate::plugin::{API_VERSION, Plugin, PluginHost, PluginHostConfig, World};
+use crate::registry::auth::{AuthStore, Environment};
+use crate::registry::{RegistryClient, RegistryConfig};
+
+/// Media type of the one layer of a CNCF wasm OCI artifact.
+const WASM_LAYER: &str = "application/wasm";
+/// Largest plugin pulled from a registry: components are small (the
+/// first-party ones are ~200 KiB); anything this big is not a plugin.
+const MAX_PLUGIN_BYTES: u64 = 64 << 20;
+
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    #[command(subcommand)]
+    pub command: PluginCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List the plugins built into this oc-mirror.
+    List,
+    /// Show a plugin's name, version, API version, world and declared capabilities.
+    Inspect {
+        /// A `.wasm` file, or an OCI reference to a wasm artifact (`docker://REG/REPO:TAG`).
+        plugin: String,
+        /// Accept plain HTTP or unverified TLS from the registry.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+        src_tls_verify: bool,
+    },
+}
+
+pub fn run(args: &PluginArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let host = PluginHost::new(PluginHostConfig::default())?;
+    match &args.command {
+        PluginCommand::List => {
+            println!(
+                "{:<20} {:<9} {:<15} {:<18} CAPABILITIES",
+                "NAME", "VERSION", "WORLD", "CONFIG KEY"
+            );
+            for (name, bytes) in crate::plugin::embedded::CONTENT_SOURCES
+                .iter()
+                .chain(crate::plugin::embedded::PUBLISHERS)
+            {
+                let plugin = host.load(bytes, &format!("embedded:{name}"))?;
+                let info = runtime.block_on(host.info(&plugin))?;
+                println!(
+                    "{:<20} {:<9} {:<15} {:<18} {}",
+                    info.name,
+                    info.version,
+                    world_name(plugin.world),
+                    if info.config_key.is_empty() {
+                        "-"
+                    } else {
+                        &info.config_key
+                    },
+                    if info.capabilities.is_empty() {
+                        "none".to_string()
+                    } else {
+                        info.capabilities.join(", ")
+                    }
+                );
+            }
+            Ok(())
+        }
+        PluginCommand::Inspect {
+            plugin,
+            src_tls_verify,
+        } => {
+            let bytes = runtime.block_on(fetch(plugin, *src_tls_verify))?;
+            let loaded: Plugin = host.load(&bytes, plugin)?;
+            let info = runtime.block_on(host.info(&loaded))?;
+            println!("name:          {}", info.name);
+            println!("version:       {}", info.version);
+            println!("api version:   {API_VERSION}");
+            println!("world:         {}", world_name(loaded.world));
+            println!(
+                "config key:    {}",
+                if info.config_key.is_empty() {
+                    "-"
+                } else {
+                    &info.config_key
+                }
+            );
+            println!(
+                "capabilities:  {}",
+                if info.capabilities.is_empty() {
+                    "none".to_string()
+                } else {
+                    info.capabilities.join(", ")
+                }
+            );
+            println!("digest:        {}", loaded.digest);
+            println!("size:          {} bytes", bytes.len());
+            Ok(())
+        }
+    }
+}
+
+fn world_name(w: World) -> &'static str {
+    match w {
+        World::ContentSource => "content-source",
+        World::Publisher => "publisher",
+    }
+}
+
+/// The component bytes of a file or of a wasm OCI artifact.
+async fn fetch(what: &str, tls_verify: bool) -> anyhow::Result<Bytes> {
+    let Some(reference) = what.strip_prefix("docker://") else {
+        let path = Path::new(what);
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read plugin `{what}`"))?;
+        if meta.len() > MAX_PLUGIN_BYTES {
+            bail!(
+                "`{what}` is {} bytes, larger than any plugin should be ({MAX_PLUGIN_BYTES})",
+                meta.len()
+            );
+        }
+        return Ok(Bytes::from(
+            std::fs::read(path).with_context(|| format!("cannot read plugin `{what}`"))?,
+        ));
+    };
+    let r = crate::reference::parse(reference)?;
+    let client = RegistryClient::new(RegistryConfig {
+        tls_verify,
+        cert_dirs: Vec::new(),
+        retry: Default::default(),
+        auth: Arc::new(AuthStore::discover(None, &Environment::from_process())?),
+    });
+    let manifest = client
+        .get_manifest(&crate::reference::pull_reference(&r))
+        .await?;
+    let parsed = crate::manifest::parse(&manifest.bytes, &manifest.media_type)?;
+    let crate::manifest::Parsed::Image { layers, .. } = parsed else {
+        bail!("`{what}` is an index, not a wasm artifact");
+    };
+    let layer = layers
+        .iter()
+        .find(|l| l.media_type == WASM_LAYER)
+        .with_context(|| {
+            format!("`{what}` has no `{WASM_LAYER}` layer: it is not a wasm OCI artifact")
+        })?;
+    if layer.size > MAX_PLUGIN_BYTES {
+        bail!(
+            "the wasm layer of `{what}` is {} bytes, larger than any plugin should be",
+            layer.size
+        );
+    }
+    Ok(client.get_blob_bytes(&r, &layer.digest, layer.size).await?)
+}
