@@ -30,34 +30,126 @@ pub enum SourceError {
     Plugin(#[from] PluginError),
 }
 
-/// The content-source plugins of a run, loaded and ready.
+/// A content source of a run: which section (or explicit config) it serves.
+struct LoadedSource {
+    plugin: Plugin,
+    grants: Grants,
+    /// The `mirror:` key it serves (first-party), or `None` for a third
+    /// party, whose configuration is `config`.
+    key: Option<String>,
+    config: Option<String>,
+}
+
+/// A publisher of a run, with its configuration (third parties).
+pub struct LoadedPublisher {
+    pub name: String,
+    pub plugin: Plugin,
+    /// `None` for first-party publishers, whose configuration the host makes.
+    pub config: Option<String>,
+}
+
+/// The plugins of a run, loaded and ready: the embedded first-party ones,
+/// then those the configuration's `plugins:` names.
 pub struct Sources {
     host: Arc<PluginHost>,
-    /// (configuration key, plugin, what it may do), in the order they run.
-    plugins: Vec<(String, Plugin, Grants)>,
+    sources: Vec<LoadedSource>,
+    publishers: Vec<LoadedPublisher>,
     registry: Option<Arc<RegistryClient>>,
 }
 
 impl Sources {
-    /// Loads the embedded first-party content sources. `registry` is what
-    /// plugins granted `registry` read through.
-    pub async fn embedded(
+    /// Loads the embedded plugins and the third-party ones in `specs`.
+    /// `registry` is what plugins granted `registry` read through (and where
+    /// `image:` plugins are pulled from).
+    pub async fn load(
         host: Arc<PluginHost>,
         registry: Option<Arc<RegistryClient>>,
+        specs: &[crate::config::PluginSpec],
     ) -> Result<Sources, SourceError> {
-        let mut plugins = Vec::new();
+        let mut sources = Vec::new();
+        let mut publishers = Vec::new();
         for (name, bytes) in crate::plugin::embedded::CONTENT_SOURCES {
             let plugin = host.load(bytes, &format!("embedded:{name}"))?;
             let info = host.info(&plugin).await?;
             // First-party plugins are trusted with what they declare.
             let grants = Grants::from_capabilities(&info.capabilities);
-            plugins.push((info.config_key, plugin, grants));
+            sources.push(LoadedSource {
+                plugin,
+                grants,
+                key: Some(info.config_key),
+                config: None,
+            });
+        }
+        for (name, bytes) in crate::plugin::embedded::PUBLISHERS {
+            let plugin = host.load(bytes, &format!("embedded:{name}"))?;
+            publishers.push(LoadedPublisher {
+                name: name.to_string(),
+                plugin,
+                config: None,
+            });
+        }
+        for (i, spec) in specs.iter().enumerate() {
+            let location = spec
+                .path
+                .clone()
+                .or_else(|| spec.image.clone())
+                .unwrap_or_default();
+            let third = |message: String| {
+                SourceError::Plugin(PluginError::Load {
+                    plugin: location.clone(),
+                    reason: message,
+                })
+            };
+            let bytes = match &registry {
+                Some(client) => crate::plugin::fetch::plugin_bytes(&location, client).await,
+                None => Err(anyhow::anyhow!("no registry access in this workflow")),
+            }
+            .map_err(|e| third(format!("{e:#}")))?;
+            if let Some(pin) = &spec.digest {
+                let actual = crate::manifest::sha256_digest(&bytes);
+                if &actual != pin {
+                    return Err(third(format!(
+                        "its digest is `{actual}`, but `plugins[{i}].digest` pins `{pin}`"
+                    )));
+                }
+            }
+            let plugin = host.load(&bytes, &location)?;
+            let info = host.info(&plugin).await?;
+            let config = spec.config.as_ref().map(|c| c.to_string());
+            match plugin.world {
+                crate::plugin::World::ContentSource => {
+                    let grants = Grants::from_capabilities(&info.capabilities)
+                        .intersect(&Grants::from_capabilities(&spec.grants));
+                    sources.push(LoadedSource {
+                        plugin,
+                        grants,
+                        key: None,
+                        config,
+                    });
+                }
+                crate::plugin::World::Publisher => publishers.push(LoadedPublisher {
+                    name: info.name,
+                    plugin,
+                    config,
+                }),
+            }
         }
         Ok(Sources {
             host,
-            plugins,
+            sources,
+            publishers,
             registry,
         })
+    }
+
+    /// The publishers, first-party first.
+    pub fn publishers(&self) -> &[LoadedPublisher] {
+        &self.publishers
+    }
+
+    /// The plugin runtime.
+    pub fn host(&self) -> &PluginHost {
+        &self.host
     }
 
     /// Runs every plugin whose section is present and applies `blockedImages`:
@@ -79,18 +171,24 @@ impl Sources {
         let patterns: Vec<Regex> = config.blocked_patterns();
         let mut images: Vec<ImageJob> = Vec::new();
         let mut blocked = Vec::new();
-        for (key, plugin, grants) in &self.plugins {
-            let section = match mirror.get(key) {
-                None | Some(serde_json::Value::Null) => continue,
-                Some(serde_json::Value::Array(a)) if a.is_empty() => continue,
-                Some(v) => v.to_string(),
+        for source in &self.sources {
+            let section = match (&source.key, &source.config) {
+                (Some(key), _) => match mirror.get(key) {
+                    None | Some(serde_json::Value::Null) => continue,
+                    Some(serde_json::Value::Array(a)) if a.is_empty() => continue,
+                    Some(v) => v.to_string(),
+                },
+                (None, Some(config)) => config.clone(),
+                (None, None) => "null".to_string(),
             };
+            let key = source.key.clone().unwrap_or_else(|| "plugins".to_string());
+            let (plugin, grants) = (&source.plugin, &source.grants);
             let (found, _state) = self
                 .host
                 .resolve(plugin, grants.clone(), self.registry.clone(), &section, "")
                 .await?;
             for image in found {
-                let job = to_job(key, &plugin.origin, image, target)?;
+                let job = to_job(&key, &plugin.origin, image, target)?;
                 let (src, dst) = (job.source.whole(), job.destination.whole());
                 if let Some(p) = patterns
                     .iter()

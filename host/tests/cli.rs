@@ -155,3 +155,35 @@ fn plugin_inspect_refuses_what_is_not_a_plugin() {
         stderr(&out)
     );
 }
+
+#[test]
+fn plugin_entries_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let isc = dir.path().join("isc.yaml");
+    let ws = format!("file://{}", dir.path().join("ws").display());
+    for (body, needle) in [
+        (
+            "plugins:\n  - config: {}\n",
+            "`plugins[0]`: needs exactly one of `path` and `image`",
+        ),
+        (
+            "plugins:\n  - path: /x.wasm\n    grants: [\"http:*\"]\n",
+            "`plugins[0].grants[0]`: `http:*` is not a capability",
+        ),
+        (
+            "plugins:\n  - image: quay.io/x/y:1\n",
+            "`plugins[0].image`: `quay.io/x/y:1` must start with `docker://`",
+        ),
+    ] {
+        std::fs::write(&isc, format!("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\n{body}mirror: {{}}\n")).unwrap();
+        let out = oc_mirror(&[
+            "-c",
+            isc.to_str().unwrap(),
+            "--workspace",
+            &ws,
+            "docker://127.0.0.1:1/m",
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains(needle), "{needle}\n{}", stderr(&out));
+    }
+}

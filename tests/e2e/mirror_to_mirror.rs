@@ -385,3 +385,55 @@ async fn plugin_inspect_reads_a_wasm_oci_artifact() {
     .stdout_has("name:          additional-images")
     .stdout_has("world:         content-source");
 }
+
+/// A third-party content source named in `plugins:` (here the additional-images
+/// component loaded from a file, with its configuration given inline) feeds the
+/// mirror like a built-in section; a digest pin that does not match refuses it.
+#[tokio::test]
+async fn third_party_plugin_from_a_file() {
+    let (src, world) = source_with_standard_world().await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let wasm = oc_mirror_bin()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("plugins/wasm32-wasip2/release/additional_images.wasm");
+    let digest = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            std::fs::read(&wasm).unwrap()
+        ))
+    );
+    let plain = world.get(names::OCI_PLAIN).unwrap();
+    let write = |pin: &str| {
+        let path = ctx.path("isc.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nplugins:\n  - path: {}\n    digest: {pin}\n    config: [{{name: {}/{}}}]\nmirror: {{}}\n",
+                wasm.display(),
+                src.host(),
+                plain.reference()
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let isc = write(&digest);
+    ctx.mirror(&isc, &mirror, "tp", &[])
+        .assert_ok()
+        .stdout_has("images: 1 copied");
+    assert_eq!(
+        digest_at(&mirror, &format!("tp/{}", plain.repo), "2.1")
+            .await
+            .as_deref(),
+        Some(plain.digest.as_str())
+    );
+
+    let wrong = write(&format!("sha256:{}", "0".repeat(64)));
+    ctx.mirror(&wrong, &mirror, "tp", &[])
+        .assert_failed(1)
+        .stderr_has("pins `sha256:000");
+}

@@ -108,6 +108,14 @@ pub struct MirrorArgs {
     #[arg(long, hide = true, value_name = "BYTES")]
     pub archive_size_bytes: Option<u64>,
 
+    /// Longest a plugin call may run, e.g. `30s`, `2m`.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub plugin_timeout: Duration,
+
+    /// Most memory a plugin may use, in MiB.
+    #[arg(long, default_value_t = (crate::plugin::DEFAULT_MEMORY_LIMIT >> 20) as u64, value_name = "MIB")]
+    pub plugin_memory_limit: u64,
+
     /// Accepted for compatibility with oc-mirror's command line; this is the v2 behaviour.
     #[arg(long, hide = true)]
     pub v2: bool,
@@ -284,10 +292,13 @@ fn setup(args: &MirrorArgs) -> anyhow::Result<Setup> {
 }
 
 /// The plugin runtime, its compiled components cached in the workspace.
-fn plugin_host(ws: &Workspace) -> anyhow::Result<Arc<PluginHost>> {
+fn plugin_host(args: &MirrorArgs, ws: &Workspace) -> anyhow::Result<Arc<PluginHost>> {
+    let memory_limit =
+        usize::try_from(args.plugin_memory_limit.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let config = PluginHostConfig {
         cache_dir: Some(ws.working_dir().join("plugin-cache")),
-        ..PluginHostConfig::default()
+        timeout: args.plugin_timeout,
+        memory_limit,
     };
     Ok(Arc::new(PluginHost::new(config)?))
 }
@@ -354,10 +365,10 @@ fn mirror_to_disk(args: &MirrorArgs, dir: PathBuf) -> anyhow::Result<()> {
         since: args.since_sequence,
         since_time: args.since,
     };
-    let plugins = plugin_host(&ws)?;
-    let sources = s
-        .runtime
-        .block_on(Sources::embedded(plugins, Some(s.source.clone())))?;
+    let plugins = plugin_host(args, &ws)?;
+    let sources =
+        s.runtime
+            .block_on(Sources::load(plugins, Some(s.source.clone()), &isc.plugins))?;
     let report = s.runtime.block_on(create(
         &sources,
         &isc,
@@ -454,7 +465,11 @@ fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyh
     if !all_images.is_empty() {
         let mapping = sources::mapping_text(all_images.iter().map(|o| (&o.source, &o.destination)));
         let path = ws.write_file("mapping.txt", mapping.as_bytes())?;
-        let plugins = plugin_host(&ws)?;
+        let plugins = s.runtime.block_on(Sources::load(
+            plugin_host(args, &ws)?,
+            Some(s.destination.clone()),
+            &[],
+        ))?;
         let resources = s
             .runtime
             .block_on(crate::workflow::publish_cluster_resources(
@@ -498,8 +513,8 @@ fn mirror_to_mirror(
         ws.working_dir().display(),
         ws.uuid()
     );
-    let plugins = plugin_host(&ws)?;
-    let sources = runtime.block_on(Sources::embedded(plugins.clone(), Some(source.clone())))?;
+    let plugins = plugin_host(args, &ws)?;
+    let sources = runtime.block_on(Sources::load(plugins, Some(source.clone()), &isc.plugins))?;
     let (plan, blocked) = runtime.block_on(sources.build_plan(&isc, &target))?;
     for b in &blocked {
         info!(
@@ -528,7 +543,7 @@ fn mirror_to_mirror(
     let mapping = ws.write_file("mapping.txt", sources::mapping(&plan).as_bytes())?;
     let resources = runtime.block_on(crate::workflow::publish_cluster_resources(
         &ws,
-        &plugins,
+        &sources,
         &target,
         &report.images,
     ))?;

@@ -1,22 +1,14 @@
 //! `oc-mirror plugin list` and `oc-mirror plugin inspect PATH|REF`: what
 //! plugins there are and what each asks for, before anyone runs them.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
-use bytes::Bytes;
+use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use crate::plugin::{API_VERSION, Plugin, PluginHost, PluginHostConfig, World};
 use crate::registry::auth::{AuthStore, Environment};
 use crate::registry::{RegistryClient, RegistryConfig};
-
-/// Media type of the one layer of a CNCF wasm OCI artifact.
-const WASM_LAYER: &str = "application/wasm";
-/// Largest plugin pulled from a registry: components are small (the
-/// first-party ones are ~200 KiB); anything this big is not a plugin.
-const MAX_PLUGIN_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, Args)]
 pub struct PluginArgs {
@@ -79,7 +71,13 @@ pub fn run(args: &PluginArgs) -> anyhow::Result<()> {
             plugin,
             src_tls_verify,
         } => {
-            let bytes = runtime.block_on(fetch(plugin, *src_tls_verify))?;
+            let client = RegistryClient::new(RegistryConfig {
+                tls_verify: *src_tls_verify,
+                cert_dirs: Vec::new(),
+                retry: Default::default(),
+                auth: Arc::new(AuthStore::discover(None, &Environment::from_process())?),
+            });
+            let bytes = runtime.block_on(crate::plugin::fetch::plugin_bytes(plugin, &client))?;
             let loaded: Plugin = host.load(&bytes, plugin)?;
             let info = runtime.block_on(host.info(&loaded))?;
             println!("name:          {}", info.name);
@@ -114,49 +112,4 @@ fn world_name(w: World) -> &'static str {
         World::ContentSource => "content-source",
         World::Publisher => "publisher",
     }
-}
-
-/// The component bytes of a file or of a wasm OCI artifact.
-async fn fetch(what: &str, tls_verify: bool) -> anyhow::Result<Bytes> {
-    let Some(reference) = what.strip_prefix("docker://") else {
-        let path = Path::new(what);
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("cannot read plugin `{what}`"))?;
-        if meta.len() > MAX_PLUGIN_BYTES {
-            bail!(
-                "`{what}` is {} bytes, larger than any plugin should be ({MAX_PLUGIN_BYTES})",
-                meta.len()
-            );
-        }
-        return Ok(Bytes::from(
-            std::fs::read(path).with_context(|| format!("cannot read plugin `{what}`"))?,
-        ));
-    };
-    let r = crate::reference::parse(reference)?;
-    let client = RegistryClient::new(RegistryConfig {
-        tls_verify,
-        cert_dirs: Vec::new(),
-        retry: Default::default(),
-        auth: Arc::new(AuthStore::discover(None, &Environment::from_process())?),
-    });
-    let manifest = client
-        .get_manifest(&crate::reference::pull_reference(&r))
-        .await?;
-    let parsed = crate::manifest::parse(&manifest.bytes, &manifest.media_type)?;
-    let crate::manifest::Parsed::Image { layers, .. } = parsed else {
-        bail!("`{what}` is an index, not a wasm artifact");
-    };
-    let layer = layers
-        .iter()
-        .find(|l| l.media_type == WASM_LAYER)
-        .with_context(|| {
-            format!("`{what}` has no `{WASM_LAYER}` layer: it is not a wasm OCI artifact")
-        })?;
-    if layer.size > MAX_PLUGIN_BYTES {
-        bail!(
-            "the wasm layer of `{what}` is {} bytes, larger than any plugin should be",
-            layer.size
-        );
-    }
-    Ok(client.get_blob_bytes(&r, &layer.digest, layer.size).await?)
 }

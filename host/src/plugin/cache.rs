@@ -36,10 +36,17 @@ pub fn compile(
         h.finish()
     ));
     if file.exists() {
-        // SAFETY: the file was written by `precompile_component` below, into
-        // the host's own cache directory, under a name that binds it to this
-        // component's digest and this engine's compatibility hash.
-        match unsafe { Component::deserialize_file(engine, &file) } {
+        // Read into memory rather than map the file: a mapped file changed
+        // under a running plugin (a user cleaning the cache) would crash us.
+        let loaded = std::fs::read(&file)
+            .map_err(wasmtime::Error::from)
+            .and_then(|bytes| {
+                // SAFETY: the file was written by `precompile_component` below, into
+                // the host's own cache directory, under a name that binds it to this
+                // component's digest and this engine's compatibility hash.
+                unsafe { Component::deserialize(engine, &bytes) }
+            });
+        match loaded {
             Ok(c) => return Ok(c),
             Err(e) => {
                 tracing::debug!(file = %file.display(), error = %e, "compiled plugin unusable; compiling again")

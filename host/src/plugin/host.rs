@@ -19,6 +19,10 @@ use crate::registry::RegistryClient;
 
 /// Largest chunk handed to a plugin per read (as WASI caps its reads).
 pub const MAX_CHUNK: u32 = 64 * 1024;
+/// A plugin's HTTP request gives up connecting after this long.
+const HTTP_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// ...and waiting for more of a response after this long.
+const HTTP_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Largest manifest handed to a plugin.
 const MAX_MANIFEST: usize = 4 << 20;
 
@@ -45,14 +49,17 @@ impl Grants {
         g
     }
 
-    /// What both allow: a capability must be declared by the plugin and granted by the user.
-    pub fn intersect(&self, other: &Grants) -> Grants {
+    /// What both allow: a capability must be declared by the plugin (`self`)
+    /// and granted by the user (`granted`). A plugin that declares `http:*`
+    /// (it fetches from hosts its configuration names) gets exactly the
+    /// hosts the user grants; a user grant is never a wildcard.
+    pub fn intersect(&self, granted: &Grants) -> Grants {
+        let granted_hosts = granted.http_hosts.iter().filter(|h| h.as_str() != "*");
+        let any = self.http_hosts.iter().any(|h| h == "*");
         Grants {
-            registry: self.registry && other.registry,
-            http_hosts: self
-                .http_hosts
-                .iter()
-                .filter(|h| other.http_hosts.contains(h))
+            registry: self.registry && granted.registry,
+            http_hosts: granted_hosts
+                .filter(|h| any || self.http_hosts.contains(h))
                 .cloned()
                 .collect(),
         }
@@ -253,6 +260,8 @@ impl http::Host for PluginState {
         // Redirects are followed only while they stay on allowed hosts.
         let grants = self.grants.clone();
         let client = match reqwest::Client::builder()
+            .connect_timeout(HTTP_CONNECT_TIMEOUT)
+            .read_timeout(HTTP_READ_TIMEOUT)
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() > 5 {
                     attempt.error("too many redirects")
@@ -287,9 +296,10 @@ impl http::Host for PluginState {
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string))
                 .unwrap_or(to);
-            return Ok(Err(
-                self.deny(format!("http:{host} (redirect from `{url}`)"))
-            ));
+            self.denied.push(format!("http:{host}"));
+            return Ok(Err(Error::Denied(format!(
+                "`{url}` redirects to `{host}`, which is not granted"
+            ))));
         }
         let status = response.status().as_u16();
         let headers = response
@@ -345,5 +355,50 @@ impl log::Host for PluginState {
             log::Level::Error => tracing::error!(plugin, "{message}"),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grants;
+
+    fn g(caps: &[&str]) -> Grants {
+        Grants::from_capabilities(&caps.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn effective_grants_are_declared_and_granted() {
+        let declared = g(&["registry", "http:a.example", "http:b.example"]);
+        assert_eq!(
+            declared.intersect(&g(&[])),
+            Grants::default(),
+            "an empty grant denies everything"
+        );
+        let both = declared.intersect(&g(&["http:b.example", "http:c.example"]));
+        assert_eq!(
+            both,
+            Grants {
+                registry: false,
+                http_hosts: vec!["b.example".into()]
+            }
+        );
+        let wildcard = g(&["http:*"]).intersect(&g(&["http:c.example", "http:*"]));
+        assert_eq!(
+            wildcard.http_hosts,
+            vec!["c.example".to_string()],
+            "a declared wildcard takes the user's concrete hosts only"
+        );
+    }
+
+    #[test]
+    fn urls_must_match_an_allowed_host() {
+        let grants = g(&["http:a.example", "http:b.example:8443"]);
+        let ok = |u: &str| grants.allows_url(&reqwest::Url::parse(u).unwrap());
+        assert!(ok("https://a.example/x"));
+        assert!(ok("https://b.example:8443/x"));
+        assert!(!ok("https://b.example/x"));
+        assert!(!ok("https://evil.example/x"));
+        assert!(!ok("file:///etc/passwd"));
+        assert!(!ok("https://a.example.evil.example/x"));
     }
 }

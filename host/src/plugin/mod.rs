@@ -24,6 +24,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod embedded;
+pub mod fetch;
 pub mod host;
 
 use std::path::PathBuf;
@@ -282,6 +283,19 @@ impl PluginHost {
         Ok(linker)
     }
 
+    /// Bounds a whole call, host calls included (the epoch deadline only stops
+    /// the plugin's own code; a host call waiting on a silent server would
+    /// not). A call cut here surfaces as `Trap::Interrupt`, i.e. a timeout.
+    async fn deadline<T>(
+        &self,
+        call: impl std::future::Future<Output = wasmtime::Result<T>>,
+    ) -> wasmtime::Result<T> {
+        match tokio::time::timeout(self.config.timeout + EPOCH_TICK * 10, call).await {
+            Ok(r) => r,
+            Err(_) => Err(wasmtime::Error::from(wasmtime::Trap::Interrupt)),
+        }
+    }
+
     /// Turns a failed call into the error a user can act on.
     fn call_error(
         &self,
@@ -338,12 +352,14 @@ impl PluginHost {
         let linker =
             self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
         let mut store = self.store(plugin, grants, registry);
-        let result = async {
-            let instance =
-                ContentSource::instantiate_async(&mut store, &plugin.component, &linker).await?;
-            instance.call_resolve(&mut store, config, state).await
-        }
-        .await;
+        let result = self
+            .deadline(async {
+                let instance =
+                    ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
+                        .await?;
+                instance.call_resolve(&mut store, config, state).await
+            })
+            .await;
         match result {
             Ok(Ok(out)) => Ok(out),
             Ok(Err(e)) => Err(self.guest_error(plugin, store.data(), e)),
@@ -369,14 +385,15 @@ impl PluginHost {
         use bindings::publisher::Publisher;
         let linker = self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
         let mut store = self.store(plugin, Grants::default(), None);
-        let result = async {
-            let instance =
-                Publisher::instantiate_async(&mut store, &plugin.component, &linker).await?;
-            instance
-                .call_publish(&mut store, config, mirror, images)
-                .await
-        }
-        .await;
+        let result = self
+            .deadline(async {
+                let instance =
+                    Publisher::instantiate_async(&mut store, &plugin.component, &linker).await?;
+                instance
+                    .call_publish(&mut store, config, mirror, images)
+                    .await
+            })
+            .await;
         match result {
             Ok(Ok(out)) => Ok(out),
             Ok(Err(e)) => Err(self.guest_error(plugin, store.data(), e)),

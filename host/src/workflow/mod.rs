@@ -14,9 +14,9 @@ pub mod publish;
 use std::path::PathBuf;
 
 use crate::copy::{ImageOutcome, ImageStatus};
-use crate::plugin::PluginHost;
 use crate::plugin::bindings::types::{ImageKind, MirroredImage};
 use crate::reference::MirrorTarget;
+use crate::sources::Sources;
 use crate::workspace::Workspace;
 
 /// Name of the repository, under the mirror's prefix, where publish records
@@ -60,7 +60,7 @@ fn safe_output_path(path: &str) -> bool {
 /// directory when anything was written.
 pub async fn publish_cluster_resources(
     ws: &Workspace,
-    host: &PluginHost,
+    sources: &Sources,
     target: &MirrorTarget,
     outcomes: &[ImageOutcome],
 ) -> anyhow::Result<Option<PathBuf>> {
@@ -88,25 +88,37 @@ pub async fn publish_cluster_resources(
         None => target.registry.clone(),
     };
     let mut dir = None;
-    for (name, bytes) in crate::plugin::embedded::PUBLISHERS {
-        let plugin = host.load(bytes, &format!("embedded:{name}"))?;
-        for f in host
-            .publish(&plugin, &config_for(name), &mirror, &images)
+    for publisher in sources.publishers() {
+        // First-party publishers write at the top (oc-mirror's file names);
+        // a third party's files go in a folder named after it.
+        let (config, folder) = match &publisher.config {
+            None => (config_for(&publisher.name), String::new()),
+            Some(c) => (c.clone(), format!("{}/", publisher.name)),
+        };
+        if !folder.is_empty() && !safe_output_path(folder.trim_end_matches('/')) {
+            anyhow::bail!(
+                "plugin `{}` has a name that cannot be a folder: `{}`",
+                publisher.plugin.origin,
+                publisher.name
+            );
+        }
+        for f in sources
+            .host()
+            .publish(&publisher.plugin, &config, &mirror, &images)
             .await?
         {
             if !safe_output_path(&f.path) {
                 anyhow::bail!(
                     "plugin `{}` returned a file outside its output directory: `{}`",
-                    plugin.origin,
+                    publisher.plugin.origin,
                     f.path
                 );
             }
-            let path = ws.write_file(
-                &format!("cluster-resources/{}", f.path),
+            ws.write_file(
+                &format!("cluster-resources/{folder}{}", f.path),
                 f.contents.as_bytes(),
             )?;
             dir = Some(ws.working_dir().join("cluster-resources"));
-            let _ = path;
         }
     }
     Ok(dir)
