@@ -1,9 +1,9 @@
 //! What to copy: the images of a run, and what each one is made of.
 //!
 //! A [`CopyPlan`] is the list of images a run must mirror, each with its source
-//! and destination; it is what content sources produce (today the built-in
-//! `additionalImages` resolution, later the plugins). [`resolve`] reads each
-//! source manifest (and the manifests of every wanted platform of an index) so
+//! and destination; it is what the content-source plugins produce
+//! ([`crate::sources`]). [`resolve`] reads each source manifest (and the
+//! manifests of every wanted platform of an index) so
 //! that the engine knows every blob and byte before it moves any: that gives an
 //! exact progress total, the dry run, and the no-op check.
 
