@@ -291,12 +291,25 @@ fn setup(args: &MirrorArgs) -> anyhow::Result<Setup> {
     })
 }
 
-/// The plugin runtime, its compiled components cached in the workspace.
+/// The plugin runtime. Compiled plugins are cached per user (compiling is the
+/// slow part of loading, and the same components serve every workspace):
+/// `$OC_MIRROR_CACHE/plugins-v1`, else `$XDG_CACHE_HOME/oc-mirror/plugins-v1`,
+/// else `~/.cache/oc-mirror/plugins-v1`, else in the workspace.
 fn plugin_host(args: &MirrorArgs, ws: &Workspace) -> anyhow::Result<Arc<PluginHost>> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let cache_dir = env("OC_MIRROR_CACHE")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("oc-mirror")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache/oc-mirror")))
+        .map(|d| d.join("plugins-v1"))
+        .unwrap_or_else(|| ws.working_dir().join("plugin-cache"));
     let memory_limit =
         usize::try_from(args.plugin_memory_limit.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let config = PluginHostConfig {
-        cache_dir: Some(ws.working_dir().join("plugin-cache")),
+        cache_dir: Some(cache_dir),
         timeout: args.plugin_timeout,
         memory_limit,
     };
