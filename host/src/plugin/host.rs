@@ -78,7 +78,8 @@ impl Grants {
     }
 }
 
-/// An open file inside an image.
+/// An open file inside an image (served in chunks; filled once
+/// `registry.open-file` is implemented).
 pub struct FileReader {
     chunks: VecDeque<Bytes>,
 }
@@ -202,15 +203,7 @@ impl registry::Host for PluginState {
         }
         // Reading files out of image layers arrives with the release plugin,
         // its first user; until then the call says so rather than pretending.
-        let _ = (
-            reference,
-            path,
-            FileReader {
-                chunks: VecDeque::new(),
-            }
-            .chunks
-            .len(),
-        );
+        tracing::debug!(plugin = %self.plugin, reference, path, "registry.open-file is not implemented yet");
         Ok(Err(Error::Other(
             "`registry.open-file` is not available in this version of the oc-mirror host".into(),
         )))
