@@ -32,6 +32,9 @@
 //! it. Every component is also checked for the `oc-mirror:plugin-api` custom
 //! section the SDK's export macros embed.
 
+#[path = "src/plugin/section.rs"]
+mod section;
+
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
@@ -111,7 +114,7 @@ fn main() {
         let wasm = wasm_dir.join(format!("{}.wasm", package.replace('-', "_")));
         let bytes = fs::read(&wasm)
             .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", wasm.display())));
-        match find_custom_section(&bytes, API_SECTION) {
+        match section::find_custom_section(&bytes, API_SECTION) {
             Some(_) => {}
             None => fail(&format!(
                 "{} has no `{API_SECTION}` custom section: is it exported with the SDK's export macro?",
@@ -236,52 +239,6 @@ fn build(plugins_dir: &Path, target_dir: &Path) {
             plugins_dir.display()
         ));
     }
-}
-
-/// The first custom section called `name` at the top level of a module or
-/// component, or inside a nested core module or component (a copy of the SDK's
-/// `find_custom_section`).
-fn find_custom_section<'a>(wasm: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    fn leb_u32(bytes: &[u8], mut at: usize) -> Option<(u32, usize)> {
-        let mut value: u32 = 0;
-        for shift in (0..35).step_by(7) {
-            let byte = *bytes.get(at)?;
-            at += 1;
-            value |= u32::from(byte & 0x7f).checked_shl(shift)?;
-            if byte & 0x80 == 0 {
-                return Some((value, at));
-            }
-        }
-        None
-    }
-    fn find<'a>(wasm: &'a [u8], name: &str, depth: usize) -> Option<&'a [u8]> {
-        if depth > 8 || wasm.len() < 8 || &wasm[..4] != b"\0asm" {
-            return None;
-        }
-        let component = wasm[6] == 1 && wasm[7] == 0;
-        let mut nested = Vec::new();
-        let mut at = 8;
-        while at < wasm.len() {
-            let id = wasm[at];
-            let (size, after) = leb_u32(wasm, at + 1)?;
-            let end = after.checked_add(size as usize)?;
-            let body = wasm.get(after..end)?;
-            if id == 0 {
-                let (len, name_at) = leb_u32(body, 0)?;
-                let name_end = name_at.checked_add(len as usize)?;
-                if body.get(name_at..name_end)? == name.as_bytes() {
-                    return Some(&body[name_end..]);
-                }
-            } else if component && (id == 1 || id == 4) {
-                nested.push(body);
-            }
-            at = end;
-        }
-        nested
-            .into_iter()
-            .find_map(|inner| find(inner, name, depth + 1))
-    }
-    find(wasm, name, 0)
 }
 
 fn env_var(name: &str) -> String {

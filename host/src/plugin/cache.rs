@@ -75,54 +75,10 @@ pub fn compile(
 /// The plugin API version recorded in the `oc-mirror:plugin-api` custom
 /// section, searched through nested modules and components.
 pub fn api_version(bytes: &[u8]) -> Option<String> {
-    let data = find_custom_section(bytes, API_SECTION, 0)?;
+    let data = super::section::find_custom_section(bytes, API_SECTION)?;
     String::from_utf8(data.to_vec())
         .ok()
         .map(|s| s.trim_end_matches('\0').trim().to_string())
-}
-
-fn leb128(bytes: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut result = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *bytes.get(*pos)?;
-        *pos += 1;
-        result |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some(result);
-        }
-    }
-    None
-}
-
-/// Walks a module or component binary; section ids 1 (core module) and 4
-/// (component) of a component hold nested binaries.
-fn find_custom_section<'a>(bytes: &'a [u8], name: &str, depth: u32) -> Option<&'a [u8]> {
-    if depth > 8 || bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return None;
-    }
-    let is_component = bytes[6..8] == [1, 0];
-    let mut pos = 8;
-    while pos < bytes.len() {
-        let id = bytes[pos];
-        pos += 1;
-        let size = usize::try_from(leb128(bytes, &mut pos)?).ok()?;
-        let body = bytes.get(pos..pos.checked_add(size)?)?;
-        pos += size;
-        if id == 0 {
-            let mut p = 0;
-            let len = usize::try_from(leb128(body, &mut p)?).ok()?;
-            let section_name = body.get(p..p.checked_add(len)?)?;
-            if section_name == name.as_bytes() {
-                return body.get(p + len..);
-            }
-        } else if is_component
-            && (id == 1 || id == 4)
-            && let Some(found) = find_custom_section(body, name, depth + 1)
-        {
-            return Some(found);
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ pub mod cache;
 pub mod embedded;
 pub mod fetch;
 pub mod host;
+pub mod section;
 
 use std::path::PathBuf;
 use std::sync::Arc;
