@@ -50,6 +50,7 @@ const PLUGINS: &[(&str, &str)] = &[
     ("ADDITIONAL_IMAGES", "additional-images"),
     ("CLUSTER_RESOURCES", "cluster-resources"),
     ("REGISTRIES_CONF", "registries-conf"),
+    ("RELEASE", "release"),
 ];
 
 /// The custom section every plugin carries (see the SDK's `API_SECTION`).

@@ -6,6 +6,7 @@
 //! ([`crate::plugin::embedded`]). The host then applies `blockedImages` to
 //! whatever the plugins returned, so that no plugin can bypass it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use regex::Regex;
@@ -32,6 +33,8 @@ pub enum SourceError {
 
 /// A content source of a run: which section (or explicit config) it serves.
 struct LoadedSource {
+    /// The plugin's own name (its state is kept under it).
+    name: String,
     plugin: Plugin,
     grants: Grants,
     /// The `mirror:` key it serves (first-party), or `None` for a third
@@ -71,9 +74,12 @@ impl Sources {
         for (name, bytes) in crate::plugin::embedded::CONTENT_SOURCES {
             let plugin = host.load(bytes, &format!("embedded:{name}"))?;
             let info = host.info(&plugin).await?;
-            // First-party plugins are trusted with what they declare.
-            let grants = Grants::from_capabilities(&info.capabilities);
+            // First-party plugins are trusted with what they declare; one that
+            // declares `http:*` gets the hosts its settings name.
+            let grants = Grants::from_capabilities(&info.capabilities)
+                .intersect(&first_party_grants(&info.config_key));
             sources.push(LoadedSource {
+                name: info.name.clone(),
                 plugin,
                 grants,
                 key: Some(info.config_key),
@@ -121,6 +127,7 @@ impl Sources {
                     let grants = Grants::from_capabilities(&info.capabilities)
                         .intersect(&Grants::from_capabilities(&spec.grants));
                     sources.push(LoadedSource {
+                        name: info.name.clone(),
                         plugin,
                         grants,
                         key: None,
@@ -155,12 +162,15 @@ impl Sources {
     /// Runs every plugin whose section is present and applies `blockedImages`:
     /// an unanchored regular expression that blocks an image when it matches
     /// its source or its destination (as oc-mirror v2 does). Duplicates (same
-    /// source and destination) are kept once. Returns the plan and what was blocked.
+    /// source and destination) are kept once. `states` is what each plugin
+    /// returned last time (by plugin name); the new states come back in the
+    /// [`Planned`].
     pub async fn build_plan(
         &self,
         config: &ImageSetConfiguration,
         target: &MirrorTarget,
-    ) -> Result<(CopyPlan, Vec<Blocked>), SourceError> {
+        states: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<Planned, SourceError> {
         if let Some(section) = unsupported_sections(config).into_iter().next() {
             return Err(SourceError::Unsupported { section });
         }
@@ -171,22 +181,45 @@ impl Sources {
         let patterns: Vec<Regex> = config.blocked_patterns();
         let mut images: Vec<ImageJob> = Vec::new();
         let mut blocked = Vec::new();
+        let mut new_states = BTreeMap::new();
         for source in &self.sources {
             let section = match (&source.key, &source.config) {
                 (Some(key), _) => match mirror.get(key) {
                     None | Some(serde_json::Value::Null) => continue,
                     Some(serde_json::Value::Array(a)) if a.is_empty() => continue,
-                    Some(v) => v.to_string(),
+                    Some(serde_json::Value::Object(o)) if o.is_empty() => continue,
+                    Some(v) => with_settings(key, v.clone()).to_string(),
                 },
                 (None, Some(config)) => config.clone(),
                 (None, None) => "null".to_string(),
             };
             let key = source.key.clone().unwrap_or_else(|| "plugins".to_string());
             let (plugin, grants) = (&source.plugin, &source.grants);
-            let (found, _state) = self
+            let state = states
+                .get(&source.name)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let (found, state) = self
                 .host
-                .resolve(plugin, grants.clone(), self.registry.clone(), &section, "")
+                .resolve(
+                    plugin,
+                    grants.clone(),
+                    self.registry.clone(),
+                    &section,
+                    &state,
+                )
                 .await?;
+            if !state.trim().is_empty() {
+                match serde_json::from_str(&state) {
+                    Ok(value) => {
+                        new_states.insert(source.name.clone(), value);
+                    }
+                    Err(e) => tracing::warn!(
+                        plugin = %plugin.origin,
+                        "the state it returned is not JSON and is dropped: {e}"
+                    ),
+                }
+            }
             for image in found {
                 let job = to_job(&key, &plugin.origin, image, target)?;
                 let (src, dst) = (job.source.whole(), job.destination.whole());
@@ -208,8 +241,89 @@ impl Sources {
                 }
             }
         }
-        Ok((CopyPlan { images }, blocked))
+        Ok(Planned {
+            plan: CopyPlan { images },
+            blocked,
+            states: new_states,
+        })
     }
+}
+
+/// What the content sources asked for.
+pub struct Planned {
+    pub plan: CopyPlan,
+    /// Images `blockedImages` removed.
+    pub blocked: Vec<Blocked>,
+    /// Each plugin's new state, by plugin name (for the next run).
+    pub states: BTreeMap<String, serde_json::Value>,
+}
+
+/// Where releases come from: the OpenShift update service, or the one
+/// `UPDATE_URL_OVERRIDE` names (for OKD channels too, as oc-mirror v1 did).
+pub struct UpdateService {
+    pub ocp: String,
+    pub okd: String,
+}
+
+impl UpdateService {
+    pub const OCP: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
+    pub const OKD: &str = "https://origin-release.ci.openshift.org/graph";
+
+    /// The endpoints for this run.
+    pub fn from_env() -> UpdateService {
+        match std::env::var("UPDATE_URL_OVERRIDE") {
+            Ok(url) if !url.trim().is_empty() => UpdateService {
+                ocp: url.trim().to_string(),
+                okd: url.trim().to_string(),
+            },
+            _ => UpdateService {
+                ocp: Self::OCP.to_string(),
+                okd: Self::OKD.to_string(),
+            },
+        }
+    }
+
+    /// `host[:port]` of each endpoint, as http grants.
+    fn grants(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for url in [&self.ocp, &self.okd] {
+            if let Ok(u) = reqwest::Url::parse(url)
+                && let Some(host) = u.host_str()
+            {
+                let grant = match u.port() {
+                    Some(p) => format!("http:{host}:{p}"),
+                    None => format!("http:{host}"),
+                };
+                if !out.contains(&grant) {
+                    out.push(grant);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What the host grants a first-party plugin beyond what it declares: the
+/// release plugin reads registries and the update service's hosts.
+fn first_party_grants(key: &str) -> Grants {
+    let mut caps = vec!["registry".to_string()];
+    if key == "platform" {
+        caps.extend(UpdateService::from_env().grants());
+    }
+    Grants::from_capabilities(&caps)
+}
+
+/// The section handed to a first-party plugin, with the settings only the
+/// host knows (the update service endpoints for `platform`).
+fn with_settings(key: &str, mut section: serde_json::Value) -> serde_json::Value {
+    if key == "platform"
+        && let Some(object) = section.as_object_mut()
+    {
+        let service = UpdateService::from_env();
+        object.insert("updateUrl".into(), service.ocp.into());
+        object.insert("okdUpdateUrl".into(), service.okd.into());
+    }
+    section
 }
 
 /// The configuration key a plugin serves, as the `'static` origin recorded
@@ -267,12 +381,6 @@ fn to_job(
 fn unsupported_sections(config: &ImageSetConfiguration) -> Vec<&'static str> {
     let m = &config.mirror;
     let mut out = Vec::new();
-    if m.platform
-        .as_ref()
-        .is_some_and(|p| !p.channels.is_empty() || p.release.is_some() || p.graph)
-    {
-        out.push("platform");
-    }
     if !m.operators.is_empty() {
         out.push("operators");
     }

@@ -196,6 +196,20 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Reads a file below `working-dir`, or `None` when there is none.
+    pub fn read_file(&self, relative: &str) -> Result<Option<Vec<u8>>, WorkspaceError> {
+        match self.dir.read(relative) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(WorkspaceError::Io {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+}
+
 /// Writes `name` in `dir` through a temporary file and a rename, so a reader
 /// never sees half a file.
 fn write_atomic(dir: &Dir, name: &str, bytes: &[u8]) -> io::Result<()> {

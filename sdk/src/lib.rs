@@ -103,6 +103,7 @@
 //! ([`find_custom_section`] reads it back).
 #![deny(missing_docs)]
 
+pub mod directory;
 pub mod http;
 pub mod log;
 pub mod reference;

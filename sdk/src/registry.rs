@@ -25,12 +25,41 @@ pub fn list_tags(repository: &str) -> Result<Vec<String>, Error> {
     wit::list_tags(repository)
 }
 
-/// Opens a file inside an image's filesystem (its layers applied in order), e.g.
-/// `/release-manifests/image-references`, to read with [`std::io::Read`].
+/// Opens a file inside an image's filesystem (its layers applied in order, with
+/// whiteouts honoured), e.g. `/release-manifests/image-references`, to read with
+/// [`std::io::Read`]. For an index, the host reads its `linux/amd64` image (else
+/// the first): pass a child's digest reference to read another platform.
 pub fn open_file(reference: &str, path: &str) -> Result<FileReader, Error> {
     Ok(FileReader {
         chunks: ChunkReader::new(wit::open_file(reference, path)?),
     })
+}
+
+/// Opens a directory inside an image, e.g. a catalog's `/configs`, to walk entry by
+/// entry (names relative to it). `not-found` when it is not there; `other` when it
+/// is a file.
+///
+/// ```no_run
+/// # fn main() -> Result<(), oc_mirror_plugin_sdk::Error> {
+/// use oc_mirror_plugin_sdk::{directory::EntryKind, registry};
+/// let mut dir = registry::open_directory("quay.io/example/catalog:v1", "/configs")?;
+/// while let Some(mut entry) = dir.next_entry()? {
+///     if entry.kind == EntryKind::File && entry.path.ends_with(".json") {
+///         let bytes = entry.read_all()?;
+///         // ...
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub fn open_directory(
+    reference: &str,
+    path: &str,
+) -> Result<crate::directory::Directory<FileReader>, Error> {
+    let path = format!("{}/", path.trim_end_matches('/'));
+    Ok(crate::directory::Directory::new(open_file(
+        reference, &path,
+    )?))
 }
 
 /// A file inside an image, streamed from the host chunk by chunk. Errors from the

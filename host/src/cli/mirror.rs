@@ -25,6 +25,10 @@ use crate::sources::Sources;
 use crate::workspace::Workspace;
 use crate::{config, sources};
 
+/// Where mirror-to-mirror keeps the plugins' state between runs (below
+/// `working-dir`); imagesets carry it in their metadata instead.
+const PLUGIN_STATE_FILE: &str = "plugin-state.json";
+
 /// Flags of the mirror workflows (the top-level command).
 #[derive(Debug, Args)]
 pub struct MirrorArgs {
@@ -528,7 +532,19 @@ fn mirror_to_mirror(
     );
     let plugins = plugin_host(args, &ws)?;
     let sources = runtime.block_on(Sources::load(plugins, Some(source.clone()), &isc.plugins))?;
-    let (plan, blocked) = runtime.block_on(sources.build_plan(&isc, &target))?;
+    // Without an imageset's metadata, plugins keep their state in the workspace.
+    let states = match ws.read_file(PLUGIN_STATE_FILE)? {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            warn!("{PLUGIN_STATE_FILE} is unreadable and is ignored: {e}");
+            Default::default()
+        }),
+        None => Default::default(),
+    };
+    let crate::sources::Planned {
+        plan,
+        blocked,
+        states,
+    } = runtime.block_on(sources.build_plan(&isc, &target, &states))?;
     for b in &blocked {
         info!(
             "skipping `{}`: blocked by `blockedImages` pattern `{}`",
@@ -580,6 +596,10 @@ fn mirror_to_mirror(
         }
         .into());
     }
+    // Recorded only once everything is in the mirror, so that a failed run
+    // is retried from the same place.
+    let states = serde_json::to_vec_pretty(&states).context("recording the plugins' state")?;
+    ws.write_file(PLUGIN_STATE_FILE, &states)?;
     Ok(())
 }
 

@@ -4,7 +4,10 @@
 include!(concat!(env!("OUT_DIR"), "/embedded_plugins.rs"));
 
 /// Content sources, each serving one section of `mirror:`.
-pub const CONTENT_SOURCES: &[(&str, &[u8])] = &[("additional-images", ADDITIONAL_IMAGES)];
+pub const CONTENT_SOURCES: &[(&str, &[u8])] = &[
+    ("additional-images", ADDITIONAL_IMAGES),
+    ("release", RELEASE),
+];
 
 /// Publishers, run after images land in the mirror.
 pub const PUBLISHERS: &[(&str, &[u8])] = &[

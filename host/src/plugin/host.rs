@@ -5,7 +5,6 @@
 //! is remembered, so that the host's error can name the capability and how to
 //! grant it. Large data crosses in chunks of at most [`MAX_CHUNK`] bytes.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -78,10 +77,10 @@ impl Grants {
     }
 }
 
-/// An open file inside an image (served in chunks; filled once
-/// `registry.open-file` is implemented).
+/// An open file inside an image (or a directory's tar), in a temporary file
+/// served in chunks.
 pub struct FileReader {
-    chunks: VecDeque<Bytes>,
+    file: tokio::fs::File,
 }
 
 /// A response body being read.
@@ -198,15 +197,26 @@ impl registry::Host for PluginState {
         reference: String,
         path: String,
     ) -> wasmtime::Result<Result<Resource<FileReader>, Error>> {
-        if !self.grants.registry {
+        let Some(client) = self.registry.clone().filter(|_| self.grants.registry) else {
             return Ok(Err(self.deny("registry".into())));
-        }
-        // Reading files out of image layers arrives with the release plugin,
-        // its first user; until then the call says so rather than pretending.
-        tracing::debug!(plugin = %self.plugin, reference, path, "registry.open-file is not implemented yet");
-        Ok(Err(Error::Other(
-            "`registry.open-file` is not available in this version of the oc-mirror host".into(),
-        )))
+        };
+        let r = match crate::reference::parse(&reference) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(Error::InvalidConfig(e.to_string()))),
+        };
+        tracing::debug!(plugin = %self.plugin, reference, path, "reading a file out of an image");
+        Ok(
+            match crate::image_files::extract(&client, &r, &path).await {
+                Ok(found) => Ok(self.table.push(FileReader {
+                    file: tokio::fs::File::from_std(found.file),
+                })?),
+                Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
+                Err(e @ crate::image_files::ImageFilesError::BadPath(_)) => {
+                    Err(Error::InvalidConfig(e.to_string()))
+                }
+                Err(e) => Err(Error::Upstream(e.to_string())),
+            },
+        )
     }
 }
 
@@ -216,18 +226,17 @@ impl registry::HostFileReader for PluginState {
         reader: Resource<FileReader>,
         max_bytes: u32,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
+        use tokio::io::AsyncReadExt;
         let r = self.table.get_mut(&reader)?;
-        let max = max_bytes.clamp(1, MAX_CHUNK) as usize;
-        Ok(Ok(match r.chunks.front_mut() {
-            None => None,
-            Some(chunk) => {
-                let out = chunk.split_to(max.min(chunk.len()));
-                if chunk.is_empty() {
-                    r.chunks.pop_front();
-                }
-                Some(out.to_vec())
+        let mut buf = vec![0u8; max_bytes.clamp(1, MAX_CHUNK) as usize];
+        Ok(match r.file.read(&mut buf).await {
+            Ok(0) => Ok(None),
+            Ok(n) => {
+                buf.truncate(n);
+                Ok(Some(buf))
             }
-        }))
+            Err(e) => Err(Error::Other(format!("reading an extracted file: {e}"))),
+        })
     }
 
     async fn drop(&mut self, reader: Resource<FileReader>) -> wasmtime::Result<()> {

@@ -137,7 +137,20 @@ pub async fn create(
         registry: UNKNOWN_MIRROR.to_string(),
         namespace: None,
     };
-    let (plan, blocked) = sources.build_plan(isc, &target).await?;
+    // Plugins continue from the state of the sequence this one builds on.
+    let states = match (&history, meta.since) {
+        (Some(h), Some(since)) => h
+            .get(since)
+            .map(|m| m.plugin_state.clone())
+            .unwrap_or_default(),
+        _ => Default::default(),
+    };
+    let crate::sources::Planned {
+        plan,
+        blocked,
+        states,
+    } = sources.build_plan(isc, &target, &states).await?;
+    meta.plugin_state = states;
     for b in &blocked {
         info!(
             "skipping `{}`: blocked by `blockedImages` pattern `{}`",
