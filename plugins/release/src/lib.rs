@@ -1,0 +1,406 @@
+//! Content source for `mirror.platform` of the ImageSetConfiguration: OpenShift
+//! (and OKD) releases.
+//!
+//! For each architecture and channel it asks the update service (Cincinnati)
+//! for the channel's graph, chooses releases as oc-mirror does (heads, ranges,
+//! shortest upgrade paths, whole channels; see [`select`]), adds the upgrade
+//! path between channels when several are listed, and reads each payload's
+//! `image-references` through the host to list its component images (see
+//! [`payload`]). `platform.release` names one payload directly, bypassing the
+//! graph.
+//!
+//! Its state is the head mirrored last per architecture and channel, so that a
+//! later heads-only run mirrors everything from the old head to the new one.
+//!
+//! The config is the `platform` section as the host serializes it, plus two
+//! keys only the host sets: `updateUrl` and `okdUpdateUrl` (the public
+//! services, or `UPDATE_URL_OVERRIDE`).
+
+pub mod graph;
+pub mod payload;
+pub mod select;
+
+use std::collections::BTreeMap;
+
+use oc_mirror_plugin_sdk::semver::Version;
+use oc_mirror_plugin_sdk::{
+    ContentSource, Error, ImageToMirror, Platform, PluginInfo, Resolution, log,
+};
+use serde::{Deserialize, Serialize};
+
+use graph::Graph;
+use payload::Release;
+use select::{ChannelSpec, Choice};
+
+/// The ImageSetConfiguration key this plugin serves, under `mirror:`.
+const CONFIG_KEY: &str = "platform";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Config {
+    #[serde(default)]
+    channels: Vec<ChannelConfig>,
+    #[serde(default)]
+    graph: bool,
+    #[serde(default)]
+    architectures: Vec<String>,
+    #[serde(default)]
+    platforms: Vec<PlatformConfig>,
+    #[serde(default)]
+    release: Option<String>,
+    #[serde(default)]
+    kube_virt_container: bool,
+    /// Set by the host (the public service, or `UPDATE_URL_OVERRIDE`).
+    update_url: String,
+    /// Set by the host.
+    okd_update_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ChannelConfig {
+    name: String,
+    #[serde(rename = "type", default)]
+    channel_type: Option<String>,
+    #[serde(default)]
+    min_version: Option<String>,
+    #[serde(default)]
+    max_version: Option<String>,
+    #[serde(default)]
+    shortest_path: bool,
+    #[serde(default)]
+    full: bool,
+}
+
+impl ChannelConfig {
+    fn is_okd(&self) -> bool {
+        self.channel_type.as_deref() == Some("okd")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PlatformConfig {
+    #[serde(default)]
+    os: String,
+    architecture: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+/// What the plugin remembers between runs.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    /// `arch/channel` → the head mirrored, for heads-only channels.
+    #[serde(default)]
+    heads: BTreeMap<String, String>,
+}
+
+/// The architecture as release tags write it, from the one Cincinnati uses.
+fn tag_arch(arch: &str) -> Result<&'static str, Error> {
+    Ok(match arch {
+        "amd64" | "x86_64" => "x86_64",
+        "arm64" | "aarch64" => "aarch64",
+        "ppc64le" => "ppc64le",
+        "s390x" => "s390x",
+        "multi" => "multi",
+        other => {
+            return Err(Error::InvalidConfig(format!(
+                "architecture `{other}` is not one of amd64, arm64, ppc64le, s390x, multi"
+            )));
+        }
+    })
+}
+
+/// The architecture as Cincinnati writes it.
+fn graph_arch(arch: &str) -> Result<&'static str, Error> {
+    Ok(match tag_arch(arch)? {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "ppc64le" => "ppc64le",
+        "s390x" => "s390x",
+        _ => "multi",
+    })
+}
+
+fn parse_version(
+    text: &Option<String>,
+    field: &str,
+    channel: &str,
+) -> Result<Option<Version>, Error> {
+    text.as_deref()
+        .map(|t| {
+            Version::parse(t).ok_or_else(|| {
+                Error::InvalidConfig(format!(
+                    "channel `{channel}`: {field} `{t}` is not a version (e.g. 4.16.3)"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// The plugin.
+pub struct Releases;
+
+impl ContentSource for Releases {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "release".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            config_key: CONFIG_KEY.into(),
+            // The update service is wherever the host's configuration says
+            // (UPDATE_URL_OVERRIDE): the host grants exactly those hosts.
+            capabilities: vec!["registry".into(), "http:*".into()],
+        }
+    }
+
+    fn resolve(
+        config: serde_json::Value,
+        state: Option<serde_json::Value>,
+    ) -> Result<Resolution, Error> {
+        let config: Config = oc_mirror_plugin_sdk::config(config)?;
+        if config.graph {
+            return Err(Error::InvalidConfig(
+                "`graph: true` (the Cincinnati graph-data image and its UpdateService) is not supported yet by this oc-mirror\nhint: remove `graph: true`; the releases themselves are mirrored without it".into(),
+            ));
+        }
+        let previous: State = state
+            .and_then(|s| serde_json::from_value(s).ok())
+            .unwrap_or_default();
+        let platforms: Vec<Platform> = config
+            .platforms
+            .iter()
+            .map(|p| Platform {
+                os: if p.os.is_empty() {
+                    "linux".into()
+                } else {
+                    p.os.clone()
+                },
+                architecture: p.architecture.clone(),
+                variant: p.variant.clone(),
+            })
+            .collect();
+        let mut arches: Vec<&'static str> = Vec::new();
+        if !platforms.is_empty() {
+            arches.push("multi");
+        }
+        for a in &config.architectures {
+            let a = graph_arch(a)?;
+            if !arches.contains(&a) {
+                arches.push(a);
+            }
+        }
+        if arches.is_empty() {
+            arches.push("amd64");
+        }
+
+        let mut releases: BTreeMap<String, Release> = BTreeMap::new();
+        let mut state = State::default();
+        for &arch in &arches {
+            for release in channel_releases(&config, arch, &previous, &mut state)? {
+                releases.entry(release.payload.clone()).or_insert(release);
+            }
+        }
+        if let Some(reference) = &config.release {
+            let release = explicit_release(reference, &arches)?;
+            releases.entry(release.payload.clone()).or_insert(release);
+        }
+        if releases.is_empty() {
+            return Err(Error::InvalidConfig(
+                "`platform` names no channel and no release: nothing to mirror".into(),
+            ));
+        }
+
+        let mut images: Vec<ImageToMirror> = Vec::new();
+        let mut ordered: Vec<&Release> = releases.values().collect();
+        ordered.sort_by(|a, b| {
+            oc_mirror_plugin_sdk::semver::compare(&a.version, &b.version).then(a.arch.cmp(&b.arch))
+        });
+        for release in ordered {
+            let filter = if release.arch == "multi" {
+                platforms.as_slice()
+            } else {
+                &[]
+            };
+            let found = payload::images_of(release, config.kube_virt_container, filter)?;
+            log::info(&format!(
+                "release {}: {} component images",
+                release.tag(),
+                found.len() - 1
+            ));
+            images.extend(found);
+        }
+        let state = serde_json::to_value(&state).map_err(|e| Error::Other(e.to_string()))?;
+        Ok(Resolution {
+            images,
+            state: Some(state),
+        })
+    }
+}
+
+/// The releases the channels choose for one architecture, with the upgrade
+/// path between channels when several OpenShift channels are listed.
+fn channel_releases(
+    config: &Config,
+    arch: &str,
+    previous: &State,
+    state: &mut State,
+) -> Result<Vec<Release>, Error> {
+    let tag = tag_arch(arch)?;
+    let mut chosen: Vec<Release> = Vec::new();
+    let mut ocp: Vec<(ChannelConfig, Graph, Choice)> = Vec::new();
+    let add = |chosen: &mut Vec<Release>, nodes: &[graph::Node]| {
+        for n in nodes {
+            chosen.push(Release {
+                version: n.version.to_string(),
+                arch: tag.to_string(),
+                payload: n.payload.clone(),
+            });
+        }
+    };
+    for channel in &config.channels {
+        let url = if channel.is_okd() {
+            &config.okd_update_url
+        } else {
+            &config.update_url
+        };
+        let graph = graph::fetch(url, &channel.name, arch)?;
+        let label = format!("`{}` ({arch})", channel.name);
+        report_conditional(&graph, &label);
+        let spec = ChannelSpec {
+            name: channel.name.clone(),
+            min: parse_version(&channel.min_version, "minVersion", &channel.name)?,
+            max: parse_version(&channel.max_version, "maxVersion", &channel.name)?,
+            shortest_path: channel.shortest_path,
+            full: channel.full,
+        };
+        let key = format!("{arch}/{}", channel.name);
+        let previous_head = previous.heads.get(&key).and_then(|v| Version::parse(v));
+        let choice = select::choose(&graph, &spec, previous_head.as_ref(), &label)?;
+        if spec.heads_only() {
+            state.heads.insert(key, choice.max.to_string());
+        }
+        add(&mut chosen, &choice.releases);
+        if !channel.is_okd() {
+            ocp.push((channel.clone(), graph, choice));
+        }
+    }
+    if ocp.len() >= 2
+        && let Some(path) = cross_channel_path(config, arch, &ocp)?
+    {
+        add(&mut chosen, &path);
+    }
+    Ok(chosen)
+}
+
+/// The upgrade path from the lowest release chosen in any channel to the
+/// highest, over the listed channels and those of the minors between them
+/// (`stable-4.14` … `stable-4.16` reads `stable-4.15` too). A missing path is
+/// a warning, as in oc-mirror: each channel's own choice still stands.
+fn cross_channel_path(
+    config: &Config,
+    arch: &str,
+    ocp: &[(ChannelConfig, Graph, Choice)],
+) -> Result<Option<Vec<graph::Node>>, Error> {
+    let Some(first) = ocp.iter().min_by(|a, b| a.2.min.cmp(&b.2.min)) else {
+        return Ok(None);
+    };
+    let Some(last) = ocp.iter().max_by(|a, b| a.2.max.cmp(&b.2.max)) else {
+        return Ok(None);
+    };
+    if first.0.name == last.0.name {
+        return Ok(None);
+    }
+    let mut merged = Graph::default();
+    for (_, g, _) in ocp {
+        merged.merge(g);
+    }
+    if let (Some((fa, fi)), Some((la, li))) = (
+        select::channel_minor(&first.0.name),
+        select::channel_minor(&last.0.name),
+    ) && fa == la
+    {
+        for minor in fi + 1..li {
+            let Some(name) = select::sibling_channel(&last.0.name, minor) else {
+                continue;
+            };
+            if ocp.iter().any(|(c, _, _)| c.name == name) {
+                continue;
+            }
+            match graph::fetch(&config.update_url, &name, arch) {
+                Ok(g) => merged.merge(&g),
+                Err(e) => log::warn(&format!(
+                    "reading channel `{name}` for the upgrade path: {e:?}"
+                )),
+            }
+        }
+    }
+    let (from, to) = (&first.2.min, &last.2.max);
+    let path = match (merged.find(from), merged.find(to)) {
+        (Some(a), Some(b)) => merged.shortest_path(a, b),
+        _ => None,
+    };
+    match path {
+        Some(path) => Ok(Some(
+            path.into_iter().map(|i| merged.nodes[i].clone()).collect(),
+        )),
+        None => {
+            log::warn(&format!(
+                "no upgrade path from {from} (`{}`) to {to} (`{}`) for {arch}: each channel's releases are mirrored, but not a path between them",
+                first.0.name, last.0.name
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// Tells about updates that are only conditionally recommended: they are not
+/// followed when computing upgrade paths (as in oc-mirror).
+fn report_conditional(graph: &Graph, label: &str) {
+    if graph.conditional.is_empty() {
+        return;
+    }
+    let mut risks: Vec<&str> = graph
+        .conditional
+        .iter()
+        .flat_map(|c| c.risks.iter().map(String::as_str))
+        .collect();
+    risks.sort_unstable();
+    risks.dedup();
+    log::info(&format!(
+        "channel {label}: {} conditional updates (risks: {}) are not used for upgrade paths",
+        graph.conditional.len(),
+        risks.join(", ")
+    ));
+}
+
+/// `platform.release`: one payload named directly. Its version comes from its
+/// `release-metadata`; its architecture from that metadata (`multi`), else
+/// from a `<version>-<arch>` tag, else the configured architecture.
+fn explicit_release(reference: &str, arches: &[&str]) -> Result<Release, Error> {
+    let meta = payload::metadata(reference)?;
+    let tagged_arch = reference
+        .rsplit_once(':')
+        .filter(|(_, t)| !t.contains('/') && !reference.contains('@'))
+        .and_then(|(_, t)| t.strip_prefix(&format!("{}-", meta.version)))
+        .and_then(|a| tag_arch(a).ok());
+    let arch = if meta
+        .metadata
+        .get("release.openshift.io/architecture")
+        .map(String::as_str)
+        == Some("multi")
+    {
+        "multi"
+    } else if let Some(a) = tagged_arch {
+        a
+    } else {
+        tag_arch(arches.first().copied().unwrap_or("amd64"))?
+    };
+    Ok(Release {
+        version: meta.version,
+        arch: arch.to_string(),
+        payload: reference.to_string(),
+    })
+}
+
+oc_mirror_plugin_sdk::export_content_source!(Releases);
