@@ -9,7 +9,7 @@
 use std::io;
 
 use crate::Error;
-use crate::bindings::imports::oc_mirror::plugin::http as wit;
+use crate::bindings::imports::oc_mirror::plugin0_1_0::http as wit;
 use crate::registry::{ChunkReader, Chunked};
 
 /// A response: status, headers, and a body to read with [`std::io::Read`].

@@ -1,13 +1,16 @@
 //! Write [oc-mirror](https://github.com/oc-mirror-rs/oc-mirror) plugins in Rust.
 //!
 //! A plugin is a WebAssembly component built for `wasm32-wasip2` against the WIT
-//! package `oc-mirror:plugin@0.1.0`. It is one of two kinds:
+//! package `oc-mirror:plugin@0.2.0` (which keeps the host interfaces of 0.1.0). It
+//! is one of two kinds:
 //!
 //! - a **content source** ([`ContentSource`], world `content-source`) turns its section
-//!   of the ImageSetConfiguration into the images to mirror; it may read registries
-//!   ([`registry`]) and allowed HTTP hosts ([`http`]) through the host;
-//! - a **publisher** ([`Publisher`], world `publisher`) turns what was mirrored into
-//!   files (cluster resources, runtime configuration); it has no network at all.
+//!   of the ImageSetConfiguration into the images to mirror (and, optionally, images
+//!   for the host to build and small files to carry to the publishers); it may read
+//!   registries ([`registry`]) and allowed HTTP hosts ([`http`]) through the host;
+//! - a **publisher** ([`Publisher`], world `publisher`) turns what was mirrored (and
+//!   the files that came with it) into files (cluster resources, runtime
+//!   configuration); it has no network at all.
 //!
 //! Neither has a filesystem, sockets or environment: whatever a plugin needs comes
 //! through the host, which checks it against what the plugin declared in
@@ -84,7 +87,7 @@
 //!                 platforms: Vec::new(),
 //!             })
 //!             .collect();
-//!         Ok(Resolution { images, state: None })
+//!         Ok(Resolution { images, ..Resolution::default() })
 //!     }
 //! }
 //!
@@ -130,9 +133,10 @@ pub mod bindings {
                     import oc-mirror:plugin/registry@0.1.0;
                     import oc-mirror:plugin/http@0.1.0;
                     import oc-mirror:plugin/log@0.1.0;
+                    import oc-mirror:plugin/types@0.2.0;
                 }
             ",
-            path: "../wit/plugin@0.1.0",
+            path: "../wit/plugin@0.2.0",
             world: "oc-mirror:sdk/imports",
             generate_all,
             additional_type_attributes: {
@@ -143,6 +147,10 @@ pub mod bindings {
                 "oc-mirror:plugin/types@0.1.0/mirrored-image": [#[derive(PartialEq, Eq, Hash)]],
                 "oc-mirror:plugin/types@0.1.0/error": [#[derive(PartialEq, Eq, Hash)]],
                 "oc-mirror:plugin/types@0.1.0/image-kind": [#[derive(Hash)]],
+                "oc-mirror:plugin/types@0.2.0/attachment": [#[derive(PartialEq, Eq, Hash)]],
+                "oc-mirror:plugin/types@0.2.0/tarball-layer": [#[derive(PartialEq, Eq, Hash)]],
+                "oc-mirror:plugin/types@0.2.0/image-build": [#[derive(PartialEq, Eq, Hash)]],
+                "oc-mirror:plugin/types@0.2.0/results": [#[derive(PartialEq, Eq)]],
             },
         });
     }
@@ -150,13 +158,14 @@ pub mod bindings {
     /// The exports of the `content-source` world; its imports are [`imports`]'.
     pub mod content_source {
         wit_bindgen::generate!({
-            path: "../wit/plugin@0.1.0",
-            world: "content-source",
+            path: "../wit/plugin@0.2.0",
+            world: "oc-mirror:plugin/content-source@0.2.0",
             with: {
-                "oc-mirror:plugin/types@0.1.0": super::imports::oc_mirror::plugin::types,
-                "oc-mirror:plugin/registry@0.1.0": super::imports::oc_mirror::plugin::registry,
-                "oc-mirror:plugin/http@0.1.0": super::imports::oc_mirror::plugin::http,
-                "oc-mirror:plugin/log@0.1.0": super::imports::oc_mirror::plugin::log,
+                "oc-mirror:plugin/types@0.1.0": super::imports::oc_mirror::plugin0_1_0::types,
+                "oc-mirror:plugin/types@0.2.0": super::imports::oc_mirror::plugin0_2_0::types,
+                "oc-mirror:plugin/registry@0.1.0": super::imports::oc_mirror::plugin0_1_0::registry,
+                "oc-mirror:plugin/http@0.1.0": super::imports::oc_mirror::plugin0_1_0::http,
+                "oc-mirror:plugin/log@0.1.0": super::imports::oc_mirror::plugin0_1_0::log,
             },
             pub_export_macro: true,
             export_macro_name: "__export_content_source_world",
@@ -165,13 +174,15 @@ pub mod bindings {
     }
 
     /// The exports of the `publisher` world; its imports are [`imports`]'.
+    #[allow(clippy::too_many_arguments)]
     pub mod publisher {
         wit_bindgen::generate!({
-            path: "../wit/plugin@0.1.0",
-            world: "publisher",
+            path: "../wit/plugin@0.2.0",
+            world: "oc-mirror:plugin/publisher@0.2.0",
             with: {
-                "oc-mirror:plugin/types@0.1.0": super::imports::oc_mirror::plugin::types,
-                "oc-mirror:plugin/log@0.1.0": super::imports::oc_mirror::plugin::log,
+                "oc-mirror:plugin/types@0.1.0": super::imports::oc_mirror::plugin0_1_0::types,
+                "oc-mirror:plugin/types@0.2.0": super::imports::oc_mirror::plugin0_2_0::types,
+                "oc-mirror:plugin/log@0.1.0": super::imports::oc_mirror::plugin0_1_0::log,
             },
             pub_export_macro: true,
             export_macro_name: "__export_publisher_world",
@@ -180,24 +191,33 @@ pub mod bindings {
     }
 }
 
-pub use bindings::imports::oc_mirror::plugin::types::{
+pub use bindings::imports::oc_mirror::plugin0_1_0::types::{
     Error, ImageKind, ImageToMirror, MirroredImage, OutputFile, Platform, PluginInfo,
 };
+pub use bindings::imports::oc_mirror::plugin0_2_0::types::{
+    Attachment, ImageBuild, Results, TarballLayer,
+};
 
-/// The version of the WIT package this SDK implements (`oc-mirror:plugin@0.1.0`).
-pub const API_VERSION: &str = "0.1.0";
+/// The version of the WIT package this SDK implements (`oc-mirror:plugin@0.2.0`).
+pub const API_VERSION: &str = "0.2.0";
 
 /// The name of the custom section that holds [`API_VERSION`] in every plugin built
 /// with this SDK. The host reads it with [`find_custom_section`] (it sits in the
 /// component's core module, which wasm-component-ld nests inside the component).
 pub const API_SECTION: &str = "oc-mirror:plugin-api";
 
-/// What a content source found: the images to mirror and the state to keep for the
-/// next run.
+/// What a content source found: the images to mirror, images for the host to
+/// build, files to carry to the publishers, and the state to keep for the next run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Resolution {
     /// The images to mirror, in any order (the host de-duplicates).
     pub images: Vec<ImageToMirror>,
+    /// Images the host builds (a base image plus layers made from downloaded
+    /// archives) and mirrors, e.g. a graph-data image.
+    pub builds: Vec<ImageBuild>,
+    /// Small files (at most 1 MiB each) carried with the imageset and handed to
+    /// every publisher, e.g. release signatures.
+    pub attachments: Vec<Attachment>,
     /// The plugin's own state, handed back to [`ContentSource::resolve`] next time
     /// (e.g. the newest version seen). `None` keeps no state.
     pub state: Option<serde_json::Value>,
@@ -229,14 +249,11 @@ pub trait Publisher {
 
     /// Turns what was mirrored into files for the host to write.
     ///
-    /// `config` is the publisher's settings (JSON, `null` when none); `mirror` is the
-    /// mirror's `registry[/prefix]`; `images` are every image now in the mirror.
-    /// Returned paths are relative (no `..`, not absolute).
-    fn publish(
-        config: serde_json::Value,
-        mirror: &str,
-        images: Vec<MirroredImage>,
-    ) -> Result<Vec<OutputFile>, Error>;
+    /// `config` is the publisher's settings (JSON, `null` when none); `results` has
+    /// the mirror's `registry[/prefix]`, every image now in the mirror, and the
+    /// content sources' attachments. Returned paths are relative (no `..`, not
+    /// absolute).
+    fn publish(config: serde_json::Value, results: Results) -> Result<Vec<OutputFile>, Error>;
 }
 
 /// Deserializes a configuration section into `T`, or an
@@ -251,6 +268,9 @@ pub mod __private {
     use super::*;
 
     pub use bindings::content_source::Guest as ContentSourceGuest;
+    pub use bindings::imports::oc_mirror::plugin0_2_0::types::{
+        Context, Resolution as WitResolution,
+    };
     pub use bindings::publisher::Guest as PublisherGuest;
 
     /// JSON text from the host into a value: empty text is `null`.
@@ -265,8 +285,9 @@ pub mod __private {
     /// `content-source.resolve` on top of [`ContentSource::resolve`].
     pub fn resolve<T: ContentSource>(
         config: String,
-        state: String,
-    ) -> Result<(Vec<ImageToMirror>, String), Error> {
+        context: Context,
+    ) -> Result<WitResolution, Error> {
+        let state = context.state;
         let config = json("the configuration", &config)?;
         let state = if state.trim().is_empty() {
             None
@@ -281,17 +302,21 @@ pub mod __private {
             None | Some(serde_json::Value::Null) => String::new(),
             Some(value) => value.to_string(),
         };
-        Ok((resolution.images, state))
+        Ok(WitResolution {
+            images: resolution.images,
+            builds: resolution.builds,
+            attachments: resolution.attachments,
+            state,
+        })
     }
 
     /// `publisher.publish` on top of [`Publisher::publish`].
     pub fn publish<T: Publisher>(
         config: String,
-        mirror: String,
-        images: Vec<MirroredImage>,
+        results: Results,
     ) -> Result<Vec<OutputFile>, Error> {
         let config = json("the configuration", &config)?;
-        T::publish(config, &mirror, images)
+        T::publish(config, results)
     }
 }
 
@@ -310,15 +335,10 @@ macro_rules! export_content_source {
                 }
                 fn resolve(
                     config: ::std::string::String,
-                    state: ::std::string::String,
-                ) -> ::core::result::Result<
-                    (
-                        ::std::vec::Vec<$crate::ImageToMirror>,
-                        ::std::string::String,
-                    ),
-                    $crate::Error,
-                > {
-                    $crate::__private::resolve::<$t>(config, state)
+                    context: $crate::__private::Context,
+                ) -> ::core::result::Result<$crate::__private::WitResolution, $crate::Error>
+                {
+                    $crate::__private::resolve::<$t>(config, context)
                 }
             }
 
@@ -346,11 +366,10 @@ macro_rules! export_publisher {
                 }
                 fn publish(
                     config: ::std::string::String,
-                    mirror: ::std::string::String,
-                    images: ::std::vec::Vec<$crate::MirroredImage>,
+                    results: $crate::Results,
                 ) -> ::core::result::Result<::std::vec::Vec<$crate::OutputFile>, $crate::Error>
                 {
-                    $crate::__private::publish::<$t>(config, mirror, images)
+                    $crate::__private::publish::<$t>(config, results)
                 }
             }
 
@@ -372,7 +391,7 @@ macro_rules! __api_version_section {
         #[cfg(target_arch = "wasm32")]
         #[unsafe(link_section = "oc-mirror:plugin-api")]
         #[used]
-        static __OC_MIRROR_PLUGIN_API: [u8; 5] = *b"0.1.0";
+        static __OC_MIRROR_PLUGIN_API: [u8; 5] = *b"0.2.0";
     };
 }
 
@@ -383,7 +402,7 @@ mod tests {
     #[test]
     fn section_macro_matches_the_constants() {
         // The literal in `__api_version_section!` must follow these.
-        assert_eq!(API_VERSION.as_bytes(), b"0.1.0");
+        assert_eq!(API_VERSION.as_bytes(), b"0.2.0");
         assert_eq!(API_SECTION, "oc-mirror:plugin-api");
     }
 
@@ -405,18 +424,21 @@ mod tests {
             ) -> Result<Resolution, Error> {
                 assert_eq!(config, serde_json::json!([1]));
                 Ok(Resolution {
-                    images: Vec::new(),
                     state: state.map(|s| serde_json::json!({"seen": s})),
+                    ..Resolution::default()
                 })
             }
         }
-        let (images, state) = __private::resolve::<S>("[1]".into(), String::new()).unwrap();
-        assert!(images.is_empty());
-        assert_eq!(state, "");
-        let (_, state) = __private::resolve::<S>("[1]".into(), "2".into()).unwrap();
-        assert_eq!(state, r#"{"seen":2}"#);
+        let context = |state: &str| __private::Context {
+            state: state.to_string(),
+        };
+        let r = __private::resolve::<S>("[1]".into(), context("")).unwrap();
+        assert!(r.images.is_empty() && r.builds.is_empty() && r.attachments.is_empty());
+        assert_eq!(r.state, "");
+        let r = __private::resolve::<S>("[1]".into(), context("2")).unwrap();
+        assert_eq!(r.state, r#"{"seen":2}"#);
         assert!(matches!(
-            __private::resolve::<S>("[".into(), String::new()),
+            __private::resolve::<S>("[".into(), context("")),
             Err(Error::InvalidConfig(_))
         ));
     }

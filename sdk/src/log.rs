@@ -3,7 +3,7 @@
 //!
 //! A plugin's stdout and stderr go nowhere useful: log through these instead.
 
-use crate::bindings::imports::oc_mirror::plugin::log as wit;
+use crate::bindings::imports::oc_mirror::plugin0_1_0::log as wit;
 
 pub use wit::Level;
 

@@ -8,7 +8,7 @@
 use std::io;
 
 use crate::Error;
-use crate::bindings::imports::oc_mirror::plugin::registry as wit;
+use crate::bindings::imports::oc_mirror::plugin0_1_0::registry as wit;
 
 pub use wit::Manifest;
 

@@ -23,17 +23,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// The fixtures, built by `tests/build.rs`.
-mod fixtures {
+pub(crate) mod fixtures {
     include!(concat!(env!("OUT_DIR"), "/hostile_plugins.rs"));
 }
 
-/// Every fixture a test below runs; compared with [`fixtures::ALL`].
+/// Every fixture a test runs (below, or in `plugin_files.rs` for
+/// `image-files`); compared with [`fixtures::ALL`].
 const TESTED: &[&str] = &[
     "endless-loop",
     "environment",
     "file-read",
     "http-off-allowlist",
     "http-redirect",
+    "image-files",
     "memory-bomb",
     "panic",
     "socket",
@@ -102,7 +104,7 @@ async fn resolve(
     host()
         .resolve(plugin(name), grants, None, config, "")
         .await
-        .map(|(images, _state)| images)
+        .map(|r| r.images)
 }
 
 /// Grants exactly `http:<host:port>`.
@@ -503,7 +505,7 @@ fn with_api_version(bytes: &[u8], version: &[u8; 5]) -> Vec<u8> {
         + name.len();
     assert_eq!(
         &bytes[at..at + 5],
-        b"0.1.0",
+        oc_mirror::plugin::API_VERSION.as_bytes(),
         "the version follows the section name"
     );
     let mut patched = bytes.to_vec();
@@ -524,16 +526,45 @@ async fn hostile_unknown_api_version_is_refused_at_load() {
     );
     assert_mentions(
         &err.to_string(),
-        &["`well-behaved-9.9.9`", "9.9.9", "0.1.0", "rebuild"],
+        &[
+            "`well-behaved-9.9.9`",
+            "9.9.9",
+            "0.1.0 and 0.2.0",
+            "rebuild",
+        ],
     );
     // The same bytes with the right version load and run.
-    let bytes = with_api_version(fixtures::WELL_BEHAVED, b"0.1.0");
+    let bytes = with_api_version(fixtures::WELL_BEHAVED, b"0.2.0");
     let same = host().load(&bytes, "well-behaved-again").expect("load");
-    let (images, _) = host()
+    let images = host()
         .resolve(&same, Grants::default(), None, "", "")
         .await
-        .expect("resolve");
+        .expect("resolve")
+        .images;
     assert_eq!(sources(&images), [WELL_BEHAVED_IMAGE]);
+}
+
+/// The well-behaved fixture as built for plugin API 0.1.0 (see tests/data/README.md).
+const WELL_BEHAVED_0_1: &[u8] = include_bytes!("../data/well-behaved-0.1.0.wasm");
+
+/// A plugin built for the older contract still loads and runs beside 0.2.0
+/// ones: the host keeps every released version.
+#[tokio::test]
+async fn api_0_1_plugins_still_run() {
+    let old = host()
+        .load(WELL_BEHAVED_0_1, "well-behaved-0.1.0")
+        .expect("a 0.1.0 plugin loads");
+    assert_eq!(old.api, oc_mirror::plugin::Api::V0_1);
+    let info = host().info(&old).await.expect("info");
+    assert_eq!(info.name, "well-behaved");
+    let resolved = host()
+        .resolve(&old, Grants::default(), None, "", "")
+        .await
+        .expect("a 0.1.0 plugin resolves");
+    assert_eq!(sources(&resolved.images), [WELL_BEHAVED_IMAGE]);
+    assert!(resolved.builds.is_empty() && resolved.attachments.is_empty());
+    let new = plugin("well-behaved");
+    assert_eq!(new.api, oc_mirror::plugin::Api::V0_2);
 }
 
 /// The first core module's code section (id 10) inside a component: offset and length.
@@ -658,10 +689,11 @@ async fn hostile_plugins_compiled_once_then_loaded_from_the_cache() {
     println!("well-behaved: compiled in {cold:?}, loaded from the cache in {warm:?}");
     assert_eq!(cached(), files, "nothing new in the cache");
     assert_eq!(inode(file), written, "the cached file was not rewritten");
-    let (images, _) = second_host
+    let images = second_host
         .resolve(&second, Grants::default(), None, "", "")
         .await
-        .expect("resolve from the cached component");
+        .expect("resolve from the cached component")
+        .images;
     assert_eq!(sources(&images), [WELL_BEHAVED_IMAGE]);
 
     // A damaged cache entry costs a compile, not a failure. (Replaced as the cache
@@ -673,10 +705,11 @@ async fn hostile_plugins_compiled_once_then_loaded_from_the_cache() {
     let third = second_host
         .load(fixtures::WELL_BEHAVED, "well-behaved")
         .expect("load over a damaged cache entry");
-    let (images, _) = second_host
+    let images = second_host
         .resolve(&third, Grants::default(), None, "", "")
         .await
-        .expect("resolve");
+        .expect("resolve")
+        .images;
     assert_eq!(sources(&images), [WELL_BEHAVED_IMAGE]);
 }
 

@@ -93,7 +93,7 @@ impl ContentSource for K8sManifestImages {
         }
         Ok(Resolution {
             images: to_mirror(all),
-            state: None,
+            ..Resolution::default()
         })
     }
 }

@@ -1,11 +1,14 @@
 //! Generated bindings for every supported version of the plugin contract.
 //!
-//! One `bindgen!` per world of `oc-mirror:plugin@0.1.0`. The publisher world
+//! `oc-mirror:plugin@0.1.0`: one `bindgen!` per world; the publisher world
 //! reuses the content-source world's generated interfaces (`with:`), so each
-//! host interface has one Rust type. A future `@0.2.0` gets its own module
-//! beside this one, and `super::conversions` maps between them.
+//! host interface has one Rust type.
+//!
+//! `oc-mirror:plugin@0.2.0` imports the 0.1.0 host interfaces unchanged, so
+//! its worlds map them (`with:`) onto the 0.1.0 modules: the host implements
+//! `registry`, `http` and `log` once, whatever version a plugin was built for.
 
-/// The `content-source` world.
+/// The 0.1.0 `content-source` world.
 pub mod content_source {
     wasmtime::component::bindgen!({
         path: "../wit/plugin@0.1.0",
@@ -19,7 +22,7 @@ pub mod content_source {
     });
 }
 
-/// The `publisher` world.
+/// The 0.1.0 `publisher` world.
 pub mod publisher {
     wasmtime::component::bindgen!({
         path: "../wit/plugin@0.1.0",
@@ -31,6 +34,42 @@ pub mod publisher {
             "oc-mirror:plugin/log": super::content_source::oc_mirror::plugin::log,
         },
     });
+}
+
+/// The 0.2.0 worlds.
+pub mod v0_2 {
+    /// The 0.2.0 `content-source` world.
+    pub mod content_source {
+        wasmtime::component::bindgen!({
+            path: "../wit/plugin@0.2.0",
+            world: "oc-mirror:plugin/content-source@0.2.0",
+            imports: { default: async | trappable },
+            exports: { default: async },
+            with: {
+                "oc-mirror:plugin/types@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::types,
+                "oc-mirror:plugin/registry@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::registry,
+                "oc-mirror:plugin/http@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::http,
+                "oc-mirror:plugin/log@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::log,
+            },
+        });
+    }
+
+    /// The 0.2.0 `publisher` world.
+    pub mod publisher {
+        wasmtime::component::bindgen!({
+            path: "../wit/plugin@0.2.0",
+            world: "oc-mirror:plugin/publisher@0.2.0",
+            imports: { default: async | trappable },
+            exports: { default: async },
+            with: {
+                "oc-mirror:plugin/types@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::types,
+                "oc-mirror:plugin/types@0.2.0": super::content_source::oc_mirror::plugin0_2_0::types,
+                "oc-mirror:plugin/log@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::log,
+            },
+        });
+    }
+
+    pub use content_source::oc_mirror::plugin0_2_0::types;
 }
 
 pub use content_source::oc_mirror::plugin::types;

@@ -64,7 +64,8 @@ impl Grants {
         }
     }
 
-    fn allows_url(&self, url: &reqwest::Url) -> bool {
+    /// Whether `url` is on a granted host (and is http or https).
+    pub fn allows_url(&self, url: &reqwest::Url) -> bool {
         let Some(host) = url.host_str() else {
             return false;
         };
@@ -75,6 +76,65 @@ impl Grants {
                 .iter()
                 .any(|h| h == &host.to_ascii_lowercase() || Some(h) == with_port.as_ref())
     }
+}
+
+/// Why a GET on granted hosts failed.
+pub enum GetError {
+    /// The server could not be reached or the request failed.
+    Upstream(String),
+    /// A redirect pointed off the granted hosts (named).
+    RedirectDenied {
+        host: String,
+    },
+    Other(String),
+}
+
+/// GET `url` (already checked against `grants`), following redirects only
+/// while they stay on granted hosts. Shared by plugins' `http.get` and the
+/// host's own downloads on a plugin's behalf (image builds).
+pub async fn get_allowed(
+    grants: &Grants,
+    url: reqwest::Url,
+    headers: Vec<(String, String)>,
+) -> Result<reqwest::Response, GetError> {
+    let policy_grants = grants.clone();
+    let client = reqwest::Client::builder()
+        .connect_timeout(HTTP_CONNECT_TIMEOUT)
+        .read_timeout(HTTP_READ_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > 5 {
+                attempt.error("too many redirects")
+            } else if policy_grants.allows_url(attempt.url()) {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))
+        .build()
+        .map_err(|e| GetError::Other(e.to_string()))?;
+    let mut request = client.get(url);
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| GetError::Upstream(e.to_string()))?;
+    // A redirect that was stopped leaves the allowed hosts.
+    if response.status().is_redirection() {
+        let to = response
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let host = reqwest::Url::parse(&to)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or(to);
+        return Err(GetError::RedirectDenied { host });
+    }
+    Ok(response)
 }
 
 /// An open file inside an image (or a directory's tar), in a temporary file
@@ -142,6 +202,7 @@ impl HasData for HasPluginState {
 }
 
 impl types::Host for PluginState {}
+impl super::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::types::Host for PluginState {}
 
 impl registry::Host for PluginState {
     async fn get_manifest(
@@ -259,50 +320,17 @@ impl http::Host for PluginState {
             let host = parsed.host_str().unwrap_or_default().to_string();
             return Ok(Err(self.deny(format!("http:{host}"))));
         }
-        // Redirects are followed only while they stay on allowed hosts.
-        let grants = self.grants.clone();
-        let client = match reqwest::Client::builder()
-            .connect_timeout(HTTP_CONNECT_TIMEOUT)
-            .read_timeout(HTTP_READ_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() > 5 {
-                    attempt.error("too many redirects")
-                } else if grants.allows_url(attempt.url()) {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            }))
-            .build()
-        {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(Error::Other(e.to_string()))),
-        };
-        let mut request = client.get(parsed);
-        for (k, v) in headers {
-            request = request.header(k, v);
-        }
-        let response = match request.send().await {
+        let response = match get_allowed(&self.grants, parsed, headers).await {
             Ok(r) => r,
-            Err(e) => return Ok(Err(Error::Upstream(e.to_string()))),
+            Err(GetError::Upstream(e)) => return Ok(Err(Error::Upstream(e))),
+            Err(GetError::Other(e)) => return Ok(Err(Error::Other(e))),
+            Err(GetError::RedirectDenied { host }) => {
+                self.denied.push(format!("http:{host}"));
+                return Ok(Err(Error::Denied(format!(
+                    "`{url}` redirects to `{host}`, which is not granted"
+                ))));
+            }
         };
-        // A redirect that was stopped leaves the allowed hosts.
-        if response.status().is_redirection() {
-            let to = response
-                .headers()
-                .get("location")
-                .and_then(|l| l.to_str().ok())
-                .unwrap_or_default()
-                .to_string();
-            let host = reqwest::Url::parse(&to)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or(to);
-            self.denied.push(format!("http:{host}"));
-            return Ok(Err(Error::Denied(format!(
-                "`{url}` redirects to `{host}`, which is not granted"
-            ))));
-        }
         let status = response.status().as_u16();
         let headers = response
             .headers()

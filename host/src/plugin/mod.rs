@@ -39,11 +39,14 @@ use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::registry::RegistryClient;
 use bindings::types;
+pub use bindings::v0_2::types as v0_2;
 pub use host::Grants;
 use host::{HasPluginState, PluginState};
 
-/// The contract version this host speaks (`wit/plugin@0.1.0`).
-pub const API_VERSION: &str = "0.1.0";
+/// The newest contract version this host speaks (`wit/plugin@0.2.0`).
+pub const API_VERSION: &str = "0.2.0";
+/// Every contract version this host loads plugins for, oldest first.
+pub const API_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 /// Custom section in which the SDK records the contract version a plugin was built for.
 pub const API_SECTION: &str = "oc-mirror:plugin-api";
 /// A call that runs longer than this is stopped: resolving a section of the
@@ -61,7 +64,7 @@ pub enum PluginError {
     #[error("plugin `{plugin}` cannot be loaded: {reason}")]
     Load { plugin: String, reason: String },
     #[error(
-        "plugin `{plugin}` was built for plugin API {found}, but this oc-mirror speaks {API_VERSION}\nhint: rebuild the plugin against oc-mirror-plugin-sdk {API_VERSION}, or use an oc-mirror that supports {found}"
+        "plugin `{plugin}` was built for plugin API {found}, but this oc-mirror speaks {}\nhint: rebuild the plugin against oc-mirror-plugin-sdk {API_VERSION}, or use an oc-mirror that supports {found}", API_VERSIONS.join(" and ")
     )]
     ApiVersion { plugin: String, found: String },
     #[error("plugin `{plugin}` is a {found}, not a {wanted}")]
@@ -140,12 +143,42 @@ impl Drop for PluginHost {
     }
 }
 
+/// The contract version a plugin was built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    V0_1,
+    V0_2,
+}
+
+impl Api {
+    /// `0.1.0`, `0.2.0`.
+    pub fn version(self) -> &'static str {
+        match self {
+            Api::V0_1 => "0.1.0",
+            Api::V0_2 => "0.2.0",
+        }
+    }
+}
+
+/// What a content source returned, whatever contract version it speaks
+/// (a 0.1.0 plugin builds nothing and attaches nothing).
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    pub images: Vec<types::ImageToMirror>,
+    pub builds: Vec<v0_2::ImageBuild>,
+    pub attachments: Vec<v0_2::Attachment>,
+    /// JSON, or empty.
+    pub state: String,
+}
+
 /// A loaded, compiled plugin.
 #[derive(Clone)]
 pub struct Plugin {
     /// Where it came from (`embedded:additional-images`, a path, a reference).
     pub origin: String,
     pub world: World,
+    /// The contract version it was built for.
+    pub api: Api,
     /// `sha256:…` of the component bytes.
     pub digest: String,
     component: Component,
@@ -190,12 +223,13 @@ impl PluginHost {
             plugin: origin.to_string(),
             reason,
         };
-        match cache::api_version(bytes) {
-            Some(v) if v == API_VERSION => {}
+        let api = match cache::api_version(bytes).as_deref() {
+            Some("0.1.0") => Api::V0_1,
+            Some("0.2.0") => Api::V0_2,
             Some(v) => {
                 return Err(PluginError::ApiVersion {
                     plugin: origin.to_string(),
-                    found: v,
+                    found: v.to_string(),
                 });
             }
             None => {
@@ -203,7 +237,7 @@ impl PluginHost {
                     "it is not an oc-mirror plugin component (no `{API_SECTION}` section: build it with oc-mirror-plugin-sdk)"
                 )));
             }
-        }
+        };
         let digest = crate::manifest::sha256_digest(bytes);
         let component = cache::compile(
             &self.engine,
@@ -230,6 +264,7 @@ impl PluginHost {
         Ok(Plugin {
             origin: origin.to_string(),
             world,
+            api,
             digest,
             component,
         })
@@ -333,7 +368,8 @@ impl PluginHost {
         }
     }
 
-    /// `resolve(config, state)` of a content source.
+    /// `resolve` of a content source: its configuration section and its
+    /// state from last time (JSON, or empty).
     pub async fn resolve(
         &self,
         plugin: &Plugin,
@@ -341,7 +377,7 @@ impl PluginHost {
         registry: Option<Arc<RegistryClient>>,
         config: &str,
         state: &str,
-    ) -> Result<(Vec<types::ImageToMirror>, String), PluginError> {
+    ) -> Result<Resolution, PluginError> {
         if plugin.world != World::ContentSource {
             return Err(PluginError::WrongWorld {
                 plugin: plugin.origin.clone(),
@@ -349,18 +385,47 @@ impl PluginHost {
                 wanted: World::ContentSource.name(),
             });
         }
-        use bindings::content_source::ContentSource;
-        let linker =
-            self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
         let mut store = self.store(plugin, grants, registry);
-        let result = self
-            .deadline(async {
-                let instance =
-                    ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
-                        .await?;
-                instance.call_resolve(&mut store, config, state).await
-            })
-            .await;
+        let result = match plugin.api {
+            Api::V0_1 => {
+                use bindings::content_source::ContentSource;
+                let linker =
+                    self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+                self.deadline(async {
+                    let instance =
+                        ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
+                            .await?;
+                    let out = instance.call_resolve(&mut store, config, state).await?;
+                    Ok(out.map(|(images, state)| Resolution {
+                        images,
+                        state,
+                        ..Resolution::default()
+                    }))
+                })
+                .await
+            }
+            Api::V0_2 => {
+                use bindings::v0_2::content_source::ContentSource;
+                let linker =
+                    self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+                let context = v0_2::Context {
+                    state: state.to_string(),
+                };
+                self.deadline(async {
+                    let instance =
+                        ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
+                            .await?;
+                    let out = instance.call_resolve(&mut store, config, &context).await?;
+                    Ok(out.map(|r| Resolution {
+                        images: r.images,
+                        builds: r.builds,
+                        attachments: r.attachments,
+                        state: r.state,
+                    }))
+                })
+                .await
+            }
+        };
         match result {
             Ok(Ok(out)) => Ok(out),
             Ok(Err(e)) => Err(self.guest_error(plugin, store.data(), e)),
@@ -368,13 +433,12 @@ impl PluginHost {
         }
     }
 
-    /// `publish(config, mirror, images)` of a publisher.
+    /// `publish` of a publisher. A 0.1.0 publisher gets no attachments.
     pub async fn publish(
         &self,
         plugin: &Plugin,
         config: &str,
-        mirror: &str,
-        images: &[types::MirroredImage],
+        results: &v0_2::Results,
     ) -> Result<Vec<types::OutputFile>, PluginError> {
         if plugin.world != World::Publisher {
             return Err(PluginError::WrongWorld {
@@ -383,18 +447,35 @@ impl PluginHost {
                 wanted: World::Publisher.name(),
             });
         }
-        use bindings::publisher::Publisher;
-        let linker = self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
         let mut store = self.store(plugin, Grants::default(), None);
-        let result = self
-            .deadline(async {
-                let instance =
-                    Publisher::instantiate_async(&mut store, &plugin.component, &linker).await?;
-                instance
-                    .call_publish(&mut store, config, mirror, images)
-                    .await
-            })
-            .await;
+        let result = match plugin.api {
+            Api::V0_1 => {
+                use bindings::publisher::Publisher;
+                let linker =
+                    self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+                self.deadline(async {
+                    let instance =
+                        Publisher::instantiate_async(&mut store, &plugin.component, &linker)
+                            .await?;
+                    instance
+                        .call_publish(&mut store, config, &results.mirror, &results.images)
+                        .await
+                })
+                .await
+            }
+            Api::V0_2 => {
+                use bindings::v0_2::publisher::Publisher;
+                let linker =
+                    self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+                self.deadline(async {
+                    let instance =
+                        Publisher::instantiate_async(&mut store, &plugin.component, &linker)
+                            .await?;
+                    instance.call_publish(&mut store, config, results).await
+                })
+                .await
+            }
+        };
         match result {
             Ok(Ok(out)) => Ok(out),
             Ok(Err(e)) => Err(self.guest_error(plugin, store.data(), e)),
@@ -405,8 +486,8 @@ impl PluginHost {
     /// What a plugin says about itself.
     pub async fn info(&self, plugin: &Plugin) -> Result<types::PluginInfo, PluginError> {
         let mut store = self.store(plugin, Grants::default(), None);
-        let result = match plugin.world {
-            World::ContentSource => {
+        let result = match (plugin.world, plugin.api) {
+            (World::ContentSource, Api::V0_1) => {
                 use bindings::content_source::ContentSource;
                 let linker =
                     self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
@@ -418,8 +499,31 @@ impl PluginHost {
                 }
                 .await
             }
-            World::Publisher => {
+            (World::ContentSource, Api::V0_2) => {
+                use bindings::v0_2::content_source::ContentSource;
+                let linker =
+                    self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+                async {
+                    let i =
+                        ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
+                            .await?;
+                    i.call_info(&mut store).await
+                }
+                .await
+            }
+            (World::Publisher, Api::V0_1) => {
                 use bindings::publisher::Publisher;
+                let linker =
+                    self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
+                async {
+                    let i = Publisher::instantiate_async(&mut store, &plugin.component, &linker)
+                        .await?;
+                    i.call_info(&mut store).await
+                }
+                .await
+            }
+            (World::Publisher, Api::V0_2) => {
+                use bindings::v0_2::publisher::Publisher;
                 let linker =
                     self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
                 async {

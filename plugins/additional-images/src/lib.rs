@@ -66,7 +66,7 @@ impl ContentSource for AdditionalImages {
     ) -> Result<Resolution, Error> {
         Ok(Resolution {
             images: images(config)?,
-            state: None,
+            ..Resolution::default()
         })
     }
 }
@@ -216,12 +216,14 @@ mod tests {
 
     #[test]
     fn through_the_wit_glue_state_is_empty() {
-        let (images, state) = oc_mirror_plugin_sdk::__private::resolve::<AdditionalImages>(
+        let r = oc_mirror_plugin_sdk::__private::resolve::<AdditionalImages>(
             r#"[{"name":"quay.io/a/b:1"}]"#.into(),
-            String::new(),
+            oc_mirror_plugin_sdk::__private::Context {
+                state: String::new(),
+            },
         )
         .unwrap();
-        assert_eq!(images.len(), 1);
-        assert_eq!(state, "");
+        assert_eq!(r.images.len(), 1);
+        assert_eq!(r.state, "");
     }
 }

@@ -53,9 +53,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use oc_mirror_plugin_sdk::{
-    Error, ImageReference, MirroredImage, OutputFile, PluginInfo, Publisher,
-};
+use oc_mirror_plugin_sdk::{Error, ImageReference, OutputFile, PluginInfo, Publisher, Results};
 use serde::Deserialize;
 
 /// The containers-registries.conf(5) file.
@@ -83,11 +81,8 @@ impl Publisher for RegistriesConf {
         }
     }
 
-    fn publish(
-        config: serde_json::Value,
-        _mirror: &str,
-        images: Vec<MirroredImage>,
-    ) -> Result<Vec<OutputFile>, Error> {
+    fn publish(config: serde_json::Value, results: Results) -> Result<Vec<OutputFile>, Error> {
+        let images = results.images;
         let config: Config = if config.is_null() {
             Config::default()
         } else {
@@ -301,6 +296,8 @@ mod tests {
     use oc_mirror_plugin_sdk::ImageKind;
     use serde_json::json;
 
+    use oc_mirror_plugin_sdk::MirroredImage;
+
     use super::*;
 
     const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -332,7 +329,12 @@ mod tests {
     }
 
     fn publish(images: Vec<MirroredImage>, config: serde_json::Value) -> Vec<OutputFile> {
-        RegistriesConf::publish(config, "mirror.local/prefix", images).expect("publishes")
+        let results = Results {
+            mirror: "mirror.local/prefix".into(),
+            images,
+            attachments: Vec::new(),
+        };
+        RegistriesConf::publish(config, results).expect("publishes")
     }
 
     #[test]
@@ -425,7 +427,14 @@ server = "https://quay.io"
         assert!(forced[0].contents.contains("prefix = \"quay.io/org/app\""));
         assert!(publish(Vec::new(), serde_json::Value::Null).is_empty());
         assert!(matches!(
-            RegistriesConf::publish(json!({"bogus": 1}), "m", Vec::new()),
+            RegistriesConf::publish(
+                json!({"bogus": 1}),
+                Results {
+                    mirror: "m".into(),
+                    images: Vec::new(),
+                    attachments: Vec::new()
+                }
+            ),
             Err(Error::InvalidConfig(_))
         ));
     }

@@ -35,7 +35,7 @@ impl ContentSource for FileRead {
                 kind: ImageKind::Generic,
                 platforms: Vec::new(),
             }],
-            state: None,
+            ..Resolution::default()
         })
     }
 }

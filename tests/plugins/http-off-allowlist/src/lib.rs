@@ -45,7 +45,7 @@ impl ContentSource for HttpOffAllowlist {
                 kind: ImageKind::Generic,
                 platforms: Vec::new(),
             }],
-            state: None,
+            ..Resolution::default()
         })
     }
 }

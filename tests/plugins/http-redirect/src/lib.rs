@@ -46,7 +46,7 @@ impl ContentSource for HttpRedirect {
                 kind: ImageKind::Generic,
                 platforms: Vec::new(),
             }],
-            state: None,
+            ..Resolution::default()
         })
     }
 }

@@ -29,7 +29,7 @@ impl ContentSource for WellBehaved {
                 kind: ImageKind::Generic,
                 platforms: Vec::new(),
             }],
-            state: None,
+            ..Resolution::default()
         })
     }
 }
