@@ -600,10 +600,7 @@ mod tests {
     }
 
     /// Runs a walk over layers given bottom first.
-    fn walk(
-        path: &str,
-        layers: Vec<Layer<'_>>,
-    ) -> (Found, Vec<u8>, Files) {
+    fn walk(path: &str, layers: Vec<Layer<'_>>) -> (Found, Vec<u8>, Files) {
         let (target, want_dir) = normalize(path).unwrap();
         let mut w = Walk::new(target, want_dir);
         let mut sink = Sink {

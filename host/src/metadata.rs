@@ -67,7 +67,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 /// Version of the metadata format written by this oc-mirror. A document with a
 /// higher version is refused ([`MetadataError::UnsupportedVersion`]).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A metadata document or history that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -151,12 +151,21 @@ pub struct ImageRecord {
     /// The configuration section the image comes from (`additionalImages`,
     /// `platform`, `operators`, `helm`, or a plugin's key).
     pub origin: String,
+    /// What the image is for (`release-payload`, `release-component`,
+    /// `graph-image`, `generic`…): decides its cluster resources. Absent
+    /// (format 1) reads as `generic`.
+    #[serde(default = "generic_kind")]
+    pub kind: String,
     /// Every manifest digest of the image: the top-level one and, for an
     /// index, each platform manifest kept. Sorted, without duplicates.
     pub manifests: Vec<String>,
     /// Every blob digest (configs and layers) the image needs, whether or not
     /// this sequence ships it. Sorted, without duplicates.
     pub blobs: Vec<String>,
+}
+
+fn generic_kind() -> String {
+    "generic".into()
 }
 
 /// A blob shipped in a sequence's archive.
@@ -205,6 +214,23 @@ pub struct Metadata {
     /// Each plugin's own state, by plugin name, handed back to it next time.
     #[serde(serialize_with = "sorted_map")]
     pub plugin_state: BTreeMap<String, serde_json::Value>,
+    /// Files the content sources attached for the publishers (release
+    /// signatures…), sorted by name. Their bytes travel as blobs of the
+    /// archive. Absent in format 1.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRecord>,
+}
+
+/// A file a content source attached (see [`Metadata::attachments`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AttachmentRecord {
+    /// The plugin's name for it, e.g. `signatures/sha256-<hex>-1`.
+    pub name: String,
+    pub media_type: String,
+    /// `sha256:<hex>` of its bytes (a blob of the archive).
+    pub digest: String,
+    pub size: u64,
 }
 
 /// Only the version, read first so that a newer document is refused as such
@@ -230,6 +256,7 @@ impl Metadata {
             parts: Vec::new(),
             since: None,
             plugin_state: BTreeMap::new(),
+            attachments: Vec::new(),
         }
     }
 
@@ -277,6 +304,8 @@ impl Metadata {
         self.images.dedup();
         self.blobs.sort();
         self.blobs.dedup();
+        self.attachments.sort();
+        self.attachments.dedup();
     }
 
     /// The canonical bytes: what is stored and what [`Metadata::digest`]
@@ -651,6 +680,7 @@ mod tests {
                 digest: d(1),
                 media_type: "application/vnd.oci.image.manifest.v1+json".into(),
                 origin: "additionalImages".into(),
+                kind: "generic".into(),
                 manifests: vec![d(1)],
                 blobs: vec![d(3), d(2), d(3)],
             },
@@ -660,6 +690,7 @@ mod tests {
                 digest: d(4),
                 media_type: "application/vnd.oci.image.manifest.v1+json".into(),
                 origin: "additionalImages".into(),
+                kind: "generic".into(),
                 manifests: vec![d(4)],
                 blobs: vec![d(5)],
             },
@@ -847,22 +878,37 @@ mod tests {
     }
 
     #[test]
+    fn format_1_documents_still_read() {
+        // Written before `kind` and `attachments` existed.
+        let m = sample("u-1");
+        let mut v: serde_json::Value = serde_json::from_slice(&m.to_canonical_bytes()).unwrap();
+        v["formatVersion"] = json!(1);
+        v.as_object_mut().unwrap().remove("attachments");
+        for image in v["images"].as_array_mut().unwrap() {
+            image.as_object_mut().unwrap().remove("kind");
+        }
+        let old = Metadata::from_slice(&serde_json::to_vec(&v).unwrap()).expect("format 1 reads");
+        assert!(old.attachments.is_empty());
+        assert!(old.images.iter().all(|i| i.kind == "generic"));
+    }
+
+    #[test]
     fn newer_version_and_unknown_fields_are_refused() {
         let m = sample("u-1");
         let mut v: serde_json::Value = serde_json::from_slice(&m.to_canonical_bytes()).unwrap();
-        v["formatVersion"] = json!(2);
+        v["formatVersion"] = json!(FORMAT_VERSION + 1);
         v["somethingNew"] = json!(true);
         let err = Metadata::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap_err();
         assert_eq!(
             err,
             MetadataError::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: FORMAT_VERSION + 1,
+                supported: FORMAT_VERSION
             }
         );
         assert!(err.to_string().contains("hint:"));
 
-        v["formatVersion"] = json!(1);
+        v["formatVersion"] = json!(FORMAT_VERSION);
         let err = Metadata::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap_err();
         assert!(
             matches!(&err, MetadataError::Parse { reason } if reason.contains("somethingNew")),

@@ -14,6 +14,7 @@ use regex::Regex;
 use crate::config::ImageSetConfiguration;
 use crate::copy::{CopyPlan, ImageJob};
 use crate::plugin::bindings::types::ImageToMirror;
+use crate::plugin::v0_2::{Attachment, ImageBuild};
 use crate::plugin::{Grants, Plugin, PluginError, PluginHost};
 use crate::reference::{self, MirrorTarget, ReferenceError};
 use crate::registry::RegistryClient;
@@ -27,6 +28,8 @@ pub enum SourceError {
         "`mirror.{section}` is not supported yet by this oc-mirror; it is parsed and validated, but nothing is mirrored for it\nhint: remove the section, or mirror those images with `additionalImages`"
     )]
     Unsupported { section: &'static str },
+    #[error("{0}")]
+    Settings(String),
     #[error(transparent)]
     Plugin(#[from] PluginError),
 }
@@ -58,6 +61,7 @@ pub struct Sources {
     sources: Vec<LoadedSource>,
     publishers: Vec<LoadedPublisher>,
     registry: Option<Arc<RegistryClient>>,
+    release: ReleaseSettings,
 }
 
 impl Sources {
@@ -69,6 +73,7 @@ impl Sources {
         registry: Option<Arc<RegistryClient>>,
         specs: &[crate::config::PluginSpec],
     ) -> Result<Sources, SourceError> {
+        let release = ReleaseSettings::from_env()?;
         let mut sources = Vec::new();
         let mut publishers = Vec::new();
         for (name, bytes) in crate::plugin::embedded::CONTENT_SOURCES {
@@ -77,7 +82,7 @@ impl Sources {
             // First-party plugins are trusted with what they declare; one that
             // declares `http:*` gets the hosts its settings name.
             let grants = Grants::from_capabilities(&info.capabilities)
-                .intersect(&first_party_grants(&info.config_key));
+                .intersect(&first_party_grants(&info.config_key, &release));
             sources.push(LoadedSource {
                 name: info.name.clone(),
                 plugin,
@@ -146,12 +151,73 @@ impl Sources {
             sources,
             publishers,
             registry,
+            release,
         })
+    }
+
+    /// Builds the graph-data image on `reference` instead of UBI 9
+    /// (`--graph-base-image`).
+    pub fn set_graph_base_image(&mut self, reference: &str) {
+        self.release.graph_base_image = reference.to_string();
     }
 
     /// The publishers, first-party first.
     pub fn publishers(&self) -> &[LoadedPublisher] {
         &self.publishers
+    }
+
+    /// Builds the images the plugins asked for (see [`crate::image_build`]),
+    /// reading base images through the source registry.
+    pub async fn build_images(
+        &self,
+        builds: &[(Grants, ImageBuild)],
+        cache: &crate::workspace::BlobCache,
+        target: &MirrorTarget,
+    ) -> anyhow::Result<Vec<crate::copy::ResolvedImage>> {
+        let mut out = Vec::new();
+        if builds.is_empty() {
+            return Ok(out);
+        }
+        let Some(client) = &self.registry else {
+            anyhow::bail!("images cannot be built without access to the source registries");
+        };
+        for (grants, build) in builds {
+            tracing::info!("building {} on {}", build.destination, build.base);
+            out.push(crate::image_build::build(client, cache, grants, build, target).await?);
+        }
+        Ok(out)
+    }
+
+    /// Asks the release plugin (`mirror.platform`) about the update graph
+    /// (`oc-mirror list releases`): `query` is its `list` setting; the answer
+    /// is text, a line per channel or version.
+    pub async fn list_releases(&self, query: serde_json::Value) -> Result<String, SourceError> {
+        let Some(source) = self
+            .sources
+            .iter()
+            .find(|s| s.key.as_deref() == Some("platform"))
+        else {
+            return Err(SourceError::Settings(
+                "this oc-mirror has no release plugin".into(),
+            ));
+        };
+        let config = self.release.apply(serde_json::json!({ "list": query }));
+        let resolution = self
+            .host
+            .resolve(
+                &source.plugin,
+                source.grants.clone(),
+                self.registry.clone(),
+                &config.to_string(),
+                "",
+            )
+            .await?;
+        resolution
+            .attachments
+            .into_iter()
+            .find(|a| a.name == "listing.txt")
+            .map(|a| String::from_utf8_lossy(&a.data).into_owned())
+            .ok_or_else(|| SourceError::Settings("the release plugin returned no listing".into()))
     }
 
     /// The plugin runtime.
@@ -182,13 +248,16 @@ impl Sources {
         let mut images: Vec<ImageJob> = Vec::new();
         let mut blocked = Vec::new();
         let mut new_states = BTreeMap::new();
+        let mut attachments: Vec<Attachment> = Vec::new();
+        let mut builds = Vec::new();
         for source in &self.sources {
             let section = match (&source.key, &source.config) {
                 (Some(key), _) => match mirror.get(key) {
                     None | Some(serde_json::Value::Null) => continue,
                     Some(serde_json::Value::Array(a)) if a.is_empty() => continue,
                     Some(serde_json::Value::Object(o)) if o.is_empty() => continue,
-                    Some(v) => with_settings(key, v.clone()).to_string(),
+                    Some(v) if key == "platform" => self.release.apply(v.clone()).to_string(),
+                    Some(v) => v.to_string(),
                 },
                 (None, Some(config)) => config.clone(),
                 (None, None) => "null".to_string(),
@@ -199,7 +268,7 @@ impl Sources {
                 .get(&source.name)
                 .map(|s| s.to_string())
                 .unwrap_or_default();
-            let (found, state) = self
+            let resolution = self
                 .host
                 .resolve(
                     plugin,
@@ -209,6 +278,17 @@ impl Sources {
                     &state,
                 )
                 .await?;
+            let (found, state) = (resolution.images, resolution.state);
+            for a in resolution.attachments {
+                check_attachment(&plugin.origin, &a, &attachments)?;
+                attachments.push(a);
+            }
+            builds.extend(
+                resolution
+                    .builds
+                    .into_iter()
+                    .map(|b| (source.grants.clone(), b)),
+            );
             if !state.trim().is_empty() {
                 match serde_json::from_str(&state) {
                     Ok(value) => {
@@ -245,6 +325,8 @@ impl Sources {
             plan: CopyPlan { images },
             blocked,
             states: new_states,
+            attachments,
+            builds,
         })
     }
 }
@@ -256,37 +338,123 @@ pub struct Planned {
     pub blocked: Vec<Blocked>,
     /// Each plugin's new state, by plugin name (for the next run).
     pub states: BTreeMap<String, serde_json::Value>,
+    /// Files the plugins want carried to the publishers.
+    pub attachments: Vec<Attachment>,
+    /// Images the plugins want built, with the grants of the plugin that
+    /// asked (a build downloads only from hosts that plugin may reach).
+    pub builds: Vec<(Grants, ImageBuild)>,
 }
 
-/// Where releases come from: the OpenShift update service, or the one
-/// `UPDATE_URL_OVERRIDE` names (for OKD channels too, as oc-mirror v1 did).
-pub struct UpdateService {
-    pub ocp: String,
-    pub okd: String,
+/// Largest attachment accepted from a plugin.
+pub const MAX_ATTACHMENT: usize = 1 << 20;
+
+/// An attachment must have a safe, unique name and a modest size.
+fn check_attachment(
+    plugin: &str,
+    a: &Attachment,
+    earlier: &[Attachment],
+) -> Result<(), SourceError> {
+    let bad = |detail: String| {
+        SourceError::Plugin(PluginError::Guest {
+            plugin: plugin.to_string(),
+            message: detail,
+        })
+    };
+    let name_ok = !a.name.is_empty()
+        && a.name.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+    if !name_ok {
+        return Err(bad(format!(
+            "attachment name `{}` is not a relative path of [A-Za-z0-9._-] segments",
+            a.name
+        )));
+    }
+    if a.data.len() > MAX_ATTACHMENT {
+        return Err(bad(format!(
+            "attachment `{}` is {} bytes, above the {MAX_ATTACHMENT}-byte limit",
+            a.name,
+            a.data.len()
+        )));
+    }
+    if earlier.iter().any(|e| e.name == a.name) {
+        return Err(bad(format!(
+            "attachment `{}` was already returned (by this plugin or another)",
+            a.name
+        )));
+    }
+    Ok(())
 }
 
-impl UpdateService {
-    pub const OCP: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
-    pub const OKD: &str = "https://origin-release.ci.openshift.org/graph";
+/// What the release plugin (`mirror.platform`) needs from the host: where
+/// the update service and the signature store are, which key signs
+/// releases, and the graph image's base. From the environment, as oc-mirror
+/// reads it (`UPDATE_URL_OVERRIDE`, `OCP_SIGNATURE_URL`,
+/// `OCP_SIGNATURE_VERIFICATION_PK`), and `--graph-base-image`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseSettings {
+    /// The OpenShift update service's graph endpoint.
+    pub update_url: String,
+    /// OKD's (`UPDATE_URL_OVERRIDE` moves both, as oc-mirror v1 did).
+    pub okd_update_url: String,
+    /// The signature store's base URL, ending in `/`.
+    pub signature_url: String,
+    /// The armored public key(s) to trust instead of Red Hat's release key.
+    pub signature_key: Option<String>,
+    /// The base of the graph-data image.
+    pub graph_base_image: String,
+}
 
-    /// The endpoints for this run.
-    pub fn from_env() -> UpdateService {
-        match std::env::var("UPDATE_URL_OVERRIDE") {
-            Ok(url) if !url.trim().is_empty() => UpdateService {
-                ocp: url.trim().to_string(),
-                okd: url.trim().to_string(),
-            },
-            _ => UpdateService {
-                ocp: Self::OCP.to_string(),
-                okd: Self::OKD.to_string(),
-            },
+impl ReleaseSettings {
+    pub const OCP_UPDATE_URL: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
+    pub const OKD_UPDATE_URL: &str = "https://origin-release.ci.openshift.org/graph";
+    pub const SIGNATURE_URL: &str =
+        "https://mirror.openshift.com/pub/openshift-v4/signatures/openshift/release/";
+    pub const GRAPH_BASE_IMAGE: &str = "registry.access.redhat.com/ubi9/ubi:latest";
+
+    /// The settings for this run: defaults, then the environment.
+    pub fn from_env() -> Result<ReleaseSettings, SourceError> {
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let (update_url, okd_update_url) = match var("UPDATE_URL_OVERRIDE") {
+            Some(url) => (url.clone(), url),
+            None => (Self::OCP_UPDATE_URL.into(), Self::OKD_UPDATE_URL.into()),
+        };
+        let mut signature_url = var("OCP_SIGNATURE_URL").unwrap_or(Self::SIGNATURE_URL.into());
+        if !signature_url.ends_with('/') {
+            signature_url.push('/');
         }
+        let signature_key = match var("OCP_SIGNATURE_VERIFICATION_PK") {
+            None => None,
+            Some(path) => Some(std::fs::read_to_string(&path).map_err(|e| {
+                SourceError::Settings(format!(
+                    "OCP_SIGNATURE_VERIFICATION_PK names `{path}`, which cannot be read: {e}\nhint: point it at an ASCII-armored OpenPGP public key file, or unset it to trust Red Hat's release key"
+                ))
+            })?),
+        };
+        Ok(ReleaseSettings {
+            update_url,
+            okd_update_url,
+            signature_url,
+            signature_key,
+            graph_base_image: Self::GRAPH_BASE_IMAGE.into(),
+        })
     }
 
-    /// `host[:port]` of each endpoint, as http grants.
+    /// `http:host[:port]` of every endpoint, for the release plugin's grants
+    /// (the graph-data tarball is on the update service's host).
     fn grants(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for url in [&self.ocp, &self.okd] {
+        for url in [&self.update_url, &self.okd_update_url, &self.signature_url] {
             if let Ok(u) = reqwest::Url::parse(url)
                 && let Some(host) = u.host_str()
             {
@@ -301,29 +469,33 @@ impl UpdateService {
         }
         out
     }
+
+    /// The `platform` section with these settings added.
+    fn apply(&self, mut section: serde_json::Value) -> serde_json::Value {
+        if let Some(object) = section.as_object_mut() {
+            object.insert("updateUrl".into(), self.update_url.clone().into());
+            object.insert("okdUpdateUrl".into(), self.okd_update_url.clone().into());
+            object.insert("signatureUrl".into(), self.signature_url.clone().into());
+            object.insert(
+                "graphBaseImage".into(),
+                self.graph_base_image.clone().into(),
+            );
+            if let Some(key) = &self.signature_key {
+                object.insert("signatureKey".into(), key.clone().into());
+            }
+        }
+        section
+    }
 }
 
 /// What the host grants a first-party plugin beyond what it declares: the
-/// release plugin reads registries and the update service's hosts.
-fn first_party_grants(key: &str) -> Grants {
+/// release plugin reads registries and the release endpoints' hosts.
+fn first_party_grants(key: &str, release: &ReleaseSettings) -> Grants {
     let mut caps = vec!["registry".to_string()];
     if key == "platform" {
-        caps.extend(UpdateService::from_env().grants());
+        caps.extend(release.grants());
     }
     Grants::from_capabilities(&caps)
-}
-
-/// The section handed to a first-party plugin, with the settings only the
-/// host knows (the update service endpoints for `platform`).
-fn with_settings(key: &str, mut section: serde_json::Value) -> serde_json::Value {
-    if key == "platform"
-        && let Some(object) = section.as_object_mut()
-    {
-        let service = UpdateService::from_env();
-        object.insert("updateUrl".into(), service.ocp.into());
-        object.insert("okdUpdateUrl".into(), service.okd.into());
-    }
-    section
 }
 
 /// The configuration key a plugin serves, as the `'static` origin recorded
@@ -373,6 +545,7 @@ fn to_job(
         destination,
         platforms,
         origin: origin_of(key),
+        kind: image.kind,
     })
 }
 

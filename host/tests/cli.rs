@@ -187,3 +187,70 @@ fn plugin_entries_are_checked() {
         assert!(stderr(&out).contains(needle), "{needle}\n{}", stderr(&out));
     }
 }
+
+/// A one-shot update service on loopback: answers every request with `body`
+/// and records the request lines.
+fn graph_server(body: &'static str) -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://{}/api/upgrades_info/v1/graph",
+        listener.local_addr().expect("addr")
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line.trim().to_string());
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+            }
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn list_releases_reads_the_update_graph() {
+    let (url, requests) = graph_server(
+        r#"{"nodes":[{"version":"4.16.3","payload":"q/r@sha256:3","metadata":{"io.openshift.upgrades.graph.release.channels":"stable-4.16,fast-4.16"}},{"version":"4.16.10","payload":"q/r@sha256:a","metadata":{"io.openshift.upgrades.graph.release.channels":"stable-4.16,eus-4.16"}},{"version":"4.15.9","payload":"q/r@sha256:9","metadata":{}}],"edges":[[2,0],[0,1]]}"#,
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_oc-mirror"))
+            .args(args)
+            .env("UPDATE_URL_OVERRIDE", &url)
+            .output()
+            .expect("run oc-mirror")
+    };
+    let out = run(&["list", "releases", "--version", "4.16"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "4.15.9\n4.16.3\n4.16.10\n",
+        "versions in semantic order"
+    );
+    let request = requests.recv().expect("a request");
+    assert!(
+        request.contains("channel=stable-4.16") && request.contains("arch=amd64"),
+        "{request}"
+    );
+    let out = run(&["list", "releases", "--channel", "stable-4.16", "--channels"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "eus-4.16\nfast-4.16\nstable-4.16\n"
+    );
+    let out = oc_mirror(&["list", "releases"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("name a channel"), "{}", stderr(&out));
+}

@@ -120,6 +120,10 @@ pub struct MirrorArgs {
     #[arg(long, default_value_t = (crate::plugin::DEFAULT_MEMORY_LIMIT >> 20) as u64, value_name = "MIB")]
     pub plugin_memory_limit: u64,
 
+    /// Base image of the Cincinnati graph-data image (`platform.graph: true`).
+    #[arg(long, value_name = "REF", default_value = crate::sources::ReleaseSettings::GRAPH_BASE_IMAGE)]
+    pub graph_base_image: String,
+
     /// Accepted for compatibility with oc-mirror's command line; this is the v2 behaviour.
     #[arg(long, hide = true)]
     pub v2: bool,
@@ -300,16 +304,8 @@ fn setup(args: &MirrorArgs) -> anyhow::Result<Setup> {
 /// `$OC_MIRROR_CACHE/plugins-v1`, else `$XDG_CACHE_HOME/oc-mirror/plugins-v1`,
 /// else `~/.cache/oc-mirror/plugins-v1`, else in the workspace.
 fn plugin_host(args: &MirrorArgs, ws: &Workspace) -> anyhow::Result<Arc<PluginHost>> {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    let cache_dir = env("OC_MIRROR_CACHE")
-        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("oc-mirror")))
-        .or_else(|| env("HOME").map(|d| d.join(".cache/oc-mirror")))
-        .map(|d| d.join("plugins-v1"))
-        .unwrap_or_else(|| ws.working_dir().join("plugin-cache"));
+    let cache_dir =
+        crate::plugin::cache::user_dir().unwrap_or_else(|| ws.working_dir().join("plugin-cache"));
     let memory_limit =
         usize::try_from(args.plugin_memory_limit.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
     let config = PluginHostConfig {
@@ -383,9 +379,10 @@ fn mirror_to_disk(args: &MirrorArgs, dir: PathBuf) -> anyhow::Result<()> {
         since_time: args.since,
     };
     let plugins = plugin_host(args, &ws)?;
-    let sources =
+    let mut sources =
         s.runtime
             .block_on(Sources::load(plugins, Some(s.source.clone()), &isc.plugins))?;
+    sources.set_graph_base_image(&args.graph_base_image);
     let report = s.runtime.block_on(create(
         &sources,
         &isc,
@@ -458,6 +455,7 @@ fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyh
     s.progress.finish();
     let outcomes = outcomes?;
     let mut all_images = Vec::new();
+    let mut attachments = Vec::new();
     let mut failed = Vec::new();
     for o in &outcomes {
         match o {
@@ -476,6 +474,11 @@ fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyh
                     }
                 }
                 all_images.extend(report.images.iter().cloned());
+                for a in crate::workflow::attachments_of(&ws, metadata)? {
+                    // A later sequence's copy of the same file wins.
+                    attachments.retain(|b: &crate::plugin::v0_2::Attachment| b.name != a.name);
+                    attachments.push(a);
+                }
             }
         }
     }
@@ -494,6 +497,7 @@ fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyh
                 &plugins,
                 &target,
                 &all_images,
+                &attachments,
             ))?;
         println!("  mapping: {}", path.display());
         if let Some(dir) = resources {
@@ -531,7 +535,9 @@ fn mirror_to_mirror(
         ws.uuid()
     );
     let plugins = plugin_host(args, &ws)?;
-    let sources = runtime.block_on(Sources::load(plugins, Some(source.clone()), &isc.plugins))?;
+    let mut sources =
+        runtime.block_on(Sources::load(plugins, Some(source.clone()), &isc.plugins))?;
+    sources.set_graph_base_image(&args.graph_base_image);
     // Without an imageset's metadata, plugins keep their state in the workspace.
     let states = match ws.read_file(PLUGIN_STATE_FILE)? {
         Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
@@ -544,6 +550,8 @@ fn mirror_to_mirror(
         plan,
         blocked,
         states,
+        attachments,
+        builds,
     } = runtime.block_on(sources.build_plan(&isc, &target, &states))?;
     for b in &blocked {
         info!(
@@ -567,14 +575,27 @@ fn mirror_to_mirror(
     if args.dry_run {
         return runtime.block_on(dry_run(&ws, &engine, &plan, &progress));
     }
-    let report = runtime.block_on(engine.run(&plan));
+    // Images the plugins asked to build are made before anything is copied:
+    // a build that fails stops the run while it costs nothing.
+    let started = std::time::Instant::now();
+    let built = runtime.block_on(sources.build_images(&builds, &ws.blob_cache()?, &target))?;
+    let mapping_text = sources::mapping_text(
+        plan.images
+            .iter()
+            .map(|j| (&j.source, &j.destination))
+            .chain(built.iter().map(|b| (&b.job.source, &b.job.destination))),
+    );
+    let mut resolved = runtime.block_on(engine.resolve_all(&plan));
+    resolved.extend(built.into_iter().map(Ok));
+    let report = runtime.block_on(engine.copy_resolved(resolved, started));
     progress.finish();
-    let mapping = ws.write_file("mapping.txt", sources::mapping(&plan).as_bytes())?;
+    let mapping = ws.write_file("mapping.txt", mapping_text.as_bytes())?;
     let resources = runtime.block_on(crate::workflow::publish_cluster_resources(
         &ws,
         &sources,
         &target,
         &report.images,
+        &attachments,
     ))?;
     print_summary(&report, &target, &mapping, resources.as_deref());
     let failed: Vec<String> = report

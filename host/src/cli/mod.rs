@@ -5,6 +5,7 @@
 //! codes in one place ([`exit_code`]).
 
 pub mod describe;
+pub mod list;
 pub mod mirror;
 pub mod plugin;
 pub mod reporters;
@@ -33,6 +34,8 @@ pub struct Cli {
 pub enum Command {
     /// Show what an imageset holds: UUID, sequence, parent, images, sizes.
     Describe(describe::DescribeArgs),
+    /// What the update service offers: versions of a channel, or channels.
+    List(list::ListArgs),
     /// Plugins: list the built-in ones, inspect one before using it.
     Plugin(plugin::PluginArgs),
     /// Print the version of oc-mirror.
@@ -74,6 +77,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let result = match cli.command {
         Some(Command::Version(v)) => version(&v),
         Some(Command::Describe(d)) => describe::run(&d),
+        Some(Command::List(l)) => list::run(&l),
         Some(Command::Plugin(p)) => plugin::run(&p),
         None => mirror::run(cli.mirror),
     };

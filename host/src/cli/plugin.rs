@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use crate::plugin::{API_VERSION, Plugin, PluginHost, PluginHostConfig, World};
+use crate::plugin::{Plugin, PluginHost, PluginHostConfig, World};
 use crate::registry::auth::{AuthStore, Environment};
 use crate::registry::{RegistryClient, RegistryConfig};
 
@@ -35,12 +35,15 @@ pub fn run(args: &PluginArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let host = PluginHost::new(PluginHostConfig::default())?;
+    let host = PluginHost::new(PluginHostConfig {
+        cache_dir: crate::plugin::cache::user_dir(),
+        ..PluginHostConfig::default()
+    })?;
     match &args.command {
         PluginCommand::List => {
             println!(
-                "{:<20} {:<9} {:<15} {:<18} CAPABILITIES",
-                "NAME", "VERSION", "WORLD", "CONFIG KEY"
+                "{:<20} {:<9} {:<5} {:<15} {:<18} CAPABILITIES",
+                "NAME", "VERSION", "API", "WORLD", "CONFIG KEY"
             );
             for (name, bytes) in crate::plugin::embedded::CONTENT_SOURCES
                 .iter()
@@ -49,9 +52,10 @@ pub fn run(args: &PluginArgs) -> anyhow::Result<()> {
                 let plugin = host.load(bytes, &format!("embedded:{name}"))?;
                 let info = runtime.block_on(host.info(&plugin))?;
                 println!(
-                    "{:<20} {:<9} {:<15} {:<18} {}",
+                    "{:<20} {:<9} {:<5} {:<15} {:<18} {}",
                     info.name,
                     info.version,
+                    plugin.api.version(),
                     world_name(plugin.world),
                     if info.config_key.is_empty() {
                         "-"
@@ -82,7 +86,7 @@ pub fn run(args: &PluginArgs) -> anyhow::Result<()> {
             let info = runtime.block_on(host.info(&loaded))?;
             println!("name:          {}", info.name);
             println!("version:       {}", info.version);
-            println!("api version:   {API_VERSION}");
+            println!("api version:   {}", loaded.api.version());
             println!("world:         {}", world_name(loaded.world));
             println!(
                 "config key:    {}",

@@ -110,6 +110,8 @@ pub enum ImageStatus {
 pub struct ImageOutcome {
     pub source: Reference,
     pub destination: Reference,
+    /// What the image is for.
+    pub kind: plan::ImageKind,
     /// The manifest digest the destination tag points at (when resolved).
     pub digest: Option<String>,
     pub status: ImageStatus,
@@ -699,6 +701,7 @@ fn outcome(image: &ResolvedImage, status: ImageStatus) -> ImageOutcome {
     ImageOutcome {
         source: image.job.source.clone(),
         destination: image.job.destination.clone(),
+        kind: image.job.kind,
         digest: Some(image.digest().to_string()),
         status,
     }
@@ -708,6 +711,7 @@ fn failed(job: &ImageJob, digest: Option<String>, err: &RegistryError) -> ImageO
     ImageOutcome {
         source: job.source.clone(),
         destination: job.destination.clone(),
+        kind: job.kind,
         digest,
         status: ImageStatus::Failed(err.to_string()),
     }

@@ -25,6 +25,34 @@ pub struct ImageJob {
     pub platforms: Vec<PlatformSpec>,
     /// The configuration section that asked for it (e.g. `additionalImages`).
     pub origin: &'static str,
+    /// What it is for (where its mirror entries go).
+    pub kind: ImageKind,
+}
+
+pub use crate::plugin::bindings::types::ImageKind;
+
+/// The name of a kind, as the metadata records it (the WIT enum's case).
+pub fn kind_name(kind: ImageKind) -> &'static str {
+    match kind {
+        ImageKind::ReleasePayload => "release-payload",
+        ImageKind::ReleaseComponent => "release-component",
+        ImageKind::OperatorCatalog => "operator-catalog",
+        ImageKind::OperatorImage => "operator-image",
+        ImageKind::GraphImage => "graph-image",
+        ImageKind::Generic => "generic",
+    }
+}
+
+/// The kind a recorded name stands for; unknown names are `generic`.
+pub fn kind_from_name(name: &str) -> ImageKind {
+    match name {
+        "release-payload" => ImageKind::ReleasePayload,
+        "release-component" => ImageKind::ReleaseComponent,
+        "operator-catalog" => ImageKind::OperatorCatalog,
+        "operator-image" => ImageKind::OperatorImage,
+        "graph-image" => ImageKind::GraphImage,
+        _ => ImageKind::Generic,
+    }
 }
 
 /// Every image of a run, in a stable order.

@@ -27,6 +27,7 @@ use crate::config::ImageSetConfiguration;
 use crate::copy::{CopyEngine, ResolvedImage};
 use crate::imageset::{self, Entry, ImagesetWriter, LayoutRef, WriteOptions, WrittenPart};
 use crate::manifest::Descriptor;
+use crate::metadata::AttachmentRecord;
 use crate::metadata::{BlobRecord, ImageRecord, Metadata};
 use crate::reference::{MirrorTarget, Reference};
 use crate::timestamp;
@@ -149,8 +150,13 @@ pub async fn create(
         plan,
         blocked,
         states,
+        attachments,
+        builds,
     } = sources.build_plan(isc, &target, &states).await?;
     meta.plugin_state = states;
+    let built = sources
+        .build_images(&builds, &ws.blob_cache()?, &target)
+        .await?;
     for b in &blocked {
         info!(
             "skipping `{}`: blocked by `blockedImages` pattern `{}`",
@@ -160,7 +166,7 @@ pub async fn create(
     if plan.images.is_empty() {
         bail!("no images to mirror: the configuration lists none (or all are blocked)");
     }
-    let mut images: Vec<ResolvedImage> = Vec::new();
+    let mut images: Vec<ResolvedImage> = built;
     let mut failures = Vec::new();
     for r in engine.resolve_all(&plan).await {
         match r {
@@ -225,6 +231,7 @@ pub async fn create(
                 .map(|m| m.media_type.clone())
                 .unwrap_or_default(),
             origin: i.job.origin.to_string(),
+            kind: crate::copy::plan::kind_name(i.job.kind).to_string(),
             manifests: i.manifests.iter().map(|m| m.digest.clone()).collect(),
             blobs: i.blobs().into_iter().map(|b| b.digest).collect(),
         })
@@ -236,6 +243,25 @@ pub async fn create(
             size: desc.size,
         })
         .collect();
+    // Attachments travel as blobs of their own, every time (they are small).
+    let mut attachment_entries = Vec::new();
+    for a in &attachments {
+        let digest = crate::manifest::sha256_digest(&a.data);
+        meta.attachments.push(AttachmentRecord {
+            name: a.name.clone(),
+            media_type: a.media_type.clone(),
+            digest: digest.clone(),
+            size: a.data.len() as u64,
+        });
+        if !blobs.contains_key(&digest) && !meta.blobs.iter().any(|b| b.digest == digest) {
+            meta.blobs.push(BlobRecord {
+                digest: digest.clone(),
+                size: a.data.len() as u64,
+            });
+            let path = format!("{}{}", imageset::BLOBS_PREFIX, &digest[7..]);
+            attachment_entries.push(Entry::bytes(path, Bytes::from(a.data.clone())));
+        }
+    }
     meta.normalize();
 
     let refs: Vec<LayoutRef> = images
@@ -260,6 +286,9 @@ pub async fn create(
         contents.entry(path.clone()).or_insert_with(|| {
             Entry::file(path, desc.size, ws.blob_path(digest).unwrap_or_default())
         });
+    }
+    for e in attachment_entries {
+        contents.entry(e.path.clone()).or_insert(e);
     }
     let reserve =
         meta.to_canonical_bytes().len() as u64 + PART_NAME_RESERVE * (contents.len() as u64 + 1);

@@ -13,8 +13,11 @@ pub mod publish;
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+
 use crate::copy::{ImageOutcome, ImageStatus};
-use crate::plugin::bindings::types::{ImageKind, MirroredImage};
+use crate::plugin::bindings::types::MirroredImage;
+use crate::plugin::v0_2::{Attachment, Results};
 use crate::reference::MirrorTarget;
 use crate::sources::Sources;
 use crate::workspace::Workspace;
@@ -63,6 +66,7 @@ pub async fn publish_cluster_resources(
     sources: &Sources,
     target: &MirrorTarget,
     outcomes: &[ImageOutcome],
+    attachments: &[Attachment],
 ) -> anyhow::Result<Option<PathBuf>> {
     let images: Vec<MirroredImage> = outcomes
         .iter()
@@ -71,7 +75,7 @@ pub async fn publish_cluster_resources(
             source: o.source.whole(),
             destination: o.destination.whole(),
             digest: o.digest.clone().unwrap_or_default(),
-            kind: ImageKind::Generic,
+            kind: o.kind,
         })
         .collect();
     let config_for = |publisher: &str| match publisher {
@@ -86,6 +90,11 @@ pub async fn publish_cluster_resources(
     let mirror = match &target.namespace {
         Some(ns) => format!("{}/{ns}", target.registry),
         None => target.registry.clone(),
+    };
+    let results = Results {
+        mirror,
+        images,
+        attachments: attachments.to_vec(),
     };
     let mut dir = None;
     for publisher in sources.publishers() {
@@ -104,7 +113,7 @@ pub async fn publish_cluster_resources(
         }
         for f in sources
             .host()
-            .publish(&publisher.plugin, &config, &mirror, &images)
+            .publish(&publisher.plugin, &config, &results)
             .await?
         {
             if !safe_output_path(&f.path) {
@@ -122,6 +131,43 @@ pub async fn publish_cluster_resources(
         }
     }
     Ok(dir)
+}
+
+/// The attachments a sequence recorded, read back from the blob cache (where
+/// publishing put every blob of its archive, digests checked).
+pub fn attachments_of(
+    ws: &Workspace,
+    meta: &crate::metadata::Metadata,
+) -> anyhow::Result<Vec<Attachment>> {
+    use std::io::Read;
+    let cache = ws.blob_cache()?;
+    let mut out = Vec::new();
+    for a in &meta.attachments {
+        let mut data = Vec::new();
+        cache
+            .open(&a.digest)
+            .and_then(|f| f.take(a.size + 1).read_to_end(&mut data))
+            .with_context(|| {
+                format!(
+                    "attachment `{}` ({}) of sequence {} is not in the workspace",
+                    a.name, a.digest, meta.sequence
+                )
+            })?;
+        if crate::manifest::sha256_digest(&data) != a.digest {
+            anyhow::bail!(
+                "attachment `{}` of sequence {} does not match its digest {}",
+                a.name,
+                meta.sequence,
+                a.digest
+            );
+        }
+        out.push(Attachment {
+            name: a.name.clone(),
+            media_type: a.media_type.clone(),
+            data,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

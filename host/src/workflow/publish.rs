@@ -222,6 +222,7 @@ async fn publish_one(
             destination: destination(&options.target, &rec.destination)?,
             platforms: Vec::new(),
             origin: "imageset",
+            kind: crate::copy::plan::kind_from_name(&rec.kind),
         };
         let mut manifests = Vec::new();
         // Platform manifests first, the top-level one last.

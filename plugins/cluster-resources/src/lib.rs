@@ -1,19 +1,32 @@
-//! Publisher of the OpenShift cluster resources for mirrored images: the
-//! ImageDigestMirrorSet (IDMS) and ImageTagMirrorSet (ITMS) objects of
-//! `idms-oc-mirror.yaml` and `itms-oc-mirror.yaml`, in the shape oc-mirror v2
-//! writes to `working-dir/cluster-resources/`. It serves every image of the
-//! ImageSetConfiguration (`mirror.platform`, `mirror.operators`,
-//! `mirror.additionalImages`, `mirror.helm`), whatever content source named it.
+//! Publisher of the OpenShift cluster resources for mirrored images, in the shape
+//! oc-mirror v2 writes them to `working-dir/cluster-resources/`. It serves every
+//! image of the ImageSetConfiguration (`mirror.platform`, `mirror.operators`,
+//! `mirror.additionalImages`, `mirror.helm`), whatever content source named it,
+//! and the release signatures content sources attach.
 //!
 //! It never reads a registry or a file and never writes one: given what was
-//! mirrored where, it returns the two files' text and the host writes them. The
-//! output is byte for byte what the host's `cluster_resources` module wrote before
-//! this plugin replaced it (the rules are copied from there, and so is its
-//! `exact_bytes` test).
+//! mirrored where (and the attachments), it returns the files' text and the host
+//! writes them. The mirror sets are byte for byte what the host's
+//! `cluster_resources` module wrote before this plugin replaced it (the rules are
+//! copied from there, and so is its `exact_bytes` test).
 //!
-//! Why: workloads, operators and the release payload on a disconnected cluster
-//! still name their images by the *source* names (`quay.io/…`). These two objects
-//! tell CRI-O "when you want something under this source, fetch it from this mirror
+//! | file                        | what                                                   | written when                                  |
+//! |-----------------------------|--------------------------------------------------------|-----------------------------------------------|
+//! | `idms-oc-mirror.yaml`       | ImageDigestMirrorSet objects (pulls by digest)         | an image has an IDMS entry (table below)      |
+//! | `itms-oc-mirror.yaml`       | ImageTagMirrorSet objects (pulls by tag)               | an image has an ITMS entry                    |
+//! | `updateService.yaml`        | the UpdateService (OSUS) `update-service-oc-mirror`    | a graph image was mirrored ([`update_service`]) |
+//! | `signature-configmap.json`  | the ConfigMap `mirrored-release-signatures`, as JSON   | a release signature was attached ([`signatures`]) |
+//! | `signature-configmap.yaml`  | the same ConfigMap, as YAML                            | likewise                                      |
+//!
+//! Every object carries the annotations `createdAt`, `createdBy: oc-mirror v2` and
+//! `oc-mirror_version`. Everything is de-duplicated and sorted: the same images and
+//! attachments in any order give the same bytes.
+//!
+//! # Mirror sets
+//!
+//! Workloads, operators and the release payload on a disconnected cluster still
+//! name their images by the *source* names (`quay.io/…`). These two objects tell
+//! CRI-O "when you want something under this source, fetch it from this mirror
 //! instead". An IDMS applies to pulls by digest, an ITMS to pulls by tag.
 //!
 //! | source reference              | IDMS | ITMS |
@@ -24,21 +37,31 @@
 //! | release payload by tag        | yes  | yes  |
 //!
 //! Catalogs and the graph image are left out of both. Each file holds one object per
-//! category that has entries, in the order `release`, `operator`, `generic`, named
-//! `idms-<category>-0` / `itms-<category>-0`; a file without entries is not
-//! returned. Entries are de-duplicated and sorted: the same set of images in any
-//! order gives the same bytes.
+//! category that has entries, in the order `release` (payloads and their
+//! components), `operator`, `generic`, named `idms-<category>-0` /
+//! `itms-<category>-0`; a file without entries is not returned.
+//!
+//! An entry has namespace scope (`registry/<path minus its last component>`) when
+//! the mirror kept the source path (the destination path ends with the whole
+//! source path), repository scope (`registry/path`) otherwise: release images,
+//! which the mirror renames (`…/ocp-release` → `<mirror>/openshift/release-images`,
+//! `…/ocp-v4.0-art-dev` → `<mirror>/openshift/release`), always get repository
+//! scope.
 //!
 //! Config (JSON): `{"createdAt": "2025-05-01T10:00:00Z", "version": "0.1.0",
 //! "maxNestedPaths": 0}` — the annotation values, and `--max-nested-paths` (above 0,
-//! every entry has repository scope).
+//! every mirror-set entry has repository scope).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use oc_mirror_plugin_sdk::{
-    Error, ImageReference, MirroredImage, OutputFile, PluginInfo, Publisher,
+    Error, ImageReference, MirroredImage, OutputFile, PluginInfo, Publisher, Results,
 };
 use serde::{Deserialize, Serialize};
+
+pub mod base64;
+pub mod signatures;
+pub mod update_service;
 
 /// File holding the ImageDigestMirrorSet objects.
 pub const IDMS_FILE_NAME: &str = "idms-oc-mirror.yaml";
@@ -76,23 +99,41 @@ impl Publisher for ClusterResources {
         }
     }
 
-    fn publish(
-        config: serde_json::Value,
-        _mirror: &str,
-        images: Vec<MirroredImage>,
-    ) -> Result<Vec<OutputFile>, Error> {
+    fn publish(config: serde_json::Value, results: Results) -> Result<Vec<OutputFile>, Error> {
         let config: Config = oc_mirror_plugin_sdk::config(config)?;
-        let images = images
+        let images = results
+            .images
             .iter()
             .enumerate()
             .map(|(i, image)| Image::from_wit(i, image))
             .collect::<Result<Vec<_>, _>>()?;
-        mirror_sets(
-            &images,
-            &config.created_at,
-            &config.version,
-            config.max_nested_paths > 0,
-        )
+        let stamp = Stamp {
+            created_at: &config.created_at,
+            version: &config.version,
+        };
+        let mut files = mirror_sets(&images, stamp, config.max_nested_paths > 0)?;
+        files.extend(update_service::update_service(&images, stamp)?);
+        files.extend(signatures::signature_files(&results.attachments, stamp)?);
+        Ok(files)
+    }
+}
+
+/// The annotation values every object carries.
+#[derive(Debug, Clone, Copy)]
+struct Stamp<'a> {
+    /// `createdAt`.
+    created_at: &'a str,
+    /// `oc-mirror_version`.
+    version: &'a str,
+}
+
+impl Stamp<'_> {
+    fn annotations(self) -> OcMirrorAnnotations {
+        OcMirrorAnnotations {
+            created_at: self.created_at.to_string(),
+            created_by: CREATED_BY.to_string(),
+            version: self.version.to_string(),
+        }
     }
 }
 
@@ -122,10 +163,14 @@ impl Category {
 /// What about an image changes where its entries go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
-    /// A release payload: always in the IDMS, even by tag.
+    /// A release payload: always in the IDMS, even by tag; the `releases` of the
+    /// UpdateService.
     Payload,
-    /// Catalogs and the graph image: in neither file.
-    Excluded,
+    /// The graph-data image: in neither mirror set; the `graphDataImage` of the
+    /// UpdateService.
+    Graph,
+    /// An operator catalog: in neither mirror set.
+    Catalog,
     /// Everything else.
     Other,
 }
@@ -135,6 +180,8 @@ enum Role {
 struct Image {
     source: ImageReference,
     destination: ImageReference,
+    /// `sha256:…` of its manifest in the mirror, as the host reported it.
+    digest: String,
     category: Category,
     role: Role,
 }
@@ -149,14 +196,15 @@ impl Image {
         let (category, role) = match image.kind {
             K::ReleasePayload => (Category::Release, Role::Payload),
             K::ReleaseComponent => (Category::Release, Role::Other),
-            K::GraphImage => (Category::Release, Role::Excluded),
-            K::OperatorCatalog => (Category::Operator, Role::Excluded),
+            K::GraphImage => (Category::Release, Role::Graph),
+            K::OperatorCatalog => (Category::Operator, Role::Catalog),
             K::OperatorImage => (Category::Operator, Role::Other),
             K::Generic => (Category::Generic, Role::Other),
         };
         Ok(Image {
             source: parse(&image.source)?,
             destination: parse(&image.destination)?,
+            digest: image.digest.clone(),
             category,
             role,
         })
@@ -166,14 +214,13 @@ impl Image {
 /// The IDMS file then the ITMS file, each only if it has entries.
 fn mirror_sets(
     images: &[Image],
-    created_at: &str,
-    version: &str,
+    stamp: Stamp,
     force_repository_scope: bool,
 ) -> Result<Vec<OutputFile>, Error> {
     let mut digest_entries = Entries::default();
     let mut tag_entries = Entries::default();
     for image in images {
-        if image.role == Role::Excluded {
+        if matches!(image.role, Role::Graph | Role::Catalog) {
             continue;
         }
         let (in_idms, in_itms) = placement(image);
@@ -189,8 +236,7 @@ fn mirror_sets(
     if !digest_entries.is_empty() {
         let contents = render(
             &digest_entries,
-            created_at,
-            version,
+            stamp,
             "ImageDigestMirrorSet",
             "idms",
             |e| DigestSpec {
@@ -203,16 +249,11 @@ fn mirror_sets(
         });
     }
     if !tag_entries.is_empty() {
-        let contents = render(
-            &tag_entries,
-            created_at,
-            version,
-            "ImageTagMirrorSet",
-            "itms",
-            |e| TagSpec {
+        let contents = render(&tag_entries, stamp, "ImageTagMirrorSet", "itms", |e| {
+            TagSpec {
                 image_tag_mirrors: e,
-            },
-        )?;
+            }
+        })?;
         files.push(OutputFile {
             path: ITMS_FILE_NAME.into(),
             contents,
@@ -307,8 +348,7 @@ impl Entries {
 /// One file: a `---\n`-prefixed YAML document per non-empty category.
 fn render<S: Serialize>(
     entries: &Entries,
-    created_at: &str,
-    version: &str,
+    stamp: Stamp,
     kind: &str,
     prefix: &str,
     spec: impl Fn(Vec<MirrorEntry>) -> S,
@@ -332,21 +372,24 @@ fn render<S: Serialize>(
             api_version: API_VERSION.to_string(),
             kind: kind.to_string(),
             metadata: Metadata {
-                annotations: OcMirrorAnnotations {
-                    created_at: created_at.to_string(),
-                    created_by: CREATED_BY.to_string(),
-                    version: version.to_string(),
-                },
+                annotations: stamp.annotations(),
                 name: format!("{prefix}-{}-0", category.as_str()),
             },
             spec: spec(list),
         };
-        let text = serde_norway::to_string(&object)
-            .map_err(|e| Error::Other(format!("cannot render {kind} as YAML: {e}")))?;
         out.push_str("---\n");
-        out.push_str(&quote_created_at(text, created_at));
+        out.push_str(&to_yaml(&object, stamp, kind)?);
     }
     Ok(out)
+}
+
+/// One object as YAML, as oc-mirror v2 writes it: keys in field order (every
+/// shape below declares them sorted, as Kubernetes tools print them), two-space
+/// indentation, sequences not indented under their key, `createdAt` quoted.
+fn to_yaml<T: Serialize>(object: &T, stamp: Stamp, kind: &str) -> Result<String, Error> {
+    let text = serde_norway::to_string(object)
+        .map_err(|e| Error::Other(format!("cannot render {kind} as YAML: {e}")))?;
+    Ok(quote_created_at(text, stamp.created_at))
 }
 
 /// Double-quotes a plain `createdAt` value, as oc-mirror writes it (a YAML 1.1
@@ -383,6 +426,7 @@ struct Metadata {
     name: String,
 }
 
+/// `createdAt`, `createdBy`, `oc-mirror_version`, on every object.
 #[derive(Debug, Serialize, Deserialize)]
 struct OcMirrorAnnotations {
     #[serde(rename = "createdAt")]

@@ -1,10 +1,15 @@
 //! The host's `cluster_resources` tests, through the plugin's `publish`: the same
-//! images must give the same bytes.
+//! images must give the same bytes. Then the release entries, `updateService.yaml`
+//! and the signature ConfigMap, with references shaped as the release plugin and
+//! the host name them.
 
 use oc_mirror_plugin_sdk::ImageKind as K;
 use serde_json::json;
 
+use super::signatures::{SIGNATURE_JSON_FILE_NAME, SIGNATURE_MEDIA_TYPE, SIGNATURE_YAML_FILE_NAME};
+use super::update_service::UPDATE_SERVICE_FILE_NAME;
 use super::*;
+use oc_mirror_plugin_sdk::Attachment;
 
 const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
@@ -30,10 +35,17 @@ fn run_with(
 ) -> Vec<OutputFile> {
     ClusterResources::publish(
         json!({"createdAt": created_at, "version": version, "maxNestedPaths": max_nested_paths}),
-        "mirror.local",
-        images.to_vec(),
+        results("mirror.local", images.to_vec()),
     )
     .expect("renders")
+}
+
+fn results(mirror: &str, images: Vec<MirroredImage>) -> Results {
+    Results {
+        mirror: mirror.into(),
+        images,
+        attachments: Vec::new(),
+    }
 }
 
 fn run(images: &[MirroredImage], max_nested_paths: u64) -> Vec<OutputFile> {
@@ -258,19 +270,41 @@ fn placement_by_tag_and_digest() {
     );
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].path, ITMS_FILE_NAME);
-    // Graph image and catalogs: nothing.
+    // Catalogs: nothing.
     assert!(
         run(
             &[img(
-                "quay.io/a/graph:1",
-                "mirror.local/a/graph:1",
-                K::GraphImage
+                "registry.redhat.io/redhat/redhat-operator-index:v4.18",
+                "mirror.local/redhat/redhat-operator-index:v4.18",
+                K::OperatorCatalog
             )],
             0
         )
         .is_empty()
     );
     assert!(run(&[], 0).is_empty());
+    // The graph image: in neither mirror set (only the UpdateService names it).
+    let files = run(
+        &[
+            img("quay.io/a/graph:1", "mirror.local/a/graph:1", K::GraphImage),
+            img(
+                &format!("quay.io/openshift-release-dev/ocp-release@{D2}"),
+                "mirror.local/openshift/release-images:4.18.1-x86_64",
+                K::ReleasePayload,
+            ),
+        ],
+        0,
+    );
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, [IDMS_FILE_NAME, UPDATE_SERVICE_FILE_NAME]);
+    assert_eq!(
+        entries(&files[0].contents),
+        one(
+            "idms-release-0",
+            "quay.io/openshift-release-dev/ocp-release",
+            "mirror.local/openshift/release-images"
+        )
+    );
 }
 
 #[test]
@@ -366,12 +400,480 @@ fn any_created_at_reads_back_as_the_same_string() {
 
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
-    let bad = ClusterResources::publish(json!({"version": "1"}), "m", Vec::new());
+    let bad = ClusterResources::publish(json!({"version": "1"}), results("m", Vec::new()));
     assert!(matches!(bad, Err(Error::InvalidConfig(_))));
     let bad = ClusterResources::publish(
         json!({"createdAt": "x", "version": "1"}),
-        "m",
-        vec![generic("Not A Ref", "m.local/a:1")],
+        results("m", vec![generic("Not A Ref", "m.local/a:1")]),
     );
     assert!(matches!(bad, Err(Error::Other(m)) if m.starts_with("mirrored image 0:")));
+}
+
+// Releases, the UpdateService and the release signatures, with references shaped
+// as the release plugin and the host name them.
+
+const MIRROR: &str = "mirror.example.com:5000/prefix";
+const P1: &str = "5f33f4366b8110dfc2378a73898fa753dc912d57ab076b24244f3da030be9aee";
+const P2: &str = "b5755bd36499df2c223490e5b4a7c473fc8088a70af8f256091391f9431db47f";
+const ETCD: &str = "c38cbd92fce41312f3fbdce60510013b7f0d4004a03b45c8e762f98f1ed4006c";
+const CONSOLE: &str = "93d8874c8c86f0fc893dbe15c765ffa0fcd342f798dbf669e08f8cbe095d230c";
+const GRAPH: &str = "eef93e1d14482804277fca0172464032d1a4fdbcc338524059fa1e861454ad4d";
+
+fn mirrored(source: &str, destination: &str, hex: &str, kind: K) -> MirroredImage {
+    MirroredImage {
+        source: source.into(),
+        destination: destination.into(),
+        digest: format!("sha256:{hex}"),
+        kind,
+    }
+}
+
+fn payload(version: &str, hex: &str) -> MirroredImage {
+    mirrored(
+        &format!("quay.io/openshift-release-dev/ocp-release@sha256:{hex}"),
+        &format!("{MIRROR}/openshift/release-images:{version}-x86_64"),
+        hex,
+        K::ReleasePayload,
+    )
+}
+
+fn component(version: &str, name: &str, hex: &str) -> MirroredImage {
+    mirrored(
+        &format!("quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:{hex}"),
+        &format!("{MIRROR}/openshift/release:{version}-x86_64-{name}"),
+        hex,
+        K::ReleaseComponent,
+    )
+}
+
+fn graph() -> MirroredImage {
+    mirrored(
+        "localhost/openshift/graph-image:latest",
+        &format!("{MIRROR}/openshift/graph-image:latest"),
+        GRAPH,
+        K::GraphImage,
+    )
+}
+
+fn release_images() -> Vec<MirroredImage> {
+    vec![
+        payload("4.15.1", P1),
+        component("4.15.1", "etcd", ETCD),
+        component("4.15.1", "console", CONSOLE),
+        payload("4.15.2", P2),
+        component("4.15.2", "etcd", ETCD),
+        graph(),
+    ]
+}
+
+fn attachment(name: &str, media_type: &str, data: &[u8]) -> Attachment {
+    Attachment {
+        name: name.into(),
+        media_type: media_type.into(),
+        data: data.to_vec(),
+    }
+}
+
+fn signature(hex: &str, n: u32, data: &[u8]) -> Attachment {
+    attachment(
+        &format!("release-signatures/sha256-{hex}-{n}"),
+        SIGNATURE_MEDIA_TYPE,
+        data,
+    )
+}
+
+const S1: &[u8] = b"\xa3\x01\x3b\x04\xff\xfesig-1 of 4.15.1";
+const S2: &[u8] = b"\xa3\x01\xfb\xff\xbfsig-2 of 4.15.1";
+const S3: &[u8] = b"\xa3\x02sig-1 of 4.15.2";
+
+fn signature_attachments() -> Vec<Attachment> {
+    vec![
+        signature(P2, 1, S3),
+        signature(P1, 2, S2),
+        attachment("notes/readme", "text/plain", b"not a signature"),
+        signature(P1, 1, S1),
+    ]
+}
+
+fn publish(
+    images: Vec<MirroredImage>,
+    attachments: Vec<Attachment>,
+) -> Result<Vec<OutputFile>, Error> {
+    ClusterResources::publish(
+        json!({"createdAt": "2025-05-01T10:00:00Z", "version": "0.1.0"}),
+        Results {
+            mirror: MIRROR.into(),
+            images,
+            attachments,
+        },
+    )
+}
+
+fn paths(files: &[OutputFile]) -> Vec<&str> {
+    files.iter().map(|f| f.path.as_str()).collect()
+}
+
+#[test]
+fn release_entries_have_repository_scope() {
+    // By digest (as the release plugin names them): IDMS only, one object, each
+    // repository mapped to the one the mirror renamed it to.
+    let files = publish(release_images(), Vec::new()).expect("renders");
+    assert_eq!(paths(&files), [IDMS_FILE_NAME, UPDATE_SERVICE_FILE_NAME]);
+    let idms = r#"---
+apiVersion: config.openshift.io/v1
+kind: ImageDigestMirrorSet
+metadata:
+  annotations:
+    createdAt: "2025-05-01T10:00:00Z"
+    createdBy: oc-mirror v2
+    oc-mirror_version: 0.1.0
+  name: idms-release-0
+spec:
+  imageDigestMirrors:
+  - mirrors:
+    - mirror.example.com:5000/prefix/openshift/release-images
+    source: quay.io/openshift-release-dev/ocp-release
+  - mirrors:
+    - mirror.example.com:5000/prefix/openshift/release
+    source: quay.io/openshift-release-dev/ocp-v4.0-art-dev
+"#;
+    assert_eq!(files[0].contents, idms);
+
+    // A payload by tag: in the IDMS all the same (installer compatibility), and
+    // in the ITMS; its components stay digest-only.
+    let mut images = release_images();
+    images[0].source = "quay.io/openshift-release-dev/ocp-release:4.15.1-x86_64".into();
+    let files = publish(images, Vec::new()).expect("renders");
+    assert_eq!(
+        paths(&files),
+        [IDMS_FILE_NAME, ITMS_FILE_NAME, UPDATE_SERVICE_FILE_NAME]
+    );
+    assert_eq!(files[0].contents, idms);
+    assert_eq!(
+        entries(&files[1].contents),
+        one(
+            "itms-release-0",
+            "quay.io/openshift-release-dev/ocp-release",
+            "mirror.example.com:5000/prefix/openshift/release-images"
+        )
+    );
+
+    // A component by tag: in the ITMS.
+    let files = publish(
+        vec![mirrored(
+            "quay.io/openshift-release-dev/ocp-v4.0-art-dev:4.15.1-etcd",
+            &format!("{MIRROR}/openshift/release:4.15.1-x86_64-etcd"),
+            ETCD,
+            K::ReleaseComponent,
+        )],
+        Vec::new(),
+    )
+    .expect("renders");
+    assert_eq!(paths(&files), [ITMS_FILE_NAME]);
+    assert_eq!(
+        entries(&files[0].contents),
+        one(
+            "itms-release-0",
+            "quay.io/openshift-release-dev/ocp-v4.0-art-dev",
+            "mirror.example.com:5000/prefix/openshift/release"
+        )
+    );
+}
+
+#[test]
+fn update_service_exact_bytes() {
+    let files = publish(release_images(), Vec::new()).expect("renders");
+    let expected = format!(
+        "apiVersion: updateservice.operator.openshift.io/v1
+kind: UpdateService
+metadata:
+  annotations:
+    createdAt: \"2025-05-01T10:00:00Z\"
+    createdBy: oc-mirror v2
+    oc-mirror_version: 0.1.0
+  name: update-service-oc-mirror
+  namespace: openshift-update-service
+spec:
+  graphDataImage: mirror.example.com:5000/prefix/openshift/graph-image@sha256:{GRAPH}
+  releases: mirror.example.com:5000/prefix/openshift/release-images
+  replicas: 2
+"
+    );
+    assert_eq!(
+        file(&files, UPDATE_SERVICE_FILE_NAME).expect("updateService.yaml"),
+        expected
+    );
+}
+
+#[test]
+fn update_service_only_with_a_graph_image() {
+    let mut images = release_images();
+    images.retain(|i| i.kind != K::GraphImage);
+    let files = publish(images, Vec::new()).expect("renders");
+    assert_eq!(paths(&files), [IDMS_FILE_NAME]);
+}
+
+#[test]
+fn update_service_needs_a_release_payload() {
+    let mut images = release_images();
+    images.retain(|i| i.kind != K::ReleasePayload);
+    let error = publish(images, Vec::new()).expect_err("no payload");
+    assert!(
+        matches!(&error, Error::Other(m) if m.contains("an UpdateService needs release images")
+            && m.contains("graph-image@sha256:")),
+        "{error:?}"
+    );
+    // Only a graph image: the same.
+    assert!(matches!(
+        publish(vec![graph()], Vec::new()),
+        Err(Error::Other(_))
+    ));
+}
+
+#[test]
+fn update_service_picks_the_first_repository_and_the_digest() {
+    // Payloads in two repositories (the host does not do that): the first in
+    // sorted order. A graph image without a reported digest: the destination's.
+    let mut images = release_images();
+    images.push(mirrored(
+        &format!("quay.io/openshift-release-dev/ocp-release@sha256:{P2}"),
+        &format!("{MIRROR}/aaa/release-images:4.15.2-x86_64"),
+        P2,
+        K::ReleasePayload,
+    ));
+    let graph = images.iter_mut().find(|i| i.kind == K::GraphImage).unwrap();
+    graph.destination = format!("{MIRROR}/openshift/graph-image:latest@sha256:{GRAPH}");
+    graph.digest = String::new();
+    let files = publish(images, Vec::new()).expect("renders");
+    let doc = &docs(file(&files, UPDATE_SERVICE_FILE_NAME).unwrap())[0];
+    assert_eq!(
+        doc["spec"]["releases"].as_str(),
+        Some("mirror.example.com:5000/prefix/aaa/release-images")
+    );
+    assert_eq!(
+        doc["spec"]["graphDataImage"].as_str().unwrap(),
+        format!("{MIRROR}/openshift/graph-image@sha256:{GRAPH}")
+    );
+    // No digest anywhere, or a bad one: an error, not a guess.
+    let mut images = release_images();
+    let graph = images.iter_mut().find(|i| i.kind == K::GraphImage).unwrap();
+    graph.digest = String::new();
+    assert!(
+        matches!(publish(images.clone(), Vec::new()), Err(Error::Other(m)) if m.contains("without a digest"))
+    );
+    let graph = images.iter_mut().find(|i| i.kind == K::GraphImage).unwrap();
+    graph.digest = "sha256:abc".into();
+    assert!(
+        matches!(publish(images, Vec::new()), Err(Error::Other(m)) if m.contains("invalid digest"))
+    );
+}
+
+#[test]
+fn signature_configmap_exact_bytes() {
+    let files = publish(release_images(), signature_attachments()).expect("renders");
+    assert_eq!(
+        paths(&files),
+        [
+            IDMS_FILE_NAME,
+            UPDATE_SERVICE_FILE_NAME,
+            SIGNATURE_JSON_FILE_NAME,
+            SIGNATURE_YAML_FILE_NAME
+        ]
+    );
+    let json = format!(
+        r#"{{
+  "apiVersion": "v1",
+  "binaryData": {{
+    "sha256-{P1}-1": "owE7BP/+c2lnLTEgb2YgNC4xNS4x",
+    "sha256-{P1}-2": "owH7/79zaWctMiBvZiA0LjE1LjE=",
+    "sha256-{P2}-3": "owJzaWctMSBvZiA0LjE1LjI="
+  }},
+  "kind": "ConfigMap",
+  "metadata": {{
+    "annotations": {{
+      "createdAt": "2025-05-01T10:00:00Z",
+      "createdBy": "oc-mirror v2",
+      "oc-mirror_version": "0.1.0"
+    }},
+    "labels": {{
+      "release.openshift.io/verification-signatures": ""
+    }},
+    "name": "mirrored-release-signatures",
+    "namespace": "openshift-config-managed"
+  }}
+}}
+"#
+    );
+    assert_eq!(file(&files, SIGNATURE_JSON_FILE_NAME).unwrap(), json);
+    let yaml = format!(
+        r#"apiVersion: v1
+binaryData:
+  sha256-{P1}-1: owE7BP/+c2lnLTEgb2YgNC4xNS4x
+  sha256-{P1}-2: owH7/79zaWctMiBvZiA0LjE1LjE=
+  sha256-{P2}-3: owJzaWctMSBvZiA0LjE1LjI=
+kind: ConfigMap
+metadata:
+  annotations:
+    createdAt: "2025-05-01T10:00:00Z"
+    createdBy: oc-mirror v2
+    oc-mirror_version: 0.1.0
+  labels:
+    release.openshift.io/verification-signatures: ""
+  name: mirrored-release-signatures
+  namespace: openshift-config-managed
+"#
+    );
+    assert_eq!(file(&files, SIGNATURE_YAML_FILE_NAME).unwrap(), yaml);
+    // Both files hold the same object.
+    let from_json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let from_yaml: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+    assert_eq!(from_json, from_yaml);
+}
+
+#[test]
+fn signatures_without_images_and_keys_sorted_as_strings() {
+    // Signatures do not depend on the images; ten of them for one digest: the
+    // counter runs 1..=10 in N order, the keys print as strings (`-10` first).
+    let attachments: Vec<Attachment> = (1..=10)
+        .rev()
+        .map(|n| signature(P1, n, format!("signature {n}").as_bytes()))
+        .collect();
+    let files = publish(Vec::new(), attachments).expect("renders");
+    assert_eq!(
+        paths(&files),
+        [SIGNATURE_JSON_FILE_NAME, SIGNATURE_YAML_FILE_NAME]
+    );
+    let value: serde_json::Value =
+        serde_json::from_str(file(&files, SIGNATURE_JSON_FILE_NAME).unwrap()).unwrap();
+    let keys: Vec<&String> = value["binaryData"].as_object().unwrap().keys().collect();
+    let mut expected: Vec<String> = (1..=10).map(|n| format!("sha256-{P1}-{n}")).collect();
+    expected.sort();
+    assert_eq!(keys, expected.iter().collect::<Vec<_>>());
+    assert_eq!(
+        value["binaryData"][format!("sha256-{P1}-10")],
+        crate::base64::encode(b"signature 10")
+    );
+    assert_eq!(
+        value["binaryData"][format!("sha256-{P1}-2")],
+        crate::base64::encode(b"signature 2")
+    );
+}
+
+#[test]
+fn no_signature_no_configmap() {
+    let files = publish(
+        release_images(),
+        vec![
+            attachment("notes/readme", "text/plain", b"x"),
+            // The right name but another media type: not a signature.
+            attachment(
+                &format!("release-signatures/sha256-{P1}-1"),
+                "application/octet-stream",
+                S1,
+            ),
+            // Another media type with any name: ignored.
+            attachment(
+                "release-signatures/whatever",
+                "application/pgp-signature",
+                S1,
+            ),
+        ],
+    )
+    .expect("renders");
+    assert_eq!(paths(&files), [IDMS_FILE_NAME, UPDATE_SERVICE_FILE_NAME]);
+}
+
+#[test]
+fn everything_is_independent_of_order_and_duplicates() {
+    let images = release_images();
+    let attachments = signature_attachments();
+    let reference = publish(images.clone(), attachments.clone()).expect("renders");
+    assert_eq!(reference.len(), 4);
+    for shift in 0..images.len().max(attachments.len()) {
+        let mut i = images.clone();
+        i.rotate_left(shift % images.len());
+        let mut a = attachments.clone();
+        a.rotate_left(shift % attachments.len());
+        assert_eq!(publish(i.clone(), a.clone()).unwrap(), reference, "{shift}");
+        i.reverse();
+        a.reverse();
+        assert_eq!(publish(i.clone(), a.clone()).unwrap(), reference, "{shift}");
+        // Duplicates (e.g. the same signature attached twice, even under another
+        // index) count once.
+        i.extend(images.iter().cloned());
+        a.extend(attachments.iter().cloned());
+        a.push(signature(P1, 3, S1));
+        assert_eq!(publish(i, a).unwrap(), reference, "{shift}");
+    }
+}
+
+#[test]
+fn malformed_signature_names_are_errors_naming_them() {
+    let h = P1;
+    for name in [
+        format!("sha256-{h}-1"),                                          // no folder
+        format!("signatures/sha256-{h}-1"),                               // another folder
+        format!("release-signatures/sha256-{h}"),                         // no index
+        format!("release-signatures/sha256-{h}-"),                        // empty index
+        format!("release-signatures/sha256-{h}-0"),                       // 0-based
+        format!("release-signatures/sha256-{h}-01"),                      // leading zero
+        format!("release-signatures/sha256-{h}-1a"),                      // not a number
+        format!("release-signatures/sha256-{h}-1-2"),                     // extra part
+        format!("release-signatures/sha256-{h}-99999999999999999999999"), // too large
+        format!("release-signatures/sha512-{h}-1"),                       // another algorithm
+        format!("release-signatures/sha256={h}-1"),                       // the URL spelling
+        format!("release-signatures/sha256-{}-1", &h[1..]),               // 63 digits
+        format!("release-signatures/sha256-{h}0-1"),                      // 65 digits
+        format!("release-signatures/sha256-{}-1", h.to_uppercase()),      // not lowercase
+        format!("release-signatures/sha256-{h}-1/x"),                     // deeper
+        String::new(),
+    ] {
+        let error = publish(
+            Vec::new(),
+            vec![
+                signature(P2, 1, S3),
+                attachment(&name, SIGNATURE_MEDIA_TYPE, S1),
+            ],
+        )
+        .expect_err(&name);
+        assert!(
+            matches!(&error, Error::Other(m) if m.contains(&format!("`{name}`"))),
+            "{name}: {error:?}"
+        );
+    }
+    // An empty signature: an error too.
+    let error = publish(Vec::new(), vec![signature(P1, 1, b"")]).expect_err("empty");
+    assert!(
+        matches!(&error, Error::Other(m) if m.contains("is empty")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn base64_known_vectors() {
+    use crate::base64::encode;
+    // RFC 4648 §10.
+    for (input, output) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        assert_eq!(encode(input.as_bytes()), output, "{input:?}");
+    }
+    // Both non-alphanumeric characters of the standard alphabet, and the edges.
+    assert_eq!(encode(&[0xfb, 0xff, 0xbf]), "+/+/");
+    assert_eq!(encode(&[0x00, 0x00, 0x00]), "AAAA");
+    assert_eq!(encode(&[0xff, 0xff, 0xff]), "////");
+    assert_eq!(encode(&[0xff]), "/w==");
+    assert_eq!(encode(&[0xff, 0xff]), "//8=");
+    // Every byte value: `base64 -w0` of bytes 0..=255.
+    let all: Vec<u8> = (0..=255).collect();
+    assert_eq!(
+        encode(&all),
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w=="
+    );
 }

@@ -19,12 +19,14 @@
 pub mod graph;
 pub mod payload;
 pub mod select;
+pub mod signature;
 
 use std::collections::BTreeMap;
 
 use oc_mirror_plugin_sdk::semver::Version;
 use oc_mirror_plugin_sdk::{
-    ContentSource, Error, ImageToMirror, Platform, PluginInfo, Resolution, log,
+    ContentSource, Error, ImageBuild, ImageKind, ImageToMirror, Platform, PluginInfo, Resolution,
+    TarballLayer, log,
 };
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +56,77 @@ struct Config {
     update_url: String,
     /// Set by the host.
     okd_update_url: String,
+    /// Set by the host: the signature store's base URL (ending in `/`).
+    signature_url: String,
+    /// Set by the host when `OCP_SIGNATURE_VERIFICATION_PK` names a key
+    /// file: its armored text, trusted instead of Red Hat's release key.
+    #[serde(default)]
+    signature_key: Option<String>,
+    /// Set by the host: the graph-data image's base (`--graph-base-image`).
+    graph_base_image: String,
+    /// Set by `oc-mirror list releases`: answer a question about the update
+    /// graph (in a `listing.txt` attachment) instead of resolving images.
+    #[serde(default)]
+    list: Option<ListQuery>,
+}
+
+/// What `oc-mirror list releases` asks.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListQuery {
+    /// The channel to read; `stable-<version>` when absent.
+    #[serde(default)]
+    channel: Option<String>,
+    /// `major.minor`, e.g. `4.16`.
+    #[serde(default)]
+    version: Option<String>,
+    /// List the channels the graph names instead of the versions.
+    #[serde(default)]
+    channels: bool,
+    /// Cincinnati architecture (`amd64`…).
+    #[serde(default)]
+    arch: Option<String>,
+    #[serde(default)]
+    okd: bool,
+}
+
+/// Answers a [`ListQuery`]: one channel or version per line, sorted.
+fn listing(config: &Config, query: &ListQuery) -> Result<String, Error> {
+    let channel = match (&query.channel, &query.version) {
+        (Some(c), _) => c.clone(),
+        (None, Some(v)) => format!("stable-{v}"),
+        (None, None) => {
+            return Err(Error::InvalidConfig(
+                "name a channel (`--channel stable-4.16`) or a version (`--version 4.16`)".into(),
+            ));
+        }
+    };
+    let arch = graph_arch(query.arch.as_deref().unwrap_or("amd64"))?;
+    let url = if query.okd {
+        &config.okd_update_url
+    } else {
+        &config.update_url
+    };
+    let graph = graph::fetch(url, &channel, arch)?;
+    let mut lines: Vec<String> = if query.channels {
+        let mut all: Vec<String> = graph
+            .nodes
+            .iter()
+            .flat_map(|n| n.channels.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    } else {
+        graph.nodes.iter().map(|n| n.version.to_string()).collect()
+    };
+    if lines.is_empty() {
+        return Err(Error::NotFound(format!(
+            "channel `{channel}` ({arch}) has no releases\nhint: check the channel's name (e.g. `stable-4.16`)"
+        )));
+    }
+    lines.push(String::new());
+    Ok(lines.join("\n"))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,10 +232,15 @@ impl ContentSource for Releases {
         state: Option<serde_json::Value>,
     ) -> Result<Resolution, Error> {
         let config: Config = oc_mirror_plugin_sdk::config(config)?;
-        if config.graph {
-            return Err(Error::InvalidConfig(
-                "`graph: true` (the Cincinnati graph-data image and its UpdateService) is not supported yet by this oc-mirror\nhint: remove `graph: true`; the releases themselves are mirrored without it".into(),
-            ));
+        if let Some(query) = &config.list {
+            return Ok(Resolution {
+                attachments: vec![oc_mirror_plugin_sdk::Attachment {
+                    name: "listing.txt".into(),
+                    media_type: "text/plain".into(),
+                    data: listing(&config, query)?.into_bytes(),
+                }],
+                ..Resolution::default()
+            });
         }
         let previous: State = state
             .and_then(|s| serde_json::from_value(s).ok())
@@ -211,12 +289,27 @@ impl ContentSource for Releases {
             ));
         }
 
+        let keyring = match &config.signature_key {
+            Some(text) => signature::Keyring::from_armored(text, "OCP_SIGNATURE_VERIFICATION_PK")?,
+            None => signature::Keyring::from_armored(
+                signature::RED_HAT_RELEASE_KEY,
+                "the embedded Red Hat release key",
+            )?,
+        };
         let mut images: Vec<ImageToMirror> = Vec::new();
+        let mut attachments = Vec::new();
         let mut ordered: Vec<&Release> = releases.values().collect();
         ordered.sort_by(|a, b| {
             oc_mirror_plugin_sdk::semver::compare(&a.version, &b.version).then(a.arch.cmp(&b.arch))
         });
         for release in ordered {
+            let digest = payload_digest(&release.payload)?;
+            attachments.extend(signature::fetch_verified(
+                &keyring,
+                &config.signature_url,
+                &digest,
+                &release.tag(),
+            )?);
             let filter = if release.arch == "multi" {
                 platforms.as_slice()
             } else {
@@ -230,9 +323,15 @@ impl ContentSource for Releases {
             ));
             images.extend(found);
         }
+        let mut builds = Vec::new();
+        if config.graph {
+            builds.push(graph_image(&config)?);
+        }
         let state = serde_json::to_value(&state).map_err(|e| Error::Other(e.to_string()))?;
         Ok(Resolution {
             images,
+            builds,
+            attachments,
             state: Some(state),
         })
     }
@@ -374,6 +473,53 @@ fn report_conditional(graph: &Graph, label: &str) {
     ));
 }
 
+/// Where the graph-data image goes in the mirror (as oc-mirror v2).
+pub const GRAPH_IMAGE: &str = "openshift/graph-image:latest";
+/// Where the graph data sits inside it (what the OpenShift Update Service reads).
+pub const GRAPH_DATA_DIR: &str = "/var/lib/cincinnati-graph-data";
+
+/// The graph-data image: the base image plus one layer holding the update
+/// service's graph-data archive, downloaded from the same origin as the graph
+/// (so `UPDATE_URL_OVERRIDE` moves it too), built by the host.
+fn graph_image(config: &Config) -> Result<ImageBuild, Error> {
+    let origin = origin_of(&config.update_url).ok_or_else(|| {
+        Error::InvalidConfig(format!(
+            "the update service URL `{}` has no scheme and host",
+            config.update_url
+        ))
+    })?;
+    Ok(ImageBuild {
+        destination: GRAPH_IMAGE.into(),
+        base: config.graph_base_image.clone(),
+        layers: vec![TarballLayer {
+            url: format!("{origin}/api/upgrades_info/graph-data"),
+            directory: GRAPH_DATA_DIR.into(),
+        }],
+        cmd: vec![
+            "/bin/bash".into(),
+            "-c".into(),
+            format!("exec cp -rp {GRAPH_DATA_DIR}/* /var/lib/cincinnati/graph-data"),
+        ],
+        kind: ImageKind::GraphImage,
+    })
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{scheme}://{authority}"))
+}
+
+/// The digest of a payload: from its reference, or asked of the registry
+/// when it is named by tag.
+fn payload_digest(payload: &str) -> Result<String, Error> {
+    match payload.rsplit_once('@') {
+        Some((_, digest)) => Ok(digest.to_string()),
+        None => Ok(oc_mirror_plugin_sdk::registry::get_manifest(payload)?.digest),
+    }
+}
+
 /// `platform.release`: one payload named directly. Its version comes from its
 /// `release-metadata`; its architecture from that metadata (`multi`), else
 /// from a `<version>-<arch>` tag, else the configured architecture.
@@ -404,3 +550,21 @@ fn explicit_release(reference: &str, arches: &[&str]) -> Result<Release, Error> 
 }
 
 oc_mirror_plugin_sdk::export_content_source!(Releases);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_data_comes_from_the_update_services_origin() {
+        assert_eq!(
+            origin_of("https://api.openshift.com/api/upgrades_info/v1/graph").as_deref(),
+            Some("https://api.openshift.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080/graph?x=1").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(origin_of("no-scheme/graph"), None);
+    }
+}
