@@ -14,3 +14,7 @@ mod hostile_plugins;
 mod imagesets;
 /// Mirror to mirror of additional images: what lands where, digest for digest.
 mod mirror_to_mirror;
+/// Files read out of image layers by a plugin (`registry.open-file`).
+mod plugin_files;
+/// OpenShift releases: channels, signatures, the graph image, imagesets.
+mod releases;

@@ -261,3 +261,69 @@ pub fn tar_entries(path: &Path) -> Vec<(String, u64)> {
         })
         .collect()
 }
+
+/// Environment variables oc-mirror reads for releases; [`Ctx::run_env`]
+/// clears them before applying its own, so the machine's never leak in.
+pub const RELEASE_ENV: [&str; 3] = [
+    "UPDATE_URL_OVERRIDE",
+    "OCP_SIGNATURE_URL",
+    "OCP_SIGNATURE_VERIFICATION_PK",
+];
+
+impl Ctx {
+    /// Like [`Ctx::run`], with the release variables ([`RELEASE_ENV`])
+    /// cleared and then `env` set.
+    pub fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut command = Command::new(oc_mirror_bin());
+        command
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("RUST_LOG");
+        for name in RELEASE_ENV {
+            command.env_remove(name);
+        }
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let out = command.output().expect("run oc-mirror");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// [`Ctx::mirror`] with `env` (see [`Ctx::run_env`]).
+    pub fn mirror_env(
+        &self,
+        env: &[(&str, &str)],
+        isc: &str,
+        mirror: &Registry,
+        prefix: &str,
+        extra: &[&str],
+    ) -> Run {
+        let dest = format!("docker://{}/{prefix}", mirror.host());
+        let ws = self.workspace();
+        let mut args = vec![
+            "-c",
+            isc,
+            "--workspace",
+            &ws,
+            &dest,
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+        ];
+        args.extend_from_slice(extra);
+        self.run_env(env, &args)
+    }
+
+    /// [`Ctx::create`] with `env` (see [`Ctx::run_env`]).
+    pub fn create_env(&self, env: &[(&str, &str)], isc: &str, dir: &Path, extra: &[&str]) -> Run {
+        let dest = format!("file://{}", dir.display());
+        let mut args = vec!["-c", isc, &dest, "--src-tls-verify=false"];
+        args.extend_from_slice(extra);
+        self.run_env(env, &args)
+    }
+}

@@ -11,6 +11,13 @@
 //! Large layers (benchmarks use hundreds of MB) are generated straight into a
 //! temporary file while being hashed and uploaded from it as a stream, so
 //! memory stays at a few MB whatever the layer size.
+//!
+//! Some content is only meaningful through the files it holds (an OpenShift
+//! release payload is found by its `release-manifests/image-references`), so an
+//! image can also carry [`FilesLayer`]s: deterministic gzip'd tars with chosen
+//! files, directories, symlinks and overlay whiteouts, stacked on top of its
+//! pseudo-random layers. [`read_tar`] reads any of these back (ustar, PAX and
+//! GNU long names), for assertions on what a layer really holds.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufWriter, Write};
@@ -105,8 +112,11 @@ pub struct ImageSpec {
     pub tag: Option<String>,
     /// Docker schema 2 or OCI.
     pub format: Format,
-    /// Layers, bottom first.
+    /// Pseudo-random layers, bottom first.
     pub layers: Vec<LayerSpec>,
+    /// Layers with chosen files, stacked on top of `layers` (bottom first):
+    /// the image's layer list is `layers` followed by `file_layers`.
+    pub file_layers: Vec<FilesLayer>,
     /// `(os, architecture)`, e.g. `("linux", "amd64")`.
     pub platform: (String, String),
     /// Config labels (`config.Labels`).
@@ -121,9 +131,16 @@ impl ImageSpec {
             tag: tag.map(str::to_string),
             format,
             layers,
+            file_layers: Vec::new(),
             platform: ("linux".to_string(), "amd64".to_string()),
             labels: BTreeMap::new(),
         }
+    }
+
+    /// The same image with one more [`FilesLayer`] on top.
+    pub fn with_files_layer(mut self, layer: FilesLayer) -> ImageSpec {
+        self.file_layers.push(layer);
+        self
     }
 
     /// The same image for another `(os, arch)`.
@@ -238,11 +255,14 @@ pub async fn push_index(
 /// [`push_image`] would produce. Layers are generated (or taken from the
 /// process-wide digest cache) and their bytes discarded.
 pub fn build_image(spec: &ImageSpec) -> anyhow::Result<PushedImage> {
-    let layers = spec
+    let mut layers = spec
         .layers
         .iter()
         .map(|layer| layer_info(*layer))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    for layer in &spec.file_layers {
+        layers.push(layer.info()?);
+    }
     Ok(render_image(&spec.repo, spec, &layers)?.0)
 }
 
@@ -314,6 +334,13 @@ async fn push_image_into(
     let mut layers = Vec::new();
     for layer in &spec.layers {
         layers.push(ensure_layer(client, repo, *layer).await?);
+    }
+    for layer in &spec.file_layers {
+        let (info, bytes) = layer.write()?;
+        if !client.blob_exists(repo, &info.digest).await? {
+            client.upload_blob(repo, bytes).await?;
+        }
+        layers.push(info);
     }
     let (pushed, config) = render_image(repo, spec, &layers)?;
     if !client.blob_exists(repo, &pushed.config_digest).await? {
@@ -489,6 +516,10 @@ fn render_image(
                 created: EPOCH,
                 created_by: format!("oc-mirror-tests layer seed={} size={}", l.seed, l.size),
             })
+            .chain(spec.file_layers.iter().map(|l| History {
+                created: EPOCH,
+                created_by: format!("oc-mirror-tests files layer entries={}", l.entries.len()),
+            }))
             .collect(),
     })?;
     let config_digest = sha256_digest(&config);
@@ -663,4 +694,520 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// One entry of a [`FilesLayer`]. Paths are written exactly as given (real
+/// layers use relative paths such as `etc/os-release`; `./etc/os-release` works
+/// too), so a test can also build odd archives on purpose (`../escape`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TarEntry {
+    /// A regular file, mode 0644.
+    File {
+        /// Path inside the layer.
+        path: String,
+        /// Its bytes.
+        contents: Vec<u8>,
+    },
+    /// A directory, mode 0755 (written with a trailing `/`).
+    Dir {
+        /// Path inside the layer.
+        path: String,
+    },
+    /// A symbolic link `path` → `target`, mode 0777.
+    Symlink {
+        /// Path inside the layer.
+        path: String,
+        /// The link target, as stored.
+        target: String,
+    },
+    /// An overlay whiteout: deletes `path` of the layers below. Written as the
+    /// empty file `dir/.wh.name`.
+    Whiteout {
+        /// The path being deleted, e.g. `etc/motd`.
+        path: String,
+    },
+    /// An opaque-directory marker: hides everything lower layers hold under
+    /// `dir`. Written as the empty file `dir/.wh..wh..opq`.
+    OpaqueWhiteout {
+        /// The directory made opaque, e.g. `etc/yum.repos.d`.
+        dir: String,
+    },
+}
+
+impl TarEntry {
+    /// The file a [`TarEntry::File`] at `path` holding `contents`.
+    pub fn file(path: &str, contents: impl Into<Vec<u8>>) -> TarEntry {
+        TarEntry::File {
+            path: path.to_string(),
+            contents: contents.into(),
+        }
+    }
+
+    /// The name this entry has inside the tar (whiteouts expanded, a
+    /// directory with its trailing `/`).
+    pub fn tar_path(&self) -> String {
+        match self {
+            TarEntry::File { path, .. } | TarEntry::Symlink { path, .. } => path.clone(),
+            TarEntry::Dir { path } => {
+                if path.ends_with('/') {
+                    path.clone()
+                } else {
+                    format!("{path}/")
+                }
+            }
+            TarEntry::Whiteout { path } => {
+                let path = path.trim_end_matches('/');
+                match path.rsplit_once('/') {
+                    Some((dir, name)) => format!("{dir}/{WHITEOUT_PREFIX}{name}"),
+                    None => format!("{WHITEOUT_PREFIX}{path}"),
+                }
+            }
+            TarEntry::OpaqueWhiteout { dir } => {
+                let dir = dir.trim_end_matches('/');
+                if dir.is_empty() {
+                    OPAQUE_WHITEOUT.to_string()
+                } else {
+                    format!("{dir}/{OPAQUE_WHITEOUT}")
+                }
+            }
+        }
+    }
+}
+
+/// Prefix of an overlay whiteout file name (`.wh.<name>`).
+pub const WHITEOUT_PREFIX: &str = ".wh.";
+/// Name of the opaque-directory marker file.
+pub const OPAQUE_WHITEOUT: &str = ".wh..wh..opq";
+
+/// A layer holding exactly the given entries, in order: a deterministic
+/// gzip'd ustar (mtime 0, uid/gid 0, `root`/`root`, mode 0644 files and 0755
+/// directories). Names longer than 100 bytes go in the ustar prefix field
+/// when they can be split at a `/`, else in a PAX `path` record.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FilesLayer {
+    /// The entries, written in this order.
+    pub entries: Vec<TarEntry>,
+}
+
+impl FilesLayer {
+    /// An empty layer (an empty tar: two zero blocks).
+    pub fn new() -> FilesLayer {
+        FilesLayer::default()
+    }
+
+    /// Adds a regular file.
+    pub fn file(mut self, path: &str, contents: impl Into<Vec<u8>>) -> FilesLayer {
+        self.entries.push(TarEntry::file(path, contents));
+        self
+    }
+
+    /// Adds a directory.
+    pub fn dir(mut self, path: &str) -> FilesLayer {
+        self.entries.push(TarEntry::Dir {
+            path: path.to_string(),
+        });
+        self
+    }
+
+    /// Adds a symbolic link.
+    pub fn symlink(mut self, path: &str, target: &str) -> FilesLayer {
+        self.entries.push(TarEntry::Symlink {
+            path: path.to_string(),
+            target: target.to_string(),
+        });
+        self
+    }
+
+    /// Adds a whiteout deleting `path`.
+    pub fn whiteout(mut self, path: &str) -> FilesLayer {
+        self.entries.push(TarEntry::Whiteout {
+            path: path.to_string(),
+        });
+        self
+    }
+
+    /// Adds an opaque marker for `dir`.
+    pub fn opaque_whiteout(mut self, dir: &str) -> FilesLayer {
+        self.entries.push(TarEntry::OpaqueWhiteout {
+            dir: dir.to_string(),
+        });
+        self
+    }
+
+    /// The uncompressed tar (what `rootfs.diff_ids` hashes).
+    pub fn tar(&self) -> anyhow::Result<Vec<u8>> {
+        tar_bytes(&self.entries)
+    }
+
+    /// The compressed layer and its digests.
+    pub fn write(&self) -> anyhow::Result<(LayerInfo, Vec<u8>)> {
+        let tar = self.tar()?;
+        let compressed = gzip(&tar)?;
+        let info = LayerInfo {
+            digest: sha256_digest(&compressed),
+            diff_id: sha256_digest(&tar),
+            size: compressed.len() as u64,
+        };
+        Ok((info, compressed))
+    }
+
+    /// The digests of the layer (see [`FilesLayer::write`]).
+    pub fn info(&self) -> anyhow::Result<LayerInfo> {
+        Ok(self.write()?.0)
+    }
+}
+
+/// gzip (level "fast", no name, mtime 0) of `bytes`: the same bytes every run.
+pub fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+    gz.write_all(bytes)?;
+    gz.finish().context("finishing gzip")
+}
+
+/// A deterministic ustar archive of `entries` (see [`FilesLayer`]), ending
+/// with two zero blocks.
+pub fn tar_bytes(entries: &[TarEntry]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for entry in entries {
+        let name = entry.tar_path();
+        match entry {
+            TarEntry::File { contents, .. } => {
+                append_member(&mut out, &name, b'0', 0o644, contents, "")?;
+            }
+            TarEntry::Dir { .. } => append_member(&mut out, &name, b'5', 0o755, &[], "")?,
+            TarEntry::Symlink { target, .. } => {
+                append_member(&mut out, &name, b'2', 0o777, &[], target)?;
+            }
+            TarEntry::Whiteout { .. } | TarEntry::OpaqueWhiteout { .. } => {
+                append_member(&mut out, &name, b'0', 0o644, &[], "")?;
+            }
+        }
+    }
+    out.extend_from_slice(&[0u8; 1024]);
+    Ok(out)
+}
+
+/// Appends one member (with a PAX header first when the name or link target
+/// does not fit ustar) and its padded data.
+fn append_member(
+    out: &mut Vec<u8>,
+    name: &str,
+    typeflag: u8,
+    mode: u32,
+    data: &[u8],
+    link: &str,
+) -> anyhow::Result<()> {
+    if name.is_empty() || name.contains('\0') || link.contains('\0') {
+        bail!("invalid tar member name {name:?}");
+    }
+    let split = split_ustar_name(name);
+    let mut pax = Vec::new();
+    if split.is_none() {
+        pax.extend_from_slice(&pax_record("path", name));
+    }
+    if link.len() > 100 {
+        pax.extend_from_slice(&pax_record("linkpath", link));
+    }
+    if !pax.is_empty() {
+        let base = name.trim_end_matches('/');
+        let base = base.rsplit('/').next().unwrap_or(base);
+        let pax_name = truncate_bytes(&format!("PaxHeaders.0/{base}"), 100);
+        out.extend_from_slice(&ustar_header(
+            ("", &pax_name),
+            b'x',
+            0o644,
+            pax.len() as u64,
+            "",
+        )?);
+        append_padded(out, &pax);
+    }
+    let (prefix, short) = match split {
+        Some((prefix, short)) => (prefix.to_string(), short.to_string()),
+        None => (String::new(), truncate_bytes(name, 100)),
+    };
+    let link = truncate_bytes(link, 100);
+    out.extend_from_slice(&ustar_header(
+        (&prefix, &short),
+        typeflag,
+        mode,
+        data.len() as u64,
+        &link,
+    )?);
+    append_padded(out, data);
+    Ok(())
+}
+
+fn append_padded(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend_from_slice(data);
+    out.resize(out.len() + (512 - data.len() % 512) % 512, 0);
+}
+
+/// `(prefix, name)` fitting ustar's 155 + 100 bytes, split at a `/`; `None`
+/// when the name needs a PAX record.
+fn split_ustar_name(name: &str) -> Option<(&str, &str)> {
+    if name.len() <= 100 {
+        return Some(("", name));
+    }
+    if name.len() > 256 {
+        return None;
+    }
+    let bytes = name.as_bytes();
+    let first = name.len().saturating_sub(101);
+    (first..name.len().min(156))
+        .find(|&i| bytes[i] == b'/' && i + 1 < name.len() && name.len() - i - 1 <= 100)
+        .map(|i| (&name[..i], &name[i + 1..]))
+}
+
+/// At most `max` bytes of `s`, cut at a char boundary.
+fn truncate_bytes(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// One PAX record, `"<len> key=value\n"`, where `len` counts the whole record.
+fn pax_record(key: &str, value: &str) -> Vec<u8> {
+    let rest = format!(" {key}={value}\n");
+    let mut len = rest.len() + 1;
+    while format!("{len}").len() + rest.len() != len {
+        len = format!("{len}").len() + rest.len();
+    }
+    format!("{len}{rest}").into_bytes()
+}
+
+/// A 512-byte ustar header with the fixed owner and time of every fixture.
+fn ustar_header(
+    (prefix, name): (&str, &str),
+    typeflag: u8,
+    mode: u32,
+    size: u64,
+    link: &str,
+) -> anyhow::Result<[u8; 512]> {
+    if name.len() > 100 || prefix.len() > 155 || link.len() > 100 {
+        bail!("tar header field too long: {prefix}/{name} -> {link}");
+    }
+    if size >= 1 << 33 {
+        bail!("member of {size} bytes does not fit a ustar size field");
+    }
+    let mut header = [0u8; 512];
+    let mut put = |offset: usize, bytes: &[u8]| {
+        header[offset..offset + bytes.len()].copy_from_slice(bytes);
+    };
+    put(0, name.as_bytes());
+    put(100, format!("{mode:07o}\0").as_bytes());
+    put(108, b"0000000\0"); // uid
+    put(116, b"0000000\0"); // gid
+    put(124, format!("{size:011o}\0").as_bytes());
+    put(136, b"00000000000\0"); // mtime
+    put(148, b"        "); // checksum placeholder: spaces
+    put(156, &[typeflag]);
+    put(157, link.as_bytes());
+    put(257, b"ustar\0");
+    put(263, b"00");
+    put(265, b"root");
+    put(297, b"root");
+    put(329, b"0000000\0"); // devmajor
+    put(337, b"0000000\0"); // devminor
+    put(345, prefix.as_bytes());
+    let checksum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+    header[148..156].copy_from_slice(format!("{checksum:06o}\0 ").as_bytes());
+    Ok(header)
+}
+
+/// One member of a tar read by [`read_tar`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TarMember {
+    /// Full name (ustar prefix, PAX `path` or GNU long name applied).
+    pub path: String,
+    /// The type flag: `b'0'` file, `b'5'` directory, `b'2'` symlink, `b'1'`
+    /// hard link, …
+    pub typeflag: u8,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner and group ids.
+    pub uid: u64,
+    /// Group id.
+    pub gid: u64,
+    /// Modification time (seconds since the epoch).
+    pub mtime: u64,
+    /// Link target of a symlink or hard link.
+    pub link: String,
+    /// The member's data (empty for directories and links).
+    pub contents: Vec<u8>,
+}
+
+impl TarMember {
+    /// Whether this is a regular file (type `0` or the old NUL).
+    pub fn is_file(&self) -> bool {
+        self.typeflag == b'0' || self.typeflag == 0
+    }
+
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.typeflag == b'5'
+    }
+
+    /// The contents as (lossy) UTF-8.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.contents).into_owned()
+    }
+}
+
+/// Reads a gzip'd tar (see [`read_tar`]).
+pub fn read_tar_gz(bytes: &[u8]) -> anyhow::Result<Vec<TarMember>> {
+    use std::io::Read as _;
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut tar)
+        .context("decompressing gzip")?;
+    read_tar(&tar)
+}
+
+/// Reads every member of an uncompressed tar: ustar (with prefix), PAX
+/// (`path`, `linkpath`, `size` records; global headers skipped) and GNU long
+/// names (`L`, `K`). Checks header checksums. Stops at the first zero block.
+pub fn read_tar(tar: &[u8]) -> anyhow::Result<Vec<TarMember>> {
+    let mut members = Vec::new();
+    let mut offset = 0usize;
+    let mut long_name: Option<String> = None;
+    let mut long_link: Option<String> = None;
+    let mut pax_size: Option<u64> = None;
+    while offset + 512 <= tar.len() {
+        let header = &tar[offset..offset + 512];
+        if header.iter().all(|&b| b == 0) {
+            break;
+        }
+        let stored = parse_octal(&header[148..156]).context("tar header checksum")?;
+        let actual: u64 = header
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    u64::from(b)
+                }
+            })
+            .sum();
+        if stored != actual {
+            bail!("tar header at {offset}: checksum {stored} != {actual}");
+        }
+        let typeflag = header[156];
+        let size = match pax_size.take() {
+            Some(size) => size,
+            None => parse_octal(&header[124..136]).context("tar size")?,
+        };
+        let start = offset + 512;
+        let end = start
+            .checked_add(usize::try_from(size)?)
+            .filter(|&end| end <= tar.len())
+            .with_context(|| format!("tar member at {offset} runs past the end"))?;
+        let data = &tar[start..end];
+        offset = start + (size as usize).div_ceil(512) * 512;
+        match typeflag {
+            b'x' => {
+                for (key, value) in parse_pax(data)? {
+                    match key.as_str() {
+                        "path" => long_name = Some(value),
+                        "linkpath" => long_link = Some(value),
+                        "size" => pax_size = Some(value.parse().context("PAX size")?),
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            b'g' => continue,
+            b'L' => {
+                long_name = Some(c_string(data));
+                continue;
+            }
+            b'K' => {
+                long_link = Some(c_string(data));
+                continue;
+            }
+            _ => {}
+        }
+        let path = match long_name.take() {
+            Some(name) => name,
+            None => {
+                let name = c_string(&header[0..100]);
+                let prefix = if &header[257..262] == b"ustar" {
+                    c_string(&header[345..500])
+                } else {
+                    String::new()
+                };
+                if prefix.is_empty() {
+                    name
+                } else {
+                    format!("{prefix}/{name}")
+                }
+            }
+        };
+        let link = long_link
+            .take()
+            .unwrap_or_else(|| c_string(&header[157..257]));
+        members.push(TarMember {
+            path,
+            typeflag,
+            mode: u32::try_from(parse_octal(&header[100..108])?)?,
+            uid: parse_octal(&header[108..116])?,
+            gid: parse_octal(&header[116..124])?,
+            mtime: parse_octal(&header[136..148])?,
+            link,
+            contents: data.to_vec(),
+        });
+    }
+    Ok(members)
+}
+
+/// The bytes up to the first NUL, as (lossy) UTF-8.
+fn c_string(field: &[u8]) -> String {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    String::from_utf8_lossy(&field[..end]).into_owned()
+}
+
+/// An octal numeric field (NUL/space padded), or GNU base-256.
+fn parse_octal(field: &[u8]) -> anyhow::Result<u64> {
+    if field.first().is_some_and(|&b| b & 0x80 != 0) {
+        let mut value = u64::from(field[0] & 0x7f);
+        for &b in &field[1..] {
+            value = value
+                .checked_mul(256)
+                .and_then(|v| v.checked_add(u64::from(b)))
+                .context("base-256 tar field overflows")?;
+        }
+        return Ok(value);
+    }
+    let text = c_string(field);
+    let text = text.trim_matches(|c: char| c == ' ' || c == '\0');
+    if text.is_empty() {
+        return Ok(0);
+    }
+    u64::from_str_radix(text, 8).with_context(|| format!("bad octal tar field {text:?}"))
+}
+
+/// The `key=value` records of a PAX header.
+fn parse_pax(mut data: &[u8]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut records = Vec::new();
+    while !data.is_empty() && data[0] != 0 {
+        let space = data
+            .iter()
+            .position(|&b| b == b' ')
+            .context("PAX record without a length")?;
+        let len: usize = std::str::from_utf8(&data[..space])?
+            .parse()
+            .context("PAX record length")?;
+        if len <= space + 1 || len > data.len() {
+            bail!("bad PAX record length {len}");
+        }
+        let record = &data[space + 1..len - 1]; // without the trailing newline
+        let text = String::from_utf8_lossy(record);
+        if let Some((key, value)) = text.split_once('=') {
+            records.push((key.to_string(), value.to_string()));
+        }
+        data = &data[len..];
+    }
+    Ok(records)
 }

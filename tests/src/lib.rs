@@ -12,25 +12,33 @@
 //! - [`fixture`]: layers, images and indexes built from seeds, and pushing them.
 //! - [`world`]: the ready-made [`World::standard`] and [`World::bench`] sets.
 //! - [`tls`]: throwaway CA and server certificates.
+//! - [`signing`]: throwaway OpenPGP release signing ([`ReleaseSigner`]).
 //!
 //! Everything network-facing is async (tokio); use `#[tokio::test]`.
 
+pub mod cincinnati;
 pub mod client;
 pub mod faults;
 pub mod fixture;
 pub mod registry;
+pub mod release;
+pub mod signing;
 pub mod tls;
 pub mod world;
 
 #[cfg(test)]
 mod self_tests;
 
+pub use cincinnati::{CincinnatiServer, GraphSpec, ServerMode};
 pub use client::{RegistryClient, Target};
 pub use faults::{Action, Fault, FaultProxy};
 pub use fixture::{
-    Format, ImageSpec, IndexSpec, LayerSpec, PushedImage, PushedIndex, push_image, push_index,
+    FilesLayer, Format, ImageSpec, IndexSpec, LayerSpec, PushedImage, PushedIndex, TarEntry,
+    push_image, push_index,
 };
 pub use registry::{Registry, RegistryOptions};
+pub use release::{PushedRelease, PushedReleaseWorld, ReleaseArch, ReleaseSpec, ReleaseWorld};
+pub use signing::ReleaseSigner;
 pub use world::{PushedWorld, World, WorldEntry};
 
 /// Manifest, config and layer media types used by the fixtures and client.

@@ -590,3 +590,771 @@ async fn bench_sized_layer_keeps_memory_bounded() {
             .unwrap()
     );
 }
+
+/// A path of `len` bytes made of 20-byte directory names, ending in `leaf`.
+fn long_path(len: usize, leaf: &str) -> String {
+    let mut path = String::new();
+    while path.len() + leaf.len() < len {
+        path.push_str(&"d".repeat(19.min(len - leaf.len() - path.len() - 1).max(1)));
+        path.push('/');
+    }
+    path.push_str(leaf);
+    path
+}
+
+#[test]
+fn files_layers_round_trip_with_long_names_links_and_whiteouts() {
+    use crate::fixture::{FilesLayer, read_tar, read_tar_gz};
+
+    let prefixed = long_path(180, "prefixed.txt"); // fits ustar name + prefix
+    let pax = long_path(300, "pax.txt"); // needs a PAX path record
+    let long_dir = long_path(140, "dir");
+    let long_target = format!("/{}", "t".repeat(150));
+    let layer = FilesLayer::new()
+        .dir("etc")
+        .file("etc/os-release", "ID=fixture\n")
+        .file(&prefixed, vec![7u8; 600])
+        .file(&pax, "pax\n")
+        .dir(&long_dir)
+        .symlink("etc/link", &long_target)
+        .whiteout("etc/motd")
+        .whiteout("top")
+        .opaque_whiteout("var/cache/")
+        .file("./dot/relative", "");
+    assert!(prefixed.len() > 100 && pax.len() > 256);
+
+    let (info, bytes) = layer.write().unwrap();
+    assert_eq!((info.clone(), bytes.clone()), layer.write().unwrap());
+    assert_eq!(info.digest, crate::client::sha256_digest(&bytes));
+    assert_eq!(info.size, bytes.len() as u64);
+    let tar = layer.tar().unwrap();
+    assert_eq!(info.diff_id, crate::client::sha256_digest(&tar));
+    assert_eq!(read_tar(&tar).unwrap(), read_tar_gz(&bytes).unwrap());
+
+    let members = read_tar_gz(&bytes).unwrap();
+    let paths: Vec<&str> = members.iter().map(|m| m.path.as_str()).collect();
+    let long_dir_slash = format!("{long_dir}/");
+    let expected = [
+        "etc/",
+        "etc/os-release",
+        prefixed.as_str(),
+        pax.as_str(),
+        long_dir_slash.as_str(),
+        "etc/link",
+        "etc/.wh.motd",
+        ".wh.top",
+        "var/cache/.wh..wh..opq",
+        "./dot/relative",
+    ];
+    assert_eq!(paths, expected);
+    for member in &members {
+        assert_eq!((member.uid, member.gid, member.mtime), (0, 0, 0));
+        let mode = match member.typeflag {
+            b'5' => 0o755,
+            b'2' => 0o777,
+            _ => 0o644,
+        };
+        assert_eq!(member.mode, mode, "{}", member.path);
+    }
+    assert!(members[0].is_dir() && members[1].is_file());
+    assert_eq!(members[1].text(), "ID=fixture\n");
+    assert_eq!(members[2].contents, vec![7u8; 600]);
+    assert_eq!(members[5].typeflag, b'2');
+    assert_eq!(members[5].link, long_target);
+    assert!(members[6].contents.is_empty());
+
+    // GNU tar reads the same names (ustar prefix and PAX alike).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("files.tar.gz");
+    std::fs::write(&path, &bytes).unwrap();
+    let output = std::process::Command::new("tar")
+        .arg("-tzf")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_success(&output, "tar -tzf");
+    let listing = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(listing.lines().collect::<Vec<_>>(), expected);
+
+    // In an image the files layer stacks on the random ones, with its diff_id.
+    let random = LayerSpec { seed: 11, size: 64 };
+    let plain = ImageSpec::new("x/files", None, Format::Oci, vec![random]);
+    let spec = plain.clone().with_files_layer(layer.clone());
+    let image = fixture::build_image(&spec).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&image.manifest_bytes).unwrap();
+    assert_eq!(manifest["layers"][1]["digest"], info.digest.as_str());
+    assert_eq!(image.blob_digests[2], info.digest);
+    // Without file layers an image is byte for byte what it always was.
+    assert_ne!(fixture::build_image(&plain).unwrap(), image);
+    assert_eq!(
+        fixture::build_image(&plain).unwrap().manifest_digest,
+        fixture::build_image(&ImageSpec::new("x/files", None, Format::Oci, vec![random]))
+            .unwrap()
+            .manifest_digest
+    );
+}
+
+/// The members of one layer blob of `repo`.
+async fn layer_members(
+    registry: &Registry,
+    repo: &str,
+    digest: &str,
+) -> Vec<crate::fixture::TarMember> {
+    let blob = registry.client().blob(repo, digest).await.unwrap().unwrap();
+    crate::fixture::read_tar_gz(&blob).unwrap()
+}
+
+/// The `data.stream` JSON of a boot-images ConfigMap.
+fn bootimages_stream(yaml: &str) -> serde_json::Value {
+    let block: String = yaml
+        .split_once("  stream: |\n")
+        .unwrap()
+        .1
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap())
+        .collect();
+    serde_json::from_str(&block).unwrap()
+}
+
+#[tokio::test]
+async fn release_world_pushes_payloads_as_documented() {
+    use crate::release::{
+        self, ARCHITECTURE_KEY, BOOTIMAGES, IMAGE_REFERENCES, RELEASE_METADATA, ReleaseArch,
+        ReleaseSpec, ReleaseWorld, STANDARD_VERSIONS,
+    };
+
+    const NS: &str = "openshift-release-dev";
+    let registry = Registry::start(RegistryOptions::default()).await.unwrap();
+    let world = ReleaseWorld::standard().push(&registry, NS).await.unwrap();
+    assert_eq!(
+        ReleaseWorld::standard()
+            .build(NS, &registry.host())
+            .unwrap(),
+        world
+    );
+    assert_eq!(world.releases.len(), 6);
+    let release_repo = world.release_repo();
+    let component_repo = world.component_repo();
+    assert_eq!(release_repo, "openshift-release-dev/ocp-release");
+
+    for version in STANDARD_VERSIONS {
+        let release = world.get(version, "x86_64").unwrap();
+        assert_eq!(world.get(version, "amd64"), Some(release));
+        assert_eq!(release.tag, format!("{version}-x86_64"));
+        assert_eq!(
+            release.tag_reference(),
+            format!("{}/{release_repo}:{version}-x86_64", registry.host())
+        );
+        let (digest, content_type, bytes) = registry
+            .manifest(&release_repo, &release.tag)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(digest, release.digest);
+        assert_eq!(content_type, media_type::DOCKER_MANIFEST);
+        assert_eq!(bytes, release.manifest_bytes);
+
+        let shard = &release.shards[0];
+        let config: serde_json::Value = serde_json::from_slice(
+            &registry
+                .client()
+                .blob(&release_repo, &shard.image.config_digest)
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(config["os"], "linux");
+        assert_eq!(config["architecture"], "amd64");
+        assert_eq!(config["config"]["Labels"][release::RELEASE_LABEL], version);
+        assert_eq!(
+            config["config"]["Labels"][release::BASE_IMAGE_DIGEST_LABEL],
+            release
+                .component("cluster-version-operator")
+                .unwrap()
+                .digest
+                .as_str()
+        );
+        assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+
+        let members = layer_members(&registry, &release_repo, &shard.image.blob_digests[2]).await;
+        let file = |path: &str| members.iter().find(|m| m.path == path).map(|m| m.text());
+        let refs: serde_json::Value =
+            serde_json::from_str(&file(IMAGE_REFERENCES).unwrap()).unwrap();
+        assert_eq!(
+            Some(refs.to_string()),
+            shard.image_references.as_deref().map(|j| {
+                serde_json::from_str::<serde_json::Value>(j)
+                    .unwrap()
+                    .to_string()
+            })
+        );
+        assert_eq!(refs["kind"], "ImageStream");
+        assert_eq!(refs["apiVersion"], "image.openshift.io/v1");
+        assert_eq!(refs["metadata"]["name"], version);
+        let tags = refs["spec"]["tags"].as_array().unwrap();
+        let expected_count = if version.starts_with("4.14.") { 12 } else { 13 };
+        assert_eq!(tags.len(), expected_count);
+        assert_eq!(release.components().len(), expected_count);
+        let names: Vec<&str> = tags.iter().map(|t| t["name"].as_str().unwrap()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+        for tag in tags {
+            let component = release.component(tag["name"].as_str().unwrap()).unwrap();
+            assert_eq!(tag["from"]["kind"], "DockerImage");
+            assert_eq!(tag["from"]["name"], component.reference.as_str());
+            assert_eq!(
+                component.reference,
+                format!("{}/{component_repo}@{}", registry.host(), component.digest)
+            );
+            assert!(
+                tag["annotations"]["io.openshift.build.commit.id"]
+                    .as_str()
+                    .is_some_and(|c| c.len() == 40)
+            );
+            let (digest, content_type, _) = registry
+                .manifest(&component_repo, &component.digest)
+                .await
+                .unwrap()
+                .expect("component pushed by digest");
+            assert_eq!(digest, component.digest);
+            assert_eq!(content_type, media_type::DOCKER_MANIFEST);
+        }
+        let metadata: serde_json::Value =
+            serde_json::from_str(&file(RELEASE_METADATA).unwrap()).unwrap();
+        assert_eq!(metadata["kind"], "cincinnati-metadata-v0");
+        assert_eq!(metadata["version"], version);
+        assert!(metadata["metadata"].as_object().unwrap().is_empty());
+        let previous: Vec<&str> = metadata["previous"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        let mut sorted = previous.clone();
+        sorted.sort_unstable();
+        assert_eq!(previous, sorted);
+
+        match file(BOOTIMAGES) {
+            Some(yaml) => {
+                assert!(version.starts_with("4.15."));
+                let stream = bootimages_stream(&yaml);
+                let kubevirt = release.kubevirt().unwrap();
+                assert_eq!(
+                    stream["architectures"]["x86_64"]["images"]["kubevirt"]["digest-ref"],
+                    kubevirt.reference.as_str()
+                );
+                assert!(
+                    registry
+                        .manifest(&component_repo, &kubevirt.digest)
+                        .await
+                        .unwrap()
+                        .is_some()
+                );
+                assert!(!names.contains(&release::KUBEVIRT_COMPONENT));
+            }
+            None => assert!(version.starts_with("4.14.") && release.kubevirt().is_none()),
+        }
+        for blob in release.blobs().keys() {
+            let repo = if release.payload_blobs().contains_key(blob) {
+                &release_repo
+            } else {
+                &component_repo
+            };
+            assert!(registry.blob_exists(repo, blob).await.unwrap(), "{blob}");
+        }
+    }
+    assert_eq!(
+        world.get("4.15.0", "x86_64").unwrap().payload_blobs().len(),
+        3
+    );
+
+    // Components are shared by build; the diff helpers say what changed.
+    let changed = |x: &str, y: &str| -> Vec<String> {
+        let (x, y) = (
+            world.get(x, "x86_64").unwrap(),
+            world.get(y, "x86_64").unwrap(),
+        );
+        let mut names: Vec<String> = world
+            .components_not_in(x, y)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        changed("4.14.2", "4.14.1"),
+        ["cluster-version-operator", "console", "hyperkube"]
+    );
+    assert_eq!(
+        changed("4.14.3", "4.14.2"),
+        ["cluster-version-operator", "etcd", "installer"]
+    );
+    assert_eq!(
+        changed("4.15.0", "4.14.3"),
+        [
+            "cli",
+            "cluster-olm-operator",
+            "cluster-version-operator",
+            "hyperkube",
+            "installer",
+            "machine-config-operator",
+            release::KUBEVIRT_COMPONENT,
+        ]
+    );
+    assert_eq!(
+        changed("4.15.1", "4.15.0"),
+        ["cluster-version-operator", "console", "ovn-kubernetes"]
+    );
+    let (a, b) = (
+        world.get("4.14.1", "x86_64").unwrap(),
+        world.get("4.14.2", "x86_64").unwrap(),
+    );
+    assert_eq!(
+        a.component("tools").unwrap().digest,
+        b.component("tools").unwrap().digest
+    );
+    let new_blobs = world.blobs_not_in(b, a);
+    // Three new components (config + own layer each) and the payload (config
+    // + files layer; the base layer is shared).
+    assert_eq!(new_blobs.len(), 3 * 2 + 2, "{new_blobs:?}");
+    assert!(world.blobs_not_in(a, a).is_empty());
+
+    // The multi-arch release: a Docker manifest list of two shards.
+    let multi = world.get("4.15.1", "multi").unwrap();
+    assert_eq!(world.by_tag("4.15.1-multi"), Some(multi));
+    assert!(multi.is_multi());
+    assert_eq!(multi.cincinnati_arch(), "multi");
+    let (digest, content_type, bytes) = registry
+        .manifest(&release_repo, "4.15.1-multi")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(digest, multi.digest);
+    assert_eq!(content_type, media_type::DOCKER_MANIFEST_LIST);
+    let list: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let platforms: Vec<&str> = list["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    assert_eq!(platforms, ["amd64", "arm64"]);
+    let single = world.get("4.15.1", "x86_64").unwrap();
+    assert_ne!(multi.shards[0].image.manifest_digest, single.digest);
+    for shard in &multi.shards {
+        let metadata: serde_json::Value = serde_json::from_str(&shard.release_metadata).unwrap();
+        assert_eq!(metadata["metadata"][ARCHITECTURE_KEY], "multi");
+        let members = layer_members(&registry, &release_repo, &shard.image.blob_digests[2]).await;
+        assert!(members.iter().any(|m| m.path == IMAGE_REFERENCES));
+    }
+    let x86 = multi.component_for("etcd", ReleaseArch::X86_64).unwrap();
+    let arm = multi.component_for("etcd", ReleaseArch::Aarch64).unwrap();
+    assert_eq!(x86.digest, single.component("etcd").unwrap().digest);
+    assert_ne!(x86.digest, arm.digest);
+    assert_eq!(arm.image.platform.1, "arm64");
+    assert_eq!(multi.components().len(), 26);
+
+    let mut tags = registry.tags(&release_repo).await.unwrap();
+    tags.sort();
+    assert_eq!(
+        tags,
+        [
+            "4.14.1-x86_64",
+            "4.14.2-x86_64",
+            "4.14.3-x86_64",
+            "4.15.0-x86_64",
+            "4.15.1-multi",
+            "4.15.1-x86_64"
+        ]
+    );
+    assert!(registry.tags(&component_repo).await.unwrap().is_empty());
+
+    // A real client reads the payload and its label.
+    let inspect = skopeo_inspect(
+        &registry,
+        &format!("{release_repo}:4.14.1-x86_64"),
+        &["--tls-verify=false", "--no-creds"],
+    )
+    .await;
+    assert_eq!(inspect["Labels"]["io.openshift.release"], "4.14.1");
+
+    // A payload without image-references (for error tests).
+    let broken = ReleaseWorld::single(
+        ReleaseSpec::new(
+            "4.13.0",
+            ReleaseArch::X86_64,
+            release::standard_components("4.14.1"),
+        )
+        .without_image_references(),
+    )
+    .push(&registry, "broken")
+    .await
+    .unwrap();
+    let release = broken.get("4.13.0", "x86_64").unwrap();
+    assert!(release.shards[0].image_references.is_none());
+    let members = layer_members(
+        &registry,
+        "broken/ocp-release",
+        &release.shards[0].image.blob_digests[2],
+    )
+    .await;
+    assert!(members.iter().all(|m| m.path != IMAGE_REFERENCES));
+    assert!(members.iter().any(|m| m.path == RELEASE_METADATA));
+}
+
+#[test]
+fn bench_release_world_changes_a_tenth_per_release() {
+    use crate::release::ReleaseWorld;
+    let world = ReleaseWorld::bench(4, 180)
+        .build("bench", "registry.invalid:5000")
+        .unwrap();
+    assert_eq!(world.releases.len(), 4);
+    for pair in world.releases.windows(2) {
+        assert_eq!(pair[1].components().len(), 180);
+        assert_eq!(world.components_not_in(&pair[1], &pair[0]).len(), 18);
+    }
+    assert_eq!(
+        world.releases[1].digest_reference(),
+        format!(
+            "registry.invalid:5000/bench/ocp-release@{}",
+            world.releases[1].digest
+        )
+    );
+}
+
+/// A plain client for the Cincinnati server.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// GETs `url` with `accept`; returns (status, content type, body).
+async fn get(url: &str, accept: Option<&str>) -> (u16, String, Vec<u8>) {
+    let mut request = http().get(url);
+    if let Some(accept) = accept {
+        request = request.header("Accept", accept);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (
+        status,
+        content_type,
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+/// The graph's edges as version pairs, and its node versions in order.
+fn edges_by_version(graph: &serde_json::Value) -> (Vec<String>, Vec<(String, String)>) {
+    let versions: Vec<String> = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["version"].as_str().unwrap().to_string())
+        .collect();
+    let mut edges: Vec<(String, String)> = graph["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let (from, to) = (e[0].as_u64().unwrap(), e[1].as_u64().unwrap());
+            (
+                versions[from as usize].clone(),
+                versions[to as usize].clone(),
+            )
+        })
+        .collect();
+    edges.sort();
+    (versions, edges)
+}
+
+fn version_pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+#[tokio::test]
+async fn cincinnati_serves_graphs_errors_and_signatures() {
+    use crate::cincinnati::{
+        CHANNELS_KEY, CincinnatiServer, GraphSpec, MANIFESTREF_KEY, ServerMode,
+    };
+    use crate::release::ReleaseWorld;
+
+    let world = ReleaseWorld::standard()
+        .build("openshift-release-dev", "registry.invalid:5000")
+        .unwrap();
+    let spec = GraphSpec::for_release_world(&world);
+    let mut server = CincinnatiServer::start(spec.clone()).await.unwrap();
+    assert!(server.graph_url().starts_with("http://127.0.0.1:"));
+    assert!(server.graph_url().ends_with("/api/upgrades_info/v1/graph"));
+    let base = server.graph_url();
+    let graph_url = |query: &str| format!("{base}?{query}");
+
+    // stable-4.15: four nodes (two from 4.14), unsorted, edges by index.
+    let (status, content_type, body) = get(
+        &graph_url("channel=stable-4.15&arch=amd64&id=0d6bf4b4-3f4c-4a9f-8d59-0a5f0b2b7a50"),
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let graph: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(graph["version"], 1);
+    let (versions, edges) = edges_by_version(&graph);
+    let mut sorted = versions.clone();
+    sorted.sort_by(|a, b| crate::cincinnati::compare_versions(a, b));
+    assert_eq!(sorted, ["4.14.2", "4.14.3", "4.15.0", "4.15.1"]);
+    assert_ne!(versions, sorted, "nodes must not come sorted");
+    assert_eq!(
+        edges,
+        version_pairs(&[
+            ("4.14.2", "4.14.3"),
+            ("4.14.3", "4.15.0"),
+            ("4.14.2", "4.15.0"),
+            ("4.15.0", "4.15.1"),
+        ])
+    );
+    let conditional = graph["conditionalEdges"].as_array().unwrap();
+    assert_eq!(conditional.len(), 2);
+    assert_eq!(conditional[0]["edges"][0]["from"], "4.15.0");
+    assert_eq!(conditional[0]["edges"][0]["to"], "4.15.1");
+    assert_eq!(
+        conditional[0]["risks"][0]["matchingRules"][0]["type"],
+        "Always"
+    );
+    assert_eq!(conditional[1]["edges"][0]["from"], "4.14.3");
+    assert_eq!(
+        conditional[1]["risks"][0]["matchingRules"][0]["type"],
+        "PromQL"
+    );
+    for node in graph["nodes"].as_array().unwrap() {
+        let version = node["version"].as_str().unwrap();
+        let release = world.get(version, "x86_64").unwrap();
+        assert_eq!(node["payload"], release.digest_reference().as_str());
+        assert_eq!(node["metadata"][MANIFESTREF_KEY], release.digest.as_str());
+        assert!(
+            node["metadata"]["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://")
+        );
+        if version == "4.14.2" {
+            assert_eq!(
+                node["metadata"][CHANNELS_KEY],
+                "fast-4.14,stable-4.14,fast-4.15,stable-4.15"
+            );
+        }
+    }
+
+    // stable-4.14 without arch (amd64 by default) and no conditional edges.
+    let (status, _, body) = get(&graph_url("channel=stable-4.14"), None).await;
+    assert_eq!(status, 200);
+    let graph: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let (versions, edges) = edges_by_version(&graph);
+    assert_eq!(versions.len(), 3);
+    assert_eq!(
+        edges,
+        version_pairs(&[
+            ("4.14.1", "4.14.2"),
+            ("4.14.2", "4.14.3"),
+            ("4.14.1", "4.14.3")
+        ])
+    );
+    assert_eq!(graph["conditionalEdges"], serde_json::json!([]));
+    assert_eq!(spec.versions("fast-4.15", "amd64").len(), 5);
+
+    // arch=multi serves the manifest list; an unknown channel is empty.
+    let (_, _, body) = get(&graph_url("channel=stable-4.15&arch=multi"), None).await;
+    let graph: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        graph["nodes"][0]["payload"],
+        world
+            .get("4.15.1", "multi")
+            .unwrap()
+            .digest_reference()
+            .as_str()
+    );
+    let (status, _, body) = get(&graph_url("channel=stable-9.99"), None).await;
+    assert_eq!(status, 200);
+    let graph: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(graph["nodes"], serde_json::json!([]));
+    assert_eq!(graph["edges"], serde_json::json!([]));
+
+    // The OKD path is the same handler; the vendor type is honoured.
+    let (status, content_type, body) = get(
+        &format!("{}?channel=fast-4.15", server.okd_graph_url()),
+        Some(crate::cincinnati::CINCINNATI_JSON),
+    )
+    .await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, crate::cincinnati::CINCINNATI_JSON)
+    );
+    let graph: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        get(&graph_url("channel=fast-4.15"), Some("*/*")).await.0,
+        200
+    );
+
+    // Errors: missing channel, unsupported Accept, injected failure.
+    let (status, content_type, body) = get(&graph_url("arch=amd64"), None).await;
+    assert_eq!((status, content_type.as_str()), (400, "application/json"));
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        r#"{"kind":"missing_params","value":"mandatory client parameters missing: channel"}"#
+    );
+    let (status, _, body) = get(&graph_url("channel=stable-4.15"), Some("image/png")).await;
+    assert_eq!(status, 406);
+    let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["kind"], "invalid_content_type");
+    server.set_mode(ServerMode::Error {
+        status: 500,
+        kind: "failed_upstream_fetch".into(),
+        value: "upstream is down".into(),
+    });
+    let (status, _, body) = get(&graph_url("channel=stable-4.15"), None).await;
+    assert_eq!(status, 500);
+    let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["kind"], "failed_upstream_fetch");
+    assert_eq!(error["value"], "upstream is down");
+    server.set_mode(ServerMode::Normal);
+    assert_eq!(get(&graph_url("channel=stable-4.15"), None).await.0, 200);
+
+    // The request log.
+    let requests = server.graph_requests();
+    assert_eq!(requests[0].params["channel"], "stable-4.15");
+    assert_eq!(
+        requests[0].params["id"],
+        "0d6bf4b4-3f4c-4a9f-8d59-0a5f0b2b7a50"
+    );
+    assert_eq!(requests[0].accept.as_deref(), Some("application/json"));
+    assert_eq!(requests[0].path, crate::cincinnati::GRAPH_PATH);
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.status == 406 && r.accept.as_deref() == Some("image/png"))
+    );
+
+    // Raw HTTP: Content-Length and Connection: close are right.
+    {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+            .await
+            .unwrap();
+        conn.write_all(
+            b"GET /api/upgrades_info/v1/graph?channel=stable-4.14 HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut raw = Vec::new();
+        conn.read_to_end(&mut raw).await.unwrap();
+        let raw = String::from_utf8(raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(head.contains("\r\nConnection: close"), "{head}");
+        assert!(
+            head.contains(&format!("\r\nContent-Length: {}", body.len())),
+            "{head}"
+        );
+    }
+
+    // Signatures: only what the test stored.
+    let digest = &world.get("4.14.1", "x86_64").unwrap().digest;
+    let url = server.signature_url(digest, 1);
+    assert!(url.contains("/pub/openshift-v4/signatures/openshift/release/sha256="));
+    assert_eq!(get(&url, None).await.0, 404);
+    server.add_signature(digest, 1, b"\x89signed".to_vec());
+    assert_eq!(
+        get(&url, None).await,
+        (
+            200,
+            "application/octet-stream".to_string(),
+            b"\x89signed".to_vec()
+        )
+    );
+    assert_eq!(get(&server.signature_url(digest, 2), None).await.0, 404);
+    let osus = format!(
+        "{}/api/upgrades_info/signatures/sha256={}/signature-1",
+        server.url(),
+        digest.trim_start_matches("sha256:")
+    );
+    assert_eq!(get(&osus, None).await.0, 200);
+    server.remove_signatures(digest);
+    assert_eq!(get(&url, None).await.0, 404);
+
+    // Stopped: connections are refused; resumed on the same port.
+    server.stop().await;
+    assert!(!server.is_running());
+    let err = http()
+        .get(graph_url("channel=stable-4.15"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    server.resume().await.unwrap();
+    assert_eq!(get(&graph_url("channel=stable-4.15"), None).await.0, 200);
+}
+
+#[tokio::test]
+async fn cincinnati_graph_data_is_a_deterministic_gzip_tar() {
+    use crate::cincinnati::{CincinnatiServer, GraphSpec};
+    use crate::release::ReleaseWorld;
+
+    let world = ReleaseWorld::standard()
+        .build("openshift-release-dev", "registry.invalid:5000")
+        .unwrap();
+    let spec = GraphSpec::for_release_world(&world);
+    let server = CincinnatiServer::start(spec.clone()).await.unwrap();
+    let (status, content_type, bytes) = get(&server.graph_data_url(), None).await;
+    assert_eq!((status, content_type.as_str()), (200, "application/gzip"));
+    assert_eq!(bytes, spec.graph_data().unwrap());
+
+    let members = crate::fixture::read_tar_gz(&bytes).unwrap();
+    let paths: Vec<&str> = members.iter().map(|m| m.path.as_str()).collect();
+    for path in [
+        "./",
+        "./version",
+        "./LICENSE",
+        "./raw/metadata.json",
+        "./channels/stable-4.14.yaml",
+        "./channels/stable-4.15.yaml",
+        "./channels/fast-4.15.yaml",
+        "./blocked-edges/4.15.1-ExampleRisk.yaml",
+        "./blocked-edges/4.15.1-ConditionalOnlyRisk.yaml",
+    ] {
+        assert!(paths.contains(&path), "{path} not in {paths:?}");
+    }
+    let text = |path: &str| members.iter().find(|m| m.path == path).unwrap().text();
+    assert_eq!(text("./version"), "1.1.0\n");
+    assert_eq!(
+        text("./channels/stable-4.15.yaml"),
+        "name: stable-4.15\nversions:\n- 4.14.2\n- 4.14.3\n- 4.15.0\n- 4.15.1\n"
+    );
+    assert!(text("./blocked-edges/4.15.1-ConditionalOnlyRisk.yaml").contains("from: 4[.]14[.]3\n"));
+    let raw: serde_json::Value = serde_json::from_str(&text("./raw/metadata.json")).unwrap();
+    assert!(raw["4.14.1"]["url"].is_string());
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("graph-data.tar.gz");
+    std::fs::write(&path, &bytes).unwrap();
+    let output = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&path)
+        .arg("-C")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_success(&output, "tar -xzf");
+    assert!(dir.path().join("channels/fast-4.14.yaml").is_file());
+}

@@ -197,9 +197,10 @@ async fn plugin_run(name: &str, bytes: &[u8], cache: Option<&Path>) -> anyhow::R
     match plugin.world {
         PluginWorld::ContentSource => {
             let grants = Grants::from_capabilities(&info.capabilities);
-            let (images, _) = host
+            let images = host
                 .resolve(&plugin, grants, None, &resolve_config(), "")
-                .await?;
+                .await?
+                .images;
             if images.len() != CALL_IMAGES {
                 bail!(
                     "{name}: resolve returned {} images, not {CALL_IMAGES}",
@@ -212,8 +213,11 @@ async fn plugin_run(name: &str, bytes: &[u8], cache: Option<&Path>) -> anyhow::R
                 .publish(
                     &plugin,
                     &publisher_config(name),
-                    &format!("mirror.example.com:5000/{PREFIX}"),
-                    &mirrored_images(),
+                    &oc_mirror::plugin::v0_2::Results {
+                        mirror: format!("mirror.example.com:5000/{PREFIX}"),
+                        images: mirrored_images(),
+                        attachments: Vec::new(),
+                    },
                 )
                 .await?;
             if files.is_empty() {
@@ -326,7 +330,10 @@ async fn plugin_share_run(
     let sources = Sources::load(host, None, &isc.plugins).await?;
     p.load = ms(t.elapsed());
     let t = Instant::now();
-    let (plan, _blocked) = sources.build_plan(isc, target).await?;
+    let plan = sources
+        .build_plan(isc, target, &Default::default())
+        .await?
+        .plan;
     p.plan = ms(t.elapsed());
     if plan.images.len() != world.entries.len() {
         bail!(
@@ -342,13 +349,14 @@ async fn plugin_share_run(
         .map(|(job, e)| ImageOutcome {
             source: job.source.clone(),
             destination: job.destination.clone(),
+            kind: job.kind,
             digest: Some(e.digest.clone()),
             status: ImageStatus::Copied,
         })
         .collect();
     let t = Instant::now();
-    let dir =
-        oc_mirror::workflow::publish_cluster_resources(&ws, &sources, target, &outcomes).await?;
+    let dir = oc_mirror::workflow::publish_cluster_resources(&ws, &sources, target, &outcomes, &[])
+        .await?;
     p.publish = ms(t.elapsed());
     if dir.is_none() {
         bail!("publish_cluster_resources wrote nothing");
