@@ -7,7 +7,8 @@
 //! - a **content source** ([`ContentSource`], world `content-source`) turns its section
 //!   of the ImageSetConfiguration into the images to mirror (and, optionally, images
 //!   for the host to build and small files to carry to the publishers); it may read
-//!   registries ([`registry`]) and allowed HTTP hosts ([`http`]) through the host;
+//!   registries ([`registry`]) and allowed HTTP hosts ([`http`]) through the host,
+//!   and have the host check OpenPGP signatures ([`openpgp`]);
 //! - a **publisher** ([`Publisher`], world `publisher`) turns what was mirrored (and
 //!   the files that came with it) into files (cluster resources, runtime
 //!   configuration); it has no network at all.
@@ -109,6 +110,7 @@
 pub mod directory;
 pub mod http;
 pub mod log;
+pub mod openpgp;
 pub mod reference;
 pub mod registry;
 pub mod section;
@@ -134,6 +136,7 @@ pub mod bindings {
                     import oc-mirror:plugin/http@0.1.0;
                     import oc-mirror:plugin/log@0.1.0;
                     import oc-mirror:plugin/types@0.2.0;
+                    import oc-mirror:plugin/openpgp@0.2.0;
                 }
             ",
             path: "../wit/plugin@0.2.0",
@@ -166,6 +169,7 @@ pub mod bindings {
                 "oc-mirror:plugin/registry@0.1.0": super::imports::oc_mirror::plugin0_1_0::registry,
                 "oc-mirror:plugin/http@0.1.0": super::imports::oc_mirror::plugin0_1_0::http,
                 "oc-mirror:plugin/log@0.1.0": super::imports::oc_mirror::plugin0_1_0::log,
+                "oc-mirror:plugin/openpgp@0.2.0": super::imports::oc_mirror::plugin0_2_0::openpgp,
             },
             pub_export_macro: true,
             export_macro_name: "__export_content_source_world",

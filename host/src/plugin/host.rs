@@ -204,6 +204,23 @@ impl HasData for HasPluginState {
 impl types::Host for PluginState {}
 impl super::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::types::Host for PluginState {}
 
+impl super::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::openpgp::Host for PluginState {
+    async fn verify_message(
+        &mut self,
+        signed: Vec<u8>,
+        keys: String,
+    ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        // CPU work on small inputs; off the async threads all the same.
+        Ok(
+            tokio::task::spawn_blocking(move || super::openpgp::verify_message(&signed, &keys))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(Error::Other(format!("checking the signature failed: {e}")))
+                }),
+        )
+    }
+}
+
 impl registry::Host for PluginState {
     async fn get_manifest(
         &mut self,

@@ -26,6 +26,7 @@ pub mod cache;
 pub mod embedded;
 pub mod fetch;
 pub mod host;
+pub mod openpgp;
 pub mod section;
 
 use std::path::PathBuf;
@@ -42,6 +43,20 @@ use bindings::types;
 pub use bindings::v0_2::types as v0_2;
 pub use host::Grants;
 use host::{HasPluginState, PluginState};
+
+/// Links a generated world (`$world`, e.g. `bindings::publisher::Publisher`)
+/// into a fresh linker and instantiates `$plugin` in `$store`: the same two
+/// steps for every world of every contract version.
+macro_rules! instantiate {
+    ($host:expr, $store:expr, $plugin:expr, $world:ty) => {
+        async {
+            let linker = $host
+                .linker(|l| <$world>::add_to_linker::<_, HasPluginState>(l, |s| s))
+                .map_err(wasmtime::Error::from)?;
+            <$world>::instantiate_async(&mut $store, &$plugin.component, &linker).await
+        }
+    };
+}
 
 /// The newest contract version this host speaks (`wit/plugin@0.2.0`).
 pub const API_VERSION: &str = "0.2.0";
@@ -388,14 +403,12 @@ impl PluginHost {
         let mut store = self.store(plugin, grants, registry);
         let result = match plugin.api {
             Api::V0_1 => {
-                use bindings::content_source::ContentSource;
-                let linker =
-                    self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
                 self.deadline(async {
-                    let instance =
-                        ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
+                    let out =
+                        instantiate!(self, store, plugin, bindings::content_source::ContentSource)
+                            .await?
+                            .call_resolve(&mut store, config, state)
                             .await?;
-                    let out = instance.call_resolve(&mut store, config, state).await?;
                     Ok(out.map(|(images, state)| Resolution {
                         images,
                         state,
@@ -405,17 +418,19 @@ impl PluginHost {
                 .await
             }
             Api::V0_2 => {
-                use bindings::v0_2::content_source::ContentSource;
-                let linker =
-                    self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
                 let context = v0_2::Context {
                     state: state.to_string(),
                 };
                 self.deadline(async {
-                    let instance =
-                        ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
-                            .await?;
-                    let out = instance.call_resolve(&mut store, config, &context).await?;
+                    let out = instantiate!(
+                        self,
+                        store,
+                        plugin,
+                        bindings::v0_2::content_source::ContentSource
+                    )
+                    .await?
+                    .call_resolve(&mut store, config, &context)
+                    .await?;
                     Ok(out.map(|r| Resolution {
                         images: r.images,
                         builds: r.builds,
@@ -450,28 +465,20 @@ impl PluginHost {
         let mut store = self.store(plugin, Grants::default(), None);
         let result = match plugin.api {
             Api::V0_1 => {
-                use bindings::publisher::Publisher;
-                let linker =
-                    self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
                 self.deadline(async {
-                    let instance =
-                        Publisher::instantiate_async(&mut store, &plugin.component, &linker)
-                            .await?;
-                    instance
+                    instantiate!(self, store, plugin, bindings::publisher::Publisher)
+                        .await?
                         .call_publish(&mut store, config, &results.mirror, &results.images)
                         .await
                 })
                 .await
             }
             Api::V0_2 => {
-                use bindings::v0_2::publisher::Publisher;
-                let linker =
-                    self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
                 self.deadline(async {
-                    let instance =
-                        Publisher::instantiate_async(&mut store, &plugin.component, &linker)
-                            .await?;
-                    instance.call_publish(&mut store, config, results).await
+                    instantiate!(self, store, plugin, bindings::v0_2::publisher::Publisher)
+                        .await?
+                        .call_publish(&mut store, config, results)
+                        .await
                 })
                 .await
             }
@@ -486,54 +493,40 @@ impl PluginHost {
     /// What a plugin says about itself.
     pub async fn info(&self, plugin: &Plugin) -> Result<types::PluginInfo, PluginError> {
         let mut store = self.store(plugin, Grants::default(), None);
-        let result = match (plugin.world, plugin.api) {
-            (World::ContentSource, Api::V0_1) => {
-                use bindings::content_source::ContentSource;
-                let linker =
-                    self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
-                async {
-                    let i =
-                        ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
-                            .await?;
-                    i.call_info(&mut store).await
+        let result = async {
+            match (plugin.world, plugin.api) {
+                (World::ContentSource, Api::V0_1) => {
+                    instantiate!(self, store, plugin, bindings::content_source::ContentSource)
+                        .await?
+                        .call_info(&mut store)
+                        .await
                 }
-                .await
-            }
-            (World::ContentSource, Api::V0_2) => {
-                use bindings::v0_2::content_source::ContentSource;
-                let linker =
-                    self.linker(|l| ContentSource::add_to_linker::<_, HasPluginState>(l, |s| s))?;
-                async {
-                    let i =
-                        ContentSource::instantiate_async(&mut store, &plugin.component, &linker)
-                            .await?;
-                    i.call_info(&mut store).await
+                (World::ContentSource, Api::V0_2) => {
+                    instantiate!(
+                        self,
+                        store,
+                        plugin,
+                        bindings::v0_2::content_source::ContentSource
+                    )
+                    .await?
+                    .call_info(&mut store)
+                    .await
                 }
-                .await
-            }
-            (World::Publisher, Api::V0_1) => {
-                use bindings::publisher::Publisher;
-                let linker =
-                    self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
-                async {
-                    let i = Publisher::instantiate_async(&mut store, &plugin.component, &linker)
-                        .await?;
-                    i.call_info(&mut store).await
+                (World::Publisher, Api::V0_1) => {
+                    instantiate!(self, store, plugin, bindings::publisher::Publisher)
+                        .await?
+                        .call_info(&mut store)
+                        .await
                 }
-                .await
-            }
-            (World::Publisher, Api::V0_2) => {
-                use bindings::v0_2::publisher::Publisher;
-                let linker =
-                    self.linker(|l| Publisher::add_to_linker::<_, HasPluginState>(l, |s| s))?;
-                async {
-                    let i = Publisher::instantiate_async(&mut store, &plugin.component, &linker)
-                        .await?;
-                    i.call_info(&mut store).await
+                (World::Publisher, Api::V0_2) => {
+                    instantiate!(self, store, plugin, bindings::v0_2::publisher::Publisher)
+                        .await?
+                        .call_info(&mut store)
+                        .await
                 }
-                .await
             }
-        };
+        }
+        .await;
         result.map_err(|e| self.call_error(plugin, store.data(), e))
     }
 

@@ -289,13 +289,10 @@ impl ContentSource for Releases {
             ));
         }
 
-        let keyring = match &config.signature_key {
-            Some(text) => signature::Keyring::from_armored(text, "OCP_SIGNATURE_VERIFICATION_PK")?,
-            None => signature::Keyring::from_armored(
-                signature::RED_HAT_RELEASE_KEY,
-                "the embedded Red Hat release key",
-            )?,
-        };
+        let keys = config
+            .signature_key
+            .as_deref()
+            .unwrap_or(signature::RED_HAT_RELEASE_KEY);
         let mut images: Vec<ImageToMirror> = Vec::new();
         let mut attachments = Vec::new();
         let mut ordered: Vec<&Release> = releases.values().collect();
@@ -305,7 +302,7 @@ impl ContentSource for Releases {
         for release in ordered {
             let digest = payload_digest(&release.payload)?;
             attachments.extend(signature::fetch_verified(
-                &keyring,
+                keys,
                 &config.signature_url,
                 &digest,
                 &release.tag(),

@@ -11,8 +11,7 @@
 
 use std::io::Read;
 
-use oc_mirror_plugin_sdk::{Attachment, Error, http};
-use pgp::composed::{Deserializable, Message, SignedPublicKey};
+use oc_mirror_plugin_sdk::{Attachment, Error, http, openpgp};
 use serde::Deserialize;
 
 /// Red Hat's release key 2 (from openshift/cluster-update-keys), trusted unless
@@ -24,57 +23,6 @@ pub const MEDIA_TYPE: &str = "application/vnd.openshift.release-signature.v1";
 const MAX_SIGNATURES: u32 = 8;
 /// Largest signature accepted.
 const MAX_SIGNATURE_BYTES: u64 = 64 << 10;
-
-/// Keys signatures are checked against.
-pub struct Keyring {
-    keys: Vec<SignedPublicKey>,
-}
-
-impl Keyring {
-    /// Every key of an armored keyring (one or more public key blocks).
-    pub fn from_armored(text: &str, origin: &str) -> Result<Keyring, Error> {
-        let bad = |e: String| {
-            Error::InvalidConfig(format!(
-                "{origin} is not an armored OpenPGP public key: {e}"
-            ))
-        };
-        let (keys, _) = SignedPublicKey::from_string_many(text).map_err(|e| bad(e.to_string()))?;
-        let keys = keys
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(e.to_string()))?;
-        if keys.is_empty() {
-            return Err(bad("it holds no key".into()));
-        }
-        Ok(Keyring { keys })
-    }
-
-    /// Whether `signed` (a binary OpenPGP signed message) verifies against a
-    /// key here (its primary key or a subkey); returns the signed content.
-    pub fn verify(&self, signed: &[u8]) -> Result<Vec<u8>, String> {
-        let message =
-            Message::from_bytes(signed).map_err(|e| format!("not an OpenPGP message: {e}"))?;
-        let mut message = message
-            .decompress()
-            .map_err(|e| format!("cannot decompress it: {e}"))?;
-        if !message.is_signed() {
-            return Err("it is not a signed message".into());
-        }
-        let content = message
-            .as_data_vec()
-            .map_err(|e| format!("cannot read its content: {e}"))?;
-        for key in &self.keys {
-            if message.verify(&key.primary_key).is_ok()
-                || key
-                    .public_subkeys
-                    .iter()
-                    .any(|s| message.verify(&s.key).is_ok())
-            {
-                return Ok(content);
-            }
-        }
-        Err("it is not signed by a trusted key".into())
-    }
-}
 
 #[derive(Deserialize)]
 struct SimpleSigning {
@@ -102,11 +50,22 @@ struct Identity {
     reference: String,
 }
 
-/// Checks one signature of the payload `digest`: trusted, and about it.
-/// Returns the identity it names (the payload's tagged reference).
-pub fn check(keyring: &Keyring, digest: &str, signed: &[u8]) -> Result<String, String> {
-    let content = keyring.verify(signed)?;
-    let doc: SimpleSigning = serde_json::from_slice(&content)
+/// Checks one signature of the payload `digest` (the host verifies it
+/// against the armored `keys`): trusted, and about this payload. Returns the
+/// identity it names (the payload's tagged reference). A keyring that is not
+/// one is an error of its own (the release cannot be judged).
+pub fn check(keys: &str, digest: &str, signed: &[u8]) -> Result<Result<String, String>, Error> {
+    let content = match openpgp::verify_message(signed, keys) {
+        Ok(content) => content,
+        Err(Error::Other(why)) => return Ok(Err(why)),
+        Err(e) => return Err(e),
+    };
+    Ok(judge(digest, &content))
+}
+
+/// Whether verified signature content is a container signature of `digest`.
+fn judge(digest: &str, content: &[u8]) -> Result<String, String> {
+    let doc: SimpleSigning = serde_json::from_slice(content)
         .map_err(|e| format!("its content is not a container signature: {e}"))?;
     if doc.critical.kind != "atomic container signature" {
         return Err(format!(
@@ -131,7 +90,7 @@ pub fn check(keyring: &Keyring, digest: &str, signed: &[u8]) -> Result<String, S
 /// from the store at `base` (ending in `/`). Every signature that verifies
 /// becomes an attachment; none verifying refuses the release.
 pub fn fetch_verified(
-    keyring: &Keyring,
+    keys: &str,
     base: &str,
     digest: &str,
     release: &str,
@@ -172,7 +131,13 @@ pub fn fetch_verified(
             ));
             continue;
         }
-        match check(keyring, digest, &bytes) {
+        let judged = check(keys, digest, &bytes).map_err(|e| match e {
+            Error::InvalidConfig(m) => Error::InvalidConfig(format!(
+                "the release signing key (OCP_SIGNATURE_VERIFICATION_PK, or the embedded Red Hat key) is unusable: {m}"
+            )),
+            other => other,
+        })?;
+        match judged {
             Ok(identity) => {
                 oc_mirror_plugin_sdk::log::debug(&format!(
                     "release {release}: signature-{n} verified ({identity})"
@@ -203,50 +168,38 @@ pub fn fetch_verified(
 mod tests {
     use super::*;
 
-    /// Made with GnuPG as oc-mirror's own fixtures are (`gpg --sign`, so the
-    /// message is compressed), with a throwaway key.
-    const GPG_KEY: &str = include_str!("../testdata/gpg-test-key.asc");
-    const GPG_SIGNATURE: &[u8] = include_bytes!("../testdata/gpg-signature-1");
-    const SIGNED_DIGEST: &str =
-        "sha256:4c9ab11f1e2ab4b2b7c2ffcd3f5b4a53fe2f4b5b0ad1d6f3a1d5b0a5f0e1c2d3";
+    const DIGEST: &str = "sha256:4c9ab11f1e2ab4b2b7c2ffcd3f5b4a53fe2f4b5b0ad1d6f3a1d5b0a5f0e1c2d3";
+
+    fn doc(kind: &str, digest: &str) -> Vec<u8> {
+        format!(
+            r#"{{"critical":{{"image":{{"docker-manifest-digest":"{digest}"}},"type":"{kind}","identity":{{"docker-reference":"q/ocp-release:4.15.1-x86_64"}}}},"optional":{{"creator":"t"}}}}"#
+        )
+        .into_bytes()
+    }
 
     #[test]
-    fn a_gpg_signature_verifies_and_names_its_digest() {
-        let keyring = Keyring::from_armored(GPG_KEY, "test key").unwrap();
-        let identity = check(&keyring, SIGNED_DIGEST, GPG_SIGNATURE).unwrap();
+    fn verified_content_must_sign_this_payload() {
         assert_eq!(
-            identity,
-            "quay.io/openshift-release-dev/ocp-release:4.15.1-x86_64"
+            judge(DIGEST, &doc("atomic container signature", DIGEST)).unwrap(),
+            "q/ocp-release:4.15.1-x86_64"
         );
         let other = format!("sha256:{}", "0".repeat(64));
         assert!(
-            check(&keyring, &other, GPG_SIGNATURE)
+            judge(DIGEST, &doc("atomic container signature", &other))
                 .unwrap_err()
                 .contains("not this payload")
         );
+        assert!(judge(DIGEST, &doc("something else", DIGEST)).is_err());
+        assert!(judge(DIGEST, b"not json").is_err());
     }
 
     #[test]
-    fn the_wrong_key_or_a_flipped_byte_is_refused() {
-        let red_hat = Keyring::from_armored(RED_HAT_RELEASE_KEY, "embedded key").unwrap();
+    fn the_embedded_key_is_an_armored_public_key() {
+        assert!(RED_HAT_RELEASE_KEY.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
         assert!(
-            check(&red_hat, SIGNED_DIGEST, GPG_SIGNATURE)
-                .unwrap_err()
-                .contains("not signed by a trusted key")
+            RED_HAT_RELEASE_KEY
+                .trim_end()
+                .ends_with("-----END PGP PUBLIC KEY BLOCK-----")
         );
-        let keyring = Keyring::from_armored(GPG_KEY, "test key").unwrap();
-        let mut flipped = GPG_SIGNATURE.to_vec();
-        let at = flipped.len() / 2;
-        flipped[at] ^= 1;
-        assert!(check(&keyring, SIGNED_DIGEST, &flipped).is_err());
-        assert!(check(&keyring, SIGNED_DIGEST, b"not a signature").is_err());
-    }
-
-    #[test]
-    fn bad_keys_are_a_configuration_error() {
-        assert!(matches!(
-            Keyring::from_armored("nope", "OCP_SIGNATURE_VERIFICATION_PK"),
-            Err(Error::InvalidConfig(m)) if m.contains("OCP_SIGNATURE_VERIFICATION_PK")
-        ));
     }
 }
