@@ -163,10 +163,32 @@ fn mapping(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// `skopeo copy --all` of every pair, `SKOPEO_PARALLEL` at a time; timed.
-fn run_skopeo(pairs: &[(String, String)], log: &Path) -> anyhow::Result<Duration> {
+/// One `skopeo copy --all` (with retries, as oc-mirror retries); the error
+/// text when it fails.
+fn skopeo_copy(src: &str, dst: &str) -> Option<String> {
+    let out = Command::new("skopeo")
+        .args(["copy", "--all", "--quiet", "--preserve-digests"])
+        .args(["--retry-times", "3"])
+        .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
+        .arg(src)
+        .arg(dst)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(String::from_utf8_lossy(&o.stderr).into_owned()),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// `skopeo copy` of every pair, `SKOPEO_PARALLEL` at a time, then the copies
+/// that failed once more one by one (parallel copies into one repository
+/// race on shared blobs in Distribution: "blob unknown", 500s); timed as a
+/// whole. Returns the time and how many copies needed the second pass.
+fn run_skopeo(pairs: &[(String, String)], log: &Path) -> anyhow::Result<(Duration, usize)> {
     let next = Arc::new(AtomicUsize::new(0));
-    let failures = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
     let pairs = Arc::new(pairs.to_vec());
     let started = Instant::now();
     let workers: Vec<_> = (0..SKOPEO_PARALLEL)
@@ -178,17 +200,10 @@ fn run_skopeo(pairs: &[(String, String)], log: &Path) -> anyhow::Result<Duration
                     let Some((src, dst)) = pairs.get(i) else {
                         break;
                     };
-                    let ok = Command::new("skopeo")
-                        .args(["copy", "--all", "--quiet", "--preserve-digests"])
-                        .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
-                        .arg(src)
-                        .arg(dst)
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status()
-                        .is_ok_and(|s| s.success());
-                    if !ok {
-                        failures.fetch_add(1, Ordering::Relaxed);
+                    if skopeo_copy(src, dst).is_some()
+                        && let Ok(mut f) = failures.lock()
+                    {
+                        f.push(i);
                     }
                 }
             })
@@ -197,13 +212,25 @@ fn run_skopeo(pairs: &[(String, String)], log: &Path) -> anyhow::Result<Duration
     for w in workers {
         let _ = w.join();
     }
-    let elapsed = started.elapsed();
-    let failed = failures.load(Ordering::Relaxed);
-    if failed > 0 {
-        std::fs::write(log, format!("{failed} skopeo copies failed\n"))?;
-        bail!("{failed} of {} skopeo copies failed", pairs.len());
+    let first_pass = failures.lock().map(|f| f.clone()).unwrap_or_default();
+    let mut failed = Vec::new();
+    for &i in &first_pass {
+        let (src, dst) = &pairs[i];
+        if let Some(why) = skopeo_copy(src, dst) {
+            failed.push(format!("{src} → {dst}: {why}"));
+        }
     }
-    Ok(elapsed)
+    let elapsed = started.elapsed();
+    if !failed.is_empty() {
+        std::fs::write(log, failed.join("\n"))?;
+        bail!(
+            "{} of {} skopeo copies failed twice; see {}",
+            failed.len(),
+            pairs.len(),
+            log.display()
+        );
+    }
+    Ok((elapsed, first_pass.len()))
 }
 
 /// The digest `repo:tag` has in `mirror`, if any.
@@ -267,8 +294,8 @@ async fn bench(opts: &Opts, work: &Path) -> anyhow::Result<()> {
         .sum();
     let distinct = world.images().len();
     println!(
-        "  source: {images} images to mirror ({distinct} distinct), {} MB of blobs, pushed in {:.1?}",
-        world.blobs().values().sum::<u64>() / 1_000_000,
+        "  source: {images} images to mirror ({distinct} distinct), {} KiB of blobs, pushed in {:.1?}",
+        world.blobs().values().sum::<u64>() / 1024,
         t.elapsed()
     );
     let server = CincinnatiServer::start(GraphSpec::linear(&world, CHANNEL)).await?;
@@ -326,10 +353,10 @@ async fn bench(opts: &Opts, work: &Path) -> anyhow::Result<()> {
             .into_iter()
             .map(|(s, d)| (s, d.replace(&mirror.host(), &other.host())))
             .collect();
-        let d = run_skopeo(&pairs, &work.join(format!("skopeo-{run}.log")))?;
+        let (d, retried) = run_skopeo(&pairs, &work.join(format!("skopeo-{run}.log")))?;
         skopeo.push(d.as_secs_f64());
         println!(
-            "  run {run}: resolve {:.2} s, oc-mirror {:.2} s ({checked} images checked), skopeo {:.2} s ({} copies)",
+            "  run {run}: resolve {:.2} s, oc-mirror {:.2} s ({checked} images checked), skopeo {:.2} s ({} copies, {retried} copied again after a failure)",
             resolve[run - 1],
             full[run - 1],
             skopeo[run - 1],
