@@ -8,7 +8,11 @@
 //! 5. checks the mirror with the independent client of `oc-mirror-tests`,
 //!    digest for digest, plus `mapping.txt` and the source registry's log;
 //! 6. runs `oc-mirror` again and shows that it copied nothing;
-//! 7. prints a report and exits non-zero if any check failed.
+//! 7. mirrors OpenShift releases: payloads pushed into the source, a local
+//!    update service, signatures from a throwaway key oc-mirror is told to
+//!    trust; the shortest upgrade path of a channel plus the graph-data image,
+//!    checked in the mirror and in the cluster resources;
+//! 8. prints a report and exits non-zero if any check failed.
 //!
 //! The workspace, the ISC and the logs are kept in
 //! `$TMPDIR/oc-mirror-demo-work` (`/tmp/oc-mirror-demo-work`; or `--work-dir
@@ -23,8 +27,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use oc_mirror_tests::client::sha256_digest;
+use oc_mirror_tests::fixture::{Format, ImageSpec, LayerSpec, push_image};
+use oc_mirror_tests::release::ReleaseWorld;
+use oc_mirror_tests::signing::ReleaseSigner;
 use oc_mirror_tests::world::names;
-use oc_mirror_tests::{PushedWorld, Registry, RegistryOptions, World, WorldEntry};
+use oc_mirror_tests::{
+    CincinnatiServer, GraphSpec, PushedWorld, Registry, RegistryOptions, World, WorldEntry,
+};
 
 /// Repository prefix in the mirror.
 const PREFIX: &str = "mirror";
@@ -40,7 +49,9 @@ usage: oc-mirror-demo [--work-dir DIR] [--keep-running]
 
 Starts a source and a mirror registry on loopback, fills the source with sample
 images, mirrors them with oc-mirror (found next to this executable), checks the
-mirror digest for digest, runs oc-mirror again (a no-op) and reports.
+mirror digest for digest, runs oc-mirror again (a no-op), then mirrors sample
+OpenShift releases from a local update service (signed, with the graph-data
+image) and reports.
 
   --work-dir DIR    where the workspace, ISC and logs are kept
                     (default: /tmp/oc-mirror-demo-work, i.e. under $TMPDIR;
@@ -182,12 +193,22 @@ struct Run {
     elapsed: Duration,
 }
 
-/// Runs oc-mirror, echoing its stdout and stderr (prefixed) as they come.
-fn run_oc_mirror(bin: &Path, args: &[String], log: &Path) -> anyhow::Result<Run> {
+/// Runs oc-mirror with `env` added, echoing its stdout and stderr (prefixed)
+/// as they come.
+fn run_oc_mirror(
+    bin: &Path,
+    args: &[String],
+    env: &[(&str, String)],
+    log: &Path,
+) -> anyhow::Result<Run> {
+    for (k, v) in env {
+        println!("  $ export {k}={v}");
+    }
     println!("  $ {} {}", bin.display(), args.join(" "));
     let started = Instant::now();
     let mut child = Command::new(bin)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -490,7 +511,7 @@ async fn run(args: Args) -> anyhow::Result<usize> {
 
     println!("\n==> 4. Mirroring with oc-mirror (mirror to mirror)");
     let mark = source.log_mark();
-    let first = run_oc_mirror(&bin, &oc_args, &work.join("first-run.log"))?;
+    let first = run_oc_mirror(&bin, &oc_args, &[], &work.join("first-run.log"))?;
     let first_gets = blob_gets(&source, mark, &world);
     let first_summary = parse_summary(&first.stdout);
 
@@ -586,7 +607,7 @@ async fn run(args: Args) -> anyhow::Result<usize> {
     println!("\n==> 6. Running oc-mirror again (nothing changed: a no-op)");
     let source_mark = source.log_mark();
     let mirror_mark = mirror.log_mark();
-    let second = run_oc_mirror(&bin, &oc_args, &work.join("second-run.log"))?;
+    let second = run_oc_mirror(&bin, &oc_args, &[], &work.join("second-run.log"))?;
     let second_gets: usize = blob_gets(&source, source_mark, &world)
         .iter()
         .map(|(_, n)| n)
@@ -646,6 +667,9 @@ async fn run(args: Args) -> anyhow::Result<usize> {
         &format!("{PREFIX}/{}", two_tags.repo),
     )
     .await?;
+
+    println!("\n==> 7. Mirroring OpenShift releases (a local update service, signed payloads)");
+    let releases = mirror_releases(&bin, &work, &source, &mirror, &mut checks).await?;
 
     // The report.
     let failed = checks.failed();
@@ -707,6 +731,12 @@ async fn run(args: Args) -> anyhow::Result<usize> {
             s.downloaded_bytes
         );
     }
+    println!(
+        "\nReleases: {} mirrored by the shortest upgrade path 4.14.2 → 4.15.1 of stable-4.15 ({} images), signatures checked and kept, graph-data image built; cluster resources in {}",
+        releases.versions.join(", "),
+        releases.images,
+        releases.resources.display()
+    );
     println!("\nKept in {} (delete it when done):", work.display());
     println!("  ISC:        {}", isc_path.display());
     println!("  workspace:  {}", workspace.display());
@@ -732,6 +762,183 @@ async fn run(args: Args) -> anyhow::Result<usize> {
         println!("The two registries were temporary and stop now (--keep-running keeps them).");
     }
     Ok(failed)
+}
+
+/// What the release step mirrored.
+struct ReleasesDone {
+    versions: Vec<String>,
+    images: usize,
+    resources: PathBuf,
+}
+
+/// Step 7: release payloads and an update graph in the source, signed with a
+/// throwaway key oc-mirror is told to trust; oc-mirror mirrors the shortest
+/// upgrade path of a channel and builds the graph-data image; the mirror and
+/// the cluster resources are checked.
+async fn mirror_releases(
+    bin: &Path,
+    work: &Path,
+    source: &Registry,
+    mirror: &Registry,
+    checks: &mut Checks,
+) -> anyhow::Result<ReleasesDone> {
+    let world = ReleaseWorld::standard()
+        .push(source.client(), "openshift-release-dev")
+        .await?;
+    let server = CincinnatiServer::start(GraphSpec::for_release_world(&world)).await?;
+    let signer = ReleaseSigner::new();
+    for r in &world.releases {
+        server.add_signature(
+            &r.digest,
+            1,
+            signer.sign_release(&r.digest, &r.tag_reference()),
+        );
+    }
+    let key = work.join("release-key.asc");
+    std::fs::write(&key, signer.public_key_armored())?;
+    // The graph-data image's base (oc-mirror's default is UBI 9 from the
+    // internet): a small image in the source.
+    let base = ImageSpec::new(
+        "demo/ubi-minimal",
+        Some("latest"),
+        Format::Oci,
+        vec![LayerSpec {
+            seed: 9000,
+            size: 4096,
+        }],
+    );
+    push_image(source.client(), &base).await?;
+    println!(
+        "  {} releases in {}/{}/ocp-release, update service at {}",
+        world.releases.len(),
+        source.host(),
+        world.namespace,
+        server.graph_url()
+    );
+    let isc = "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  platform:\n    channels:\n      - name: stable-4.15\n        minVersion: 4.14.2\n        maxVersion: 4.15.1\n        shortestPath: true\n    graph: true\n";
+    let isc_path = work.join("isc-releases.yaml");
+    std::fs::write(&isc_path, isc)?;
+    for line in isc.lines() {
+        println!("    {line}");
+    }
+    let workspace = work.join("workspace-releases");
+    if workspace.exists() {
+        std::fs::remove_dir_all(&workspace)?;
+    }
+    let args = vec![
+        "-c".to_string(),
+        isc_path.display().to_string(),
+        "--workspace".to_string(),
+        format!("file://{}", workspace.display()),
+        format!("docker://{}/{PREFIX}", mirror.host()),
+        "--dest-tls-verify=false".to_string(),
+        "--src-tls-verify=false".to_string(),
+        "--graph-base-image".to_string(),
+        format!("{}/demo/ubi-minimal:latest", source.host()),
+    ];
+    let env = [
+        ("UPDATE_URL_OVERRIDE", server.graph_url()),
+        ("OCP_SIGNATURE_URL", server.signature_base_url()),
+        ("OCP_SIGNATURE_VERIFICATION_PK", key.display().to_string()),
+    ];
+    let run = run_oc_mirror(bin, &args, &env, &work.join("releases-run.log"))?;
+    checks.check(
+        run.success,
+        format!(
+            "oc-mirror (releases) exited with {:?} in {:.2} s",
+            run.code,
+            run.elapsed.as_secs_f64()
+        ),
+    );
+    // The shortest path 4.14.2 → 4.15.1 goes through 4.15.0.
+    let versions = ["4.14.2", "4.15.0", "4.15.1"];
+    let mut images = 0;
+    let mut wrong = Vec::new();
+    for v in versions {
+        let Some(r) = world.get(v, "x86_64") else {
+            wrong.push(format!("{v}: not in the fixture"));
+            continue;
+        };
+        let at = |repo: &str, tag: &str| {
+            let repo = format!("{PREFIX}/{repo}");
+            let tag = tag.to_string();
+            async move {
+                mirror
+                    .manifest(&repo, &tag)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|(d, _, _)| d)
+            }
+        };
+        if at("openshift/release-images", &r.tag).await.as_deref() != Some(r.digest.as_str()) {
+            wrong.push(format!("payload {}", r.tag));
+        }
+        images += 1;
+        for c in r.components() {
+            let tag = format!("{}-{}", r.tag, c.name);
+            if at("openshift/release", &tag).await.as_deref() != Some(c.digest.as_str()) {
+                wrong.push(format!("component {tag}"));
+            }
+            images += 1;
+        }
+    }
+    checks.check(
+        wrong.is_empty(),
+        format!(
+            "the mirror holds releases {} ({images} images: payloads in openshift/release-images, components in openshift/release), digest for digest{}",
+            versions.join(", "),
+            if wrong.is_empty() { String::new() } else { format!("; wrong or missing: {wrong:?}") }
+        ),
+    );
+    let not_mirrored = world
+        .get("4.14.3", "x86_64")
+        .map(|r| r.tag.clone())
+        .unwrap_or_default();
+    let off_path = mirror
+        .manifest(&format!("{PREFIX}/openshift/release-images"), &not_mirrored)
+        .await
+        .ok()
+        .flatten();
+    checks.check(
+        off_path.is_none(),
+        format!("{not_mirrored} (not on the shortest path) was left out"),
+    );
+    let graph = mirror
+        .manifest(&format!("{PREFIX}/openshift/graph-image"), "latest")
+        .await
+        .ok()
+        .flatten();
+    checks.check(
+        graph.is_some(),
+        "the graph-data image was built and mirrored as openshift/graph-image:latest",
+    );
+    let resources = workspace.join("working-dir/cluster-resources");
+    let read = |name: &str| std::fs::read_to_string(resources.join(name)).unwrap_or_default();
+    let signatures = read("signature-configmap.json");
+    let keys = signatures.matches("\"sha256-").count();
+    checks.check(
+        keys == versions.len() && signatures.contains("mirrored-release-signatures"),
+        format!(
+            "signature-configmap.json holds {keys} verified release signatures (want {})",
+            versions.len()
+        ),
+    );
+    let update_service = read("updateService.yaml");
+    checks.check(
+        update_service.contains("kind: UpdateService")
+            && update_service.contains("openshift/graph-image@sha256:"),
+        "updateService.yaml points at the graph-data image by digest",
+    );
+    checks.check(
+        read("idms-oc-mirror.yaml").contains("idms-release-0"),
+        "idms-oc-mirror.yaml has the release mirror set (idms-release-0)",
+    );
+    Ok(ReleasesDone {
+        versions: versions.iter().map(|v| v.to_string()).collect(),
+        images,
+        resources,
+    })
 }
 
 #[tokio::main]
