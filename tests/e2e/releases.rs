@@ -135,9 +135,14 @@ impl Releases {
 
     /// Mirror to disk into `dir`.
     fn create(&self, ctx: &Ctx, isc: &str, dir: &Path) -> Run {
+        self.create_with(ctx, isc, dir, &[])
+    }
+
+    /// [`Releases::create`] with extra flags.
+    fn create_with(&self, ctx: &Ctx, isc: &str, dir: &Path, extra: &[&str]) -> Run {
         let env = self.env();
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        ctx.create_env(&env, isc, dir, &[])
+        ctx.create_env(&env, isc, dir, extra)
     }
 
     /// The standard graph with only the versions `keep` allows.
@@ -1001,4 +1006,40 @@ async fn payload_without_image_references_is_refused() {
     r.sign(payload);
     let body = platform(&format!("    release: {}\n", payload.tag_reference()));
     assert_refused(&r, &body, "not an OpenShift release payload").await;
+}
+
+/// The graph-data image crosses the gap like any other: built on the
+/// connected side, carried in the imageset, published, and named by the
+/// UpdateService written on the disconnected side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_image_through_an_imageset() {
+    let r = Releases::start().await;
+    let base = push_base_image(&r.src).await;
+    let connected = Ctx::new();
+    let isc = connected.isc(&platform(&format!(
+        "{}    graph: true\n",
+        channels(&[("stable-4.14", "")])
+    )));
+    let out = connected.path("out");
+    r.create_with(
+        &connected,
+        &isc,
+        &out,
+        &["--graph-base-image", base.reference.as_str()],
+    )
+    .assert_ok();
+    let usb = connected.path("usb");
+    carry(&out, &usb, 1);
+    Ctx::new()
+        .publish(&usb, &r.mirror, "ocp", &[])
+        .assert_ok()
+        .stdout_has("Published sequence 1");
+    let head = r.release("4.14.3", "x86_64");
+    assert_exactly(&r.mirror, "ocp", &[head], false).await;
+    let digest = assert_graph_image(&r, "ocp", &base).await;
+    let docs = yaml_docs(&usb.join("working-dir/cluster-resources/updateService.yaml"));
+    assert_eq!(
+        docs[0]["spec"]["graphDataImage"],
+        format!("{}@{digest}", r.mirrored("ocp", GRAPH_IMAGE))
+    );
 }
