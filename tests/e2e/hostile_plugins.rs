@@ -66,6 +66,8 @@ static SHARED: LazyLock<Shared> = LazyLock::new(|| {
     let host = PluginHost::new(PluginHostConfig {
         cache_dir: None,
         timeout: TIMEOUT,
+        // The whole call too: a server that never answers is cut here.
+        call_timeout: TIMEOUT,
         memory_limit: MEMORY_LIMIT,
     })
     .expect("plugin host");
@@ -278,7 +280,8 @@ async fn hostile_panic_is_a_crash_of_the_plugin() {
 
 /// A tiny HTTP/1.1 server on 127.0.0.1: `/ok` answers [`HTTP_IMAGE`], `/secret`
 /// answers [`SECRET`], `/redirect` is a 302 to `http://localhost:<redirect_to>/secret`,
-/// `/hang` never answers. Every request is counted.
+/// `/slow` answers like `/ok` but only after 1.5 × [`TIMEOUT`], `/hang` never
+/// answers. Every request is counted.
 struct Server {
     port: u16,
     hits: Arc<AtomicUsize>,
@@ -310,6 +313,10 @@ impl Server {
                     let path = request.split_whitespace().nth(1).unwrap_or("/");
                     let response = match (path, redirect_to) {
                         ("/ok", _) => ok(&format!("{HTTP_IMAGE}\n")),
+                        ("/slow", _) => {
+                            tokio::time::sleep(TIMEOUT * 3 / 2).await;
+                            ok(&format!("{HTTP_IMAGE}\n"))
+                        }
                         ("/secret", _) => ok(SECRET),
                         ("/redirect", Some(other)) => format!(
                             "HTTP/1.1 302 Found\r\nLocation: http://localhost:{other}/secret\r\n\
@@ -473,12 +480,43 @@ async fn hostile_http_upstream_that_never_answers_is_cut_at_the_deadline() {
     });
     let err = result.expect_err("nothing was answered");
     assert!(
-        matches!(err, PluginError::Timeout { .. }),
+        matches!(err, PluginError::CallTimeout { .. }),
         "wrong error: {err:?}"
+    );
+    assert_mentions(
+        &err.to_string(),
+        &["http-off-allowlist", "waiting on servers"],
     );
     assert!(elapsed < TIMEOUT + SLACK, "ended after {elapsed:?}");
     assert_eq!(hanging.hits(), 1);
     assert_others_unaffected().await;
+}
+
+/// The plugin's deadline counts its own code, not the time the host works
+/// for it: a plugin whose one HTTP GET takes longer than its deadline (a
+/// slow server, a big download) finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_host_work_does_not_count_against_the_plugin() {
+    let slow = Server::start(None).await;
+    let patient = PluginHost::new(PluginHostConfig {
+        cache_dir: None,
+        timeout: TIMEOUT,
+        call_timeout: TIMEOUT * 10,
+        memory_limit: MEMORY_LIMIT,
+    })
+    .expect("plugin host");
+    let plugin = patient
+        .load(fixtures::HTTP_OFF_ALLOWLIST, "http-off-allowlist")
+        .expect("load");
+    let config = format!(r#"{{"url": "http://127.0.0.1:{}/slow"}}"#, slow.port);
+    let started = Instant::now();
+    let images = patient
+        .resolve(&plugin, http_grant(slow.port), None, &config, "")
+        .await
+        .expect("a slow server is not the plugin's fault")
+        .images;
+    assert!(started.elapsed() > TIMEOUT, "the server answered late");
+    assert_eq!(sources(&images), [HTTP_IMAGE]);
 }
 
 #[tokio::test]
@@ -646,6 +684,7 @@ async fn hostile_plugins_compiled_once_then_loaded_from_the_cache() {
     let config = PluginHostConfig {
         cache_dir: Some(dir.path().to_path_buf()),
         timeout: TIMEOUT,
+        call_timeout: TIMEOUT,
         memory_limit: MEMORY_LIMIT,
     };
     let cached = || -> Vec<std::path::PathBuf> {

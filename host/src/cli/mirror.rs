@@ -112,7 +112,9 @@ pub struct MirrorArgs {
     #[arg(long, hide = true, value_name = "BYTES")]
     pub archive_size_bytes: Option<u64>,
 
-    /// Longest a plugin call may run, e.g. `30s`, `2m`.
+    /// Longest a plugin's own code may run in one call, e.g. `30s`, `2m` (the
+    /// time oc-mirror spends reading registries and downloading for it does
+    /// not count).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub plugin_timeout: Duration,
 
@@ -312,6 +314,7 @@ fn plugin_host(args: &MirrorArgs, ws: &Workspace) -> anyhow::Result<Arc<PluginHo
         cache_dir: Some(cache_dir),
         timeout: args.plugin_timeout,
         memory_limit,
+        ..PluginHostConfig::default()
     };
     Ok(Arc::new(PluginHost::new(config)?))
 }

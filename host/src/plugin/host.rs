@@ -159,6 +159,10 @@ pub struct PluginState {
     registry: Option<Arc<RegistryClient>>,
     /// Capabilities the plugin asked for and did not get, for the error message.
     pub(crate) denied: Vec<String>,
+    /// When the call began, and how long the host has worked for the plugin
+    /// since (reads, downloads): the plugin's own time is the difference.
+    started: std::time::Instant,
+    host_time: std::time::Duration,
 }
 
 impl PluginState {
@@ -177,7 +181,23 @@ impl PluginState {
             grants,
             registry,
             denied: Vec::new(),
+            started: std::time::Instant::now(),
+            host_time: std::time::Duration::ZERO,
         }
+    }
+
+    /// How long the plugin's own code has run in this call: the wall time
+    /// minus the host's work for it.
+    pub(crate) fn own_time(&self) -> std::time::Duration {
+        self.started.elapsed().saturating_sub(self.host_time)
+    }
+
+    /// Runs host work for the plugin, keeping its time off the plugin's clock.
+    async fn timed<T>(&mut self, work: impl std::future::Future<Output = T>) -> T {
+        let began = std::time::Instant::now();
+        let out = work.await;
+        self.host_time += began.elapsed();
+        out
     }
 
     fn deny(&mut self, capability: String) -> Error {
@@ -211,13 +231,12 @@ impl super::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::openpgp::Hos
         keys: String,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
         // CPU work on small inputs; off the async threads all the same.
-        Ok(
-            tokio::task::spawn_blocking(move || super::openpgp::verify_message(&signed, &keys))
-                .await
-                .unwrap_or_else(|e| {
-                    Err(Error::Other(format!("checking the signature failed: {e}")))
-                }),
-        )
+        let check =
+            tokio::task::spawn_blocking(move || super::openpgp::verify_message(&signed, &keys));
+        Ok(self
+            .timed(check)
+            .await
+            .unwrap_or_else(|e| Err(Error::Other(format!("checking the signature failed: {e}")))))
     }
 }
 
@@ -233,23 +252,19 @@ impl registry::Host for PluginState {
             Ok(r) => r,
             Err(e) => return Ok(Err(Error::InvalidConfig(e.to_string()))),
         };
-        Ok(
-            match client
-                .get_manifest(&crate::reference::pull_reference(&r))
-                .await
-            {
-                Ok(m) if m.bytes.len() > MAX_MANIFEST => Err(Error::Other(format!(
-                    "manifest of `{reference}` is larger than {MAX_MANIFEST} bytes"
-                ))),
-                Ok(m) => Ok(registry::Manifest {
-                    digest: m.digest,
-                    media_type: m.media_type,
-                    bytes: m.bytes.to_vec(),
-                }),
-                Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
-                Err(e) => Err(Error::Upstream(e.to_string())),
-            },
-        )
+        let pull = crate::reference::pull_reference(&r);
+        Ok(match self.timed(client.get_manifest(&pull)).await {
+            Ok(m) if m.bytes.len() > MAX_MANIFEST => Err(Error::Other(format!(
+                "manifest of `{reference}` is larger than {MAX_MANIFEST} bytes"
+            ))),
+            Ok(m) => Ok(registry::Manifest {
+                digest: m.digest,
+                media_type: m.media_type,
+                bytes: m.bytes.to_vec(),
+            }),
+            Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
+            Err(e) => Err(Error::Upstream(e.to_string())),
+        })
     }
 
     async fn list_tags(
@@ -263,7 +278,7 @@ impl registry::Host for PluginState {
             Ok(r) => r,
             Err(e) => return Ok(Err(Error::InvalidConfig(e.to_string()))),
         };
-        Ok(match client.list_tags(&r).await {
+        Ok(match self.timed(client.list_tags(&r)).await {
             Ok(tags) => Ok(tags),
             Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
             Err(e) => Err(Error::Upstream(e.to_string())),
@@ -284,7 +299,10 @@ impl registry::Host for PluginState {
         };
         tracing::debug!(plugin = %self.plugin, reference, path, "reading a file out of an image");
         Ok(
-            match crate::image_files::extract(&client, &r, &path).await {
+            match self
+                .timed(crate::image_files::extract(&client, &r, &path))
+                .await
+            {
                 Ok(found) => Ok(self.table.push(FileReader {
                     file: tokio::fs::File::from_std(found.file),
                 })?),
@@ -337,7 +355,8 @@ impl http::Host for PluginState {
             let host = parsed.host_str().unwrap_or_default().to_string();
             return Ok(Err(self.deny(format!("http:{host}"))));
         }
-        let response = match get_allowed(&self.grants, parsed, headers).await {
+        let grants = self.grants.clone();
+        let response = match self.timed(get_allowed(&grants, parsed, headers)).await {
             Ok(r) => r,
             Err(GetError::Upstream(e)) => return Ok(Err(Error::Upstream(e))),
             Err(GetError::Other(e)) => return Ok(Err(Error::Other(e))),
@@ -372,15 +391,20 @@ impl http::HostBody for PluginState {
         body: Resource<HttpBody>,
         max_bytes: u32,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        let b = self.table.get_mut(&body)?;
         let max = max_bytes.clamp(1, MAX_CHUNK) as usize;
+        let began = std::time::Instant::now();
+        let b = self.table.get_mut(&body)?;
         if b.pending.is_empty() {
-            match b.response.chunk().await {
+            let next = b.response.chunk().await;
+            self.host_time += began.elapsed();
+            let b = self.table.get_mut(&body)?;
+            match next {
                 Ok(Some(c)) => b.pending = c,
                 Ok(None) => return Ok(Ok(None)),
                 Err(e) => return Ok(Err(Error::Upstream(e.to_string()))),
             }
         }
+        let b = self.table.get_mut(&body)?;
         let out = b.pending.split_to(max.min(b.pending.len()));
         Ok(Ok(Some(out.to_vec())))
     }

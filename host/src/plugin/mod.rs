@@ -64,9 +64,15 @@ pub const API_VERSION: &str = "0.2.0";
 pub const API_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 /// Custom section in which the SDK records the contract version a plugin was built for.
 pub const API_SECTION: &str = "oc-mirror:plugin-api";
-/// A call that runs longer than this is stopped: resolving a section of the
-/// configuration is quick work; a loop is a bug or an attack.
+/// A call whose plugin code runs longer than this is stopped: resolving a
+/// section of the configuration is quick work; a loop is a bug or an attack.
+/// The time the host spends working for the plugin (registry reads,
+/// downloads) does not count: a channel of a hundred releases reads a
+/// hundred payloads.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// A whole call, the host's work for the plugin included, is stopped after
+/// this long (a server that never answers).
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Memory a plugin instance may grow to: far above what resolving needs,
 /// far below what would hurt the machine.
 pub const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
@@ -93,6 +99,10 @@ pub enum PluginError {
     )]
     Timeout { plugin: String, limit: Duration },
     #[error(
+        "plugin `{plugin}` was stopped after {limit:?}, most of it spent waiting on servers it reads through oc-mirror\nhint: check that the registries and HTTP servers it uses answer"
+    )]
+    CallTimeout { plugin: String, limit: Duration },
+    #[error(
         "plugin `{plugin}` tried to use more than {limit} bytes of memory and was stopped\nhint: raise the limit with `--plugin-memory-limit` if the plugin needs more on purpose"
     )]
     MemoryLimit { plugin: String, limit: usize },
@@ -115,7 +125,10 @@ pub enum PluginError {
 pub struct PluginHostConfig {
     /// Where compiled components are kept (`None`: compile on every run).
     pub cache_dir: Option<PathBuf>,
+    /// Longest the plugin's own code may run in one call.
     pub timeout: Duration,
+    /// Longest one call may take in all, the host's work for it included.
+    pub call_timeout: Duration,
     pub memory_limit: usize,
 }
 
@@ -124,6 +137,7 @@ impl Default for PluginHostConfig {
         PluginHostConfig {
             cache_dir: None,
             timeout: DEFAULT_TIMEOUT,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
             memory_limit: DEFAULT_MEMORY_LIMIT,
         }
     }
@@ -312,9 +326,19 @@ impl PluginHost {
             PluginState::new(&plugin.origin, wasi, limits, grants, registry),
         );
         store.limiter(|s| &mut s.limits);
-        let ticks = (self.config.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // The deadline counts the plugin's own running time: when it comes,
+        // the time the host spent in calls for the plugin is given back.
+        let limit = self.config.timeout;
+        let ticks = |d: Duration| (d.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks(limit));
+        store.epoch_deadline_callback(move |ctx| {
+            let own = ctx.data().own_time();
+            if own >= limit {
+                Ok(wasmtime::UpdateDeadline::Interrupt)
+            } else {
+                Ok(wasmtime::UpdateDeadline::Continue(ticks(limit - own)))
+            }
+        });
         store
     }
 
@@ -336,14 +360,14 @@ impl PluginHost {
 
     /// Bounds a whole call, host calls included (the epoch deadline only stops
     /// the plugin's own code; a host call waiting on a silent server would
-    /// not). A call cut here surfaces as `Trap::Interrupt`, i.e. a timeout.
+    /// not). A call cut here surfaces as [`CallDeadline`].
     async fn deadline<T>(
         &self,
         call: impl std::future::Future<Output = wasmtime::Result<T>>,
     ) -> wasmtime::Result<T> {
-        match tokio::time::timeout(self.config.timeout + EPOCH_TICK * 10, call).await {
+        match tokio::time::timeout(self.config.call_timeout + EPOCH_TICK * 10, call).await {
             Ok(r) => r,
-            Err(_) => Err(wasmtime::Error::from(wasmtime::Trap::Interrupt)),
+            Err(_) => Err(wasmtime::Error::from(CallDeadline)),
         }
     }
 
@@ -355,6 +379,12 @@ impl PluginHost {
         err: wasmtime::Error,
     ) -> PluginError {
         let name = plugin.origin.clone();
+        if err.downcast_ref::<CallDeadline>().is_some() {
+            return PluginError::CallTimeout {
+                plugin: name,
+                limit: self.config.call_timeout,
+            };
+        }
         if let Some(trap) = err.downcast_ref::<wasmtime::Trap>()
             && *trap == wasmtime::Trap::Interrupt
         {
@@ -557,6 +587,11 @@ impl PluginHost {
         }
     }
 }
+
+/// A whole call ran past [`PluginHostConfig::call_timeout`].
+#[derive(Debug, thiserror::Error)]
+#[error("the call ran past its deadline")]
+struct CallDeadline;
 
 /// A wall clock stuck at the reproducible epoch (`SOURCE_DATE_EPOCH` or 0).
 struct FixedClock;
