@@ -28,6 +28,7 @@ use tokio::io::AsyncWriteExt;
 use crate::manifest::{self, Descriptor, Parsed};
 use crate::reference::Reference;
 use crate::registry::{RegistryClient, RegistryError};
+use crate::workspace::BlobCache;
 
 /// Why a file could not be read out of an image.
 #[derive(Debug, thiserror::Error)]
@@ -79,9 +80,13 @@ const DEFAULT_PLATFORM: (&str, &str) = ("linux", "amd64");
 
 /// Reads `path` out of the image `reference`. A path ending in `/` must be a
 /// directory. For an index, the `linux/amd64` image is read (else the first
-/// one); name a child by digest to read another.
+/// one); name a child by digest to read another. With a `cache` (the
+/// workspace's blob cache), layers already there are not downloaded, and
+/// layers downloaded are kept there: an image read here and then mirrored
+/// crosses the network once.
 pub async fn extract(
     client: &RegistryClient,
+    cache: Option<&BlobCache>,
     reference: &Reference,
     path: &str,
 ) -> Result<Extracted, ImageFilesError> {
@@ -98,7 +103,7 @@ pub async fn extract(
         builder: None,
     };
     for layer in layers.iter().rev() {
-        let blob = download(client, reference, layer, &image).await?;
+        let blob = download(client, cache, reference, layer, &image).await?;
         let media_type = layer.media_type.clone();
         // Parsing is blocking work on local files: off the async threads.
         let (w, s, result) = tokio::task::spawn_blocking(move || {
@@ -213,9 +218,11 @@ async fn layers_of(
     }
 }
 
-/// Downloads a layer to a temporary file, checking its size and digest.
+/// A layer, verified: from the cache, or downloaded into a temporary file
+/// (its size and digest checked) and then kept in the cache.
 async fn download(
     client: &RegistryClient,
+    cache: Option<&BlobCache>,
     reference: &Reference,
     layer: &Descriptor,
     image: &str,
@@ -224,6 +231,12 @@ async fn download(
         image: image.to_string(),
         source,
     };
+    if let Some(cache) = cache
+        && matches!(cache.size(&layer.digest), Ok(Some(size)) if size == layer.size)
+    {
+        // Only verified blobs are ever committed to the cache.
+        return cache.open(&layer.digest).map_err(io_err);
+    }
     let file = tempfile::tempfile().map_err(io_err)?;
     let mut out = tokio::fs::File::from_std(file);
     let mut blob = client.open_blob(reference, layer, 0).await?;
@@ -247,6 +260,13 @@ async fn download(
     }
     out.flush().await.map_err(io_err)?;
     let mut file = out.into_std().await;
+    if let Some(cache) = cache {
+        file.rewind().map_err(io_err)?;
+        // A cache that cannot take it costs a download later, nothing more.
+        if let Err(e) = cache.store(&layer.digest, layer.size, &mut file) {
+            tracing::debug!(layer = %layer.digest, "not kept in the blob cache: {e}");
+        }
+    }
     file.rewind().map_err(io_err)?;
     Ok(file)
 }

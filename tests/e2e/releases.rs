@@ -1043,3 +1043,24 @@ async fn graph_image_through_an_imageset() {
         format!("{}@{digest}", r.mirrored("ocp", GRAPH_IMAGE))
     );
 }
+
+/// A payload is read (its `image-references`, out of its top layer) and then
+/// mirrored: each of its blobs crosses the network once, the layer read for
+/// the plugin being kept in the workspace's blob cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_layers_are_downloaded_once() {
+    let r = Releases::start().await;
+    let ctx = Ctx::new();
+    let isc = ctx.isc(&platform(&channels(&[("stable-4.14", "")])));
+    r.mirror(&ctx, &isc, "ocp", &[]).assert_ok();
+    let head = r.release("4.14.3", "x86_64");
+    assert_exactly(&r.mirror, "ocp", &[head], false).await;
+    for digest in head.payload_blobs().keys() {
+        assert_eq!(
+            r.src.blob_gets(digest),
+            1,
+            "payload blob {digest} was downloaded {} times",
+            r.src.blob_gets(digest)
+        );
+    }
+}

@@ -316,7 +316,9 @@ fn plugin_host(args: &MirrorArgs, ws: &Workspace) -> anyhow::Result<Arc<PluginHo
         memory_limit,
         ..PluginHostConfig::default()
     };
-    Ok(Arc::new(PluginHost::new(config)?))
+    Ok(Arc::new(
+        PluginHost::new(config)?.with_blob_cache(ws.blob_cache()?),
+    ))
 }
 
 fn load_config(args: &MirrorArgs) -> anyhow::Result<config::ImageSetConfiguration> {

@@ -157,6 +157,8 @@ pub struct PluginState {
     pub(crate) limits: StoreLimits,
     grants: Grants,
     registry: Option<Arc<RegistryClient>>,
+    /// Where layers read for the plugin are kept (the workspace's blob cache).
+    blob_cache: Option<Arc<crate::workspace::BlobCache>>,
     /// Capabilities the plugin asked for and did not get, for the error message.
     pub(crate) denied: Vec<String>,
     /// When the call began, and how long the host has worked for the plugin
@@ -172,6 +174,7 @@ impl PluginState {
         limits: StoreLimits,
         grants: Grants,
         registry: Option<Arc<RegistryClient>>,
+        blob_cache: Option<Arc<crate::workspace::BlobCache>>,
     ) -> PluginState {
         PluginState {
             plugin: plugin.to_string(),
@@ -180,6 +183,7 @@ impl PluginState {
             limits,
             grants,
             registry,
+            blob_cache,
             denied: Vec::new(),
             started: std::time::Instant::now(),
             host_time: std::time::Duration::ZERO,
@@ -298,9 +302,15 @@ impl registry::Host for PluginState {
             Err(e) => return Ok(Err(Error::InvalidConfig(e.to_string()))),
         };
         tracing::debug!(plugin = %self.plugin, reference, path, "reading a file out of an image");
+        let cache = self.blob_cache.clone();
         Ok(
             match self
-                .timed(crate::image_files::extract(&client, &r, &path))
+                .timed(crate::image_files::extract(
+                    &client,
+                    cache.as_deref(),
+                    &r,
+                    &path,
+                ))
                 .await
             {
                 Ok(found) => Ok(self.table.push(FileReader {

@@ -163,6 +163,8 @@ impl World {
 pub struct PluginHost {
     engine: Engine,
     config: PluginHostConfig,
+    /// Where layers read for plugins are kept (see [`PluginHost::with_blob_cache`]).
+    blob_cache: Option<Arc<crate::workspace::BlobCache>>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -242,8 +244,17 @@ impl PluginHost {
         Ok(PluginHost {
             engine,
             config,
+            blob_cache: None,
             stop_ticker,
         })
+    }
+
+    /// Keeps the layers plugins read files from (`registry.open-file`) in the
+    /// workspace's blob cache, so that an image read and then mirrored is
+    /// downloaded once.
+    pub fn with_blob_cache(mut self, cache: crate::workspace::BlobCache) -> PluginHost {
+        self.blob_cache = Some(Arc::new(cache));
+        self
     }
 
     /// Checks and compiles a component (through the cache).
@@ -323,7 +334,14 @@ impl PluginHost {
             .build();
         let mut store = Store::new(
             &self.engine,
-            PluginState::new(&plugin.origin, wasi, limits, grants, registry),
+            PluginState::new(
+                &plugin.origin,
+                wasi,
+                limits,
+                grants,
+                registry,
+                self.blob_cache.clone(),
+            ),
         );
         store.limiter(|s| &mut s.limits);
         // The deadline counts the plugin's own running time: when it comes,
