@@ -16,11 +16,10 @@
 use std::io::{self, Seek, Write};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::copy::plan::{self, ImageJob, ManifestCopy, ResolvedImage};
-use crate::manifest::{self, Descriptor};
+use crate::manifest::{self, Descriptor, HashingWriter};
 use crate::plugin::Grants;
 use crate::plugin::host::{GetError, get_allowed};
 use crate::plugin::v0_2::{ImageBuild, TarballLayer};
@@ -220,8 +219,8 @@ fn relayer(
     let out = tempfile::tempfile()?;
     let gz = flate2::GzBuilder::new()
         .mtime(0)
-        .write(Hashing::new(out), flate2::Compression::default());
-    let mut builder = tar::Builder::new(Hashing::new(gz));
+        .write(HashingWriter::new(out), flate2::Compression::default());
+    let mut builder = tar::Builder::new(HashingWriter::new(gz));
     let prefix = directory.trim_matches('/');
     // The directory and its parents first.
     let mut parent = String::new();
@@ -274,41 +273,6 @@ fn append_dir<W: Write>(builder: &mut tar::Builder<W>, path: &str) -> io::Result
     header.set_mtime(0);
     header.set_size(0);
     builder.append_data(&mut header, format!("{path}/"), io::empty())
-}
-
-/// A writer that hashes and counts what goes through it.
-struct Hashing<W> {
-    inner: W,
-    hash: Sha256,
-    count: u64,
-}
-
-impl<W> Hashing<W> {
-    fn new(inner: W) -> Self {
-        Hashing {
-            inner,
-            hash: Sha256::new(),
-            count: 0,
-        }
-    }
-
-    /// The writer, the `sha256:` digest and the byte count.
-    fn finish(self) -> (W, String, u64) {
-        let digest = format!("sha256:{}", hex::encode(self.hash.finalize()));
-        (self.inner, digest, self.count)
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// Stores bytes in the cache as a blob; its descriptor.

@@ -66,19 +66,12 @@ impl ImageFilesError {
     }
 }
 
-/// What [`extract`] found: the bytes of a file, or a tar of a directory, in a
-/// temporary file (deleted when this is dropped), positioned at its start.
-#[derive(Debug)]
-pub struct Extracted {
-    pub file: std::fs::File,
-    pub is_directory: bool,
-    pub size: u64,
-}
-
 /// The platform read from an index when the caller names the index itself.
 const DEFAULT_PLATFORM: (&str, &str) = ("linux", "amd64");
 
-/// Reads `path` out of the image `reference`. A path ending in `/` must be a
+/// Reads `path` out of the image `reference` into a temporary file (deleted
+/// when dropped), positioned at its start: the file's bytes, or a tar of a
+/// directory. A path ending in `/` must be a
 /// directory. For an index, the `linux/amd64` image is read (else the first
 /// one); name a child by digest to read another. With a `cache` (the
 /// workspace's blob cache), layers already there are not downloaded, and
@@ -89,7 +82,7 @@ pub async fn extract(
     cache: Option<&BlobCache>,
     reference: &Reference,
     path: &str,
-) -> Result<Extracted, ImageFilesError> {
+) -> Result<std::fs::File, ImageFilesError> {
     let image = crate::reference::display(reference);
     let (target, want_dir) = normalize(path)?;
     let layers = layers_of(client, reference, &image).await?;
@@ -149,13 +142,8 @@ pub async fn extract(
         }
     };
     file.flush().map_err(io_err)?;
-    let size = file.seek(io::SeekFrom::End(0)).map_err(io_err)?;
     file.rewind().map_err(io_err)?;
-    Ok(Extracted {
-        file,
-        is_directory: walk.want_dir || matches!(walk.found, Found::Directory),
-        size,
-    })
+    Ok(file)
 }
 
 /// `/a/b/` → (`a/b`, true); refuses `..` and empty components beyond slashes.

@@ -52,6 +52,7 @@ use tracing::debug;
 use super::layout::{EntryPath, HEAD_PATHS, METADATA_PATH, classify};
 use super::tar::{self, BLOCK_BYTES, END_OF_ARCHIVE_BYTES, EncodeError, MAX_OCTAL_11};
 use super::{ImagesetError, MAX_HEAD_ENTRY_BYTES, MAX_PARTS, parse_part_name, part_name};
+use crate::manifest::HashingWriter;
 
 /// Piece in which a cached blob is read and written: large enough that the
 /// per-call overhead vanishes next to disk throughput, small enough to be
@@ -341,11 +342,7 @@ impl ImagesetWriter {
     ) -> Result<WrittenPart, ImagesetError> {
         let write_err = io_error("write", partial);
         let file = File::create(partial).map_err(io_error("create", partial))?;
-        let mut out = HashingWriter {
-            inner: BufWriter::with_capacity(WRITE_BUFFER, file),
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
+        let mut out = HashingWriter::new(BufWriter::with_capacity(WRITE_BUFFER, file));
         for &i in &part.entries {
             let entry = &self.entries[i];
             let data_len = match &entry.source {
@@ -385,18 +382,14 @@ impl ImagesetWriter {
                 .map_err(&write_err)?;
         }
         out.write_all(&ZEROS).map_err(&write_err)?;
-        let HashingWriter {
-            inner,
-            hasher,
-            bytes,
-        } = out;
+        let (inner, digest, bytes) = out.finish();
         let file = inner.into_inner().map_err(|e| write_err(e.into_error()))?;
         file.sync_all().map_err(io_error("sync", partial))?;
         debug_assert_eq!(bytes % BLOCK_BYTES, 0);
         Ok(WrittenPart {
             name: part.name.clone(),
             size_bytes: bytes,
-            sha256: hex::encode(hasher.finalize()),
+            sha256: digest.trim_start_matches("sha256:").to_string(),
         })
     }
 
@@ -591,26 +584,6 @@ fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
-}
-
-/// A writer that hashes and counts what passes through it.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::content_source::oc_mirror::plugin::{http, log, registry};
 use super::bindings::types::{self, Error};
+use crate::reference::Reference;
 use crate::registry::RegistryClient;
 
 /// Largest chunk handed to a plugin per read (as WASI caps its reads).
@@ -204,6 +205,16 @@ impl PluginState {
         out
     }
 
+    /// The registry client, if `registry` is granted, and `text` parsed as
+    /// an image reference: what every `registry` call starts with.
+    fn registry_for(&mut self, text: &str) -> Result<(Arc<RegistryClient>, Reference), Error> {
+        let Some(client) = self.registry.clone().filter(|_| self.grants.registry) else {
+            return Err(self.deny("registry".into()));
+        };
+        let r = crate::reference::parse(text).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        Ok((client, r))
+    }
+
     fn deny(&mut self, capability: String) -> Error {
         self.denied.push(capability.clone());
         Error::Denied(capability)
@@ -249,12 +260,9 @@ impl registry::Host for PluginState {
         &mut self,
         reference: String,
     ) -> wasmtime::Result<Result<registry::Manifest, Error>> {
-        let Some(client) = self.registry.clone().filter(|_| self.grants.registry) else {
-            return Ok(Err(self.deny("registry".into())));
-        };
-        let r = match crate::reference::parse(&reference) {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(Error::InvalidConfig(e.to_string()))),
+        let (client, r) = match self.registry_for(&reference) {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
         };
         let pull = crate::reference::pull_reference(&r);
         Ok(match self.timed(client.get_manifest(&pull)).await {
@@ -275,12 +283,9 @@ impl registry::Host for PluginState {
         &mut self,
         repository: String,
     ) -> wasmtime::Result<Result<Vec<String>, Error>> {
-        let Some(client) = self.registry.clone().filter(|_| self.grants.registry) else {
-            return Ok(Err(self.deny("registry".into())));
-        };
-        let r = match crate::reference::parse(&repository) {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(Error::InvalidConfig(e.to_string()))),
+        let (client, r) = match self.registry_for(&repository) {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
         };
         Ok(match self.timed(client.list_tags(&r)).await {
             Ok(tags) => Ok(tags),
@@ -294,12 +299,9 @@ impl registry::Host for PluginState {
         reference: String,
         path: String,
     ) -> wasmtime::Result<Result<Resource<FileReader>, Error>> {
-        let Some(client) = self.registry.clone().filter(|_| self.grants.registry) else {
-            return Ok(Err(self.deny("registry".into())));
-        };
-        let r = match crate::reference::parse(&reference) {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(Error::InvalidConfig(e.to_string()))),
+        let (client, r) = match self.registry_for(&reference) {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
         };
         tracing::debug!(plugin = %self.plugin, reference, path, "reading a file out of an image");
         let cache = self.blob_cache.clone();
@@ -313,8 +315,8 @@ impl registry::Host for PluginState {
                 ))
                 .await
             {
-                Ok(found) => Ok(self.table.push(FileReader {
-                    file: tokio::fs::File::from_std(found.file),
+                Ok(file) => Ok(self.table.push(FileReader {
+                    file: tokio::fs::File::from_std(file),
                 })?),
                 Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
                 Err(e @ crate::image_files::ImageFilesError::BadPath(_)) => {

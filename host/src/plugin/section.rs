@@ -1,8 +1,9 @@
 //! Finding a custom section in a wasm module or component, searched through
 //! nested core modules and components (where a Rust guest's sections land).
 //!
-//! Dependency-free on purpose: `host/build.rs` includes this file too, to check
-//! the embedded plugins, so there is one scanner for the host and its build.
+//! Dependency-free on purpose: the build scripts include this file too
+//! (through `build-support/wasm_workspace.rs`) to check the components they
+//! build, so there is one scanner for the host and its builds.
 
 /// The contents of the first custom section called `name`, if any.
 pub fn find_custom_section<'a>(bytes: &'a [u8], name: &str) -> Option<&'a [u8]> {
