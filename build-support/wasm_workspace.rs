@@ -11,8 +11,8 @@
 //!   build-script variables are removed; `CARGO_HOME` and the network/registry
 //!   settings stay;
 //! - **`--locked`** when the workspace's `Cargo.lock` exists (it is committed);
-//! - **quiet** unless it fails; **reruns** when the WIT, the SDK, or a member's
-//!   manifest or sources change.
+//! - **quiet** unless it fails; **reruns** when the WIT (`wit/`, and the SDK's
+//!   copy in `sdk/wit/`), the SDK, or a member's manifest or sources change.
 
 #[path = "../host/src/plugin/section.rs"]
 mod section;
@@ -84,6 +84,7 @@ impl WasmWorkspace<'_> {
             self.root.join("wit"),
             self.root.join("sdk").join("Cargo.toml"),
             self.root.join("sdk").join("src"),
+            self.root.join("sdk").join("wit"),
             self.dir.join("Cargo.toml"),
             self.dir.join("Cargo.lock"),
             self.dir.join(".cargo"),

@@ -1,10 +1,11 @@
 //! HTTP GET to hosts the user allowed, through the host (the `http` import of the
 //! `content-source` world).
 //!
-//! A plugin that calls [`get`] must list `http:<host>` in
-//! [`PluginInfo::capabilities`](crate::PluginInfo) for every host it reaches; the
-//! host refuses others with [`Error::Denied`] and follows redirects only within the
-//! allowed hosts.
+//! A plugin that calls [`get`] declares in
+//! [`PluginInfo::capabilities`](crate::PluginInfo) either `http:<host>` for every
+//! host it reaches, or `http:*` when its configuration names the hosts (it then
+//! gets exactly the `http:<host>` grants of the user). The host refuses any other
+//! host with [`Error::Denied`] and follows redirects only within the allowed hosts.
 
 use std::io;
 
