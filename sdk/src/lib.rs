@@ -19,7 +19,7 @@
 //!
 //! This crate is the only dependency a plugin needs: it hides the generated
 //! bindings, offers plain Rust traits and types, thin wrappers over the host
-//! imports, and helpers ([`ImageReference`], [`semver`]).
+//! imports, and helpers ([`ImageReference`], [`scope`], [`semver`]).
 //!
 //! # Example: a complete content source
 //!
@@ -35,7 +35,7 @@
 //! crate-type = ["cdylib"]
 //!
 //! [dependencies]
-//! oc-mirror-plugin-sdk = "0.1"
+//! oc-mirror-plugin-sdk = "0.2"
 //! serde = { version = "1", features = ["derive"] }
 //! ```
 //!
@@ -104,7 +104,11 @@
 //! The export macros embed [`API_VERSION`] in a custom section named
 //! [`API_SECTION`] (`oc-mirror:plugin-api`) of the component's core module, so the
 //! host can pick the right bindings before it instantiates anything
-//! ([`find_custom_section`] reads it back).
+//! ([`find_custom_section`] reads it back). The crate's version is that API
+//! version: `oc-mirror-plugin-sdk` 0.2.x builds plugins for `oc-mirror:plugin@0.2.0`.
+//! The bindings are generated from the crate's own copy of the contract
+//! (`wit/plugin@0.1.0/` and `wit/plugin@0.2.0/` in the crate), byte for byte the
+//! repository's `wit/`.
 #![deny(missing_docs)]
 
 pub mod directory;
@@ -113,6 +117,7 @@ pub mod log;
 pub mod openpgp;
 pub mod reference;
 pub mod registry;
+pub mod scope;
 pub mod section;
 pub mod semver;
 
@@ -139,7 +144,7 @@ pub mod bindings {
                     import oc-mirror:plugin/openpgp@0.2.0;
                 }
             ",
-            path: "../wit/plugin@0.2.0",
+            path: ["wit/plugin@0.1.0", "wit/plugin@0.2.0"],
             world: "oc-mirror:sdk/imports",
             generate_all,
             additional_type_attributes: {
@@ -161,7 +166,7 @@ pub mod bindings {
     /// The exports of the `content-source` world; its imports are [`imports`]'.
     pub mod content_source {
         wit_bindgen::generate!({
-            path: "../wit/plugin@0.2.0",
+            path: ["wit/plugin@0.1.0", "wit/plugin@0.2.0"],
             world: "oc-mirror:plugin/content-source@0.2.0",
             with: {
                 "oc-mirror:plugin/types@0.1.0": super::imports::oc_mirror::plugin0_1_0::types,
@@ -181,7 +186,7 @@ pub mod bindings {
     #[allow(clippy::too_many_arguments)]
     pub mod publisher {
         wit_bindgen::generate!({
-            path: "../wit/plugin@0.2.0",
+            path: ["wit/plugin@0.1.0", "wit/plugin@0.2.0"],
             world: "oc-mirror:plugin/publisher@0.2.0",
             with: {
                 "oc-mirror:plugin/types@0.1.0": super::imports::oc_mirror::plugin0_1_0::types,
@@ -231,7 +236,8 @@ pub struct Resolution {
 /// [`export_content_source!`].
 pub trait ContentSource {
     /// Who the plugin is, which ImageSetConfiguration key it serves (under
-    /// `mirror:`), and what it asks to be allowed (`registry`, `http:<host>`).
+    /// `mirror:`), and what it asks to be allowed (`registry`, `http:<host>`, or
+    /// `http:*` for the hosts the user grants).
     fn info() -> PluginInfo;
 
     /// Turns the plugin's configuration section into images.

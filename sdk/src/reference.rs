@@ -8,13 +8,24 @@
 //!   path gets `library/` (`nginx` → `docker.io/library/nginx`).
 //! - A reference with neither tag nor digest means the tag `latest`.
 //! - An optional `docker://` in front is accepted.
+//!
+//! Container runtimes know Docker Hub by more names than the grammar does:
+//! [`ImageReference::normalized`] (and [`normalize_registry`]) spell
+//! `registry-1.docker.io` as `docker.io` too, which is what a publisher writing
+//! mirror configuration needs; [`registry_api_host`] goes the other way.
 
 use std::fmt;
 
 use crate::Error;
 
-/// Docker Hub, as references name it.
-const DOCKER_HUB: &str = "docker.io";
+/// Docker Hub, as references (and container runtimes' mirror rules) name it.
+pub const DOCKER_HUB: &str = "docker.io";
+/// The other names Docker Hub goes by: its legacy index, and the host that serves
+/// its registry API.
+pub const DOCKER_HUB_ALIASES: &[&str] = &["index.docker.io", DOCKER_HUB_API_HOST];
+/// The host that serves Docker Hub's registry API (where clients send `docker.io`
+/// pulls).
+pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
 /// The tag meant when a reference names neither a tag nor a digest.
 pub const DEFAULT_TAG: &str = "latest";
 /// Longest repository path the grammar allows.
@@ -50,6 +61,48 @@ impl ImageReference {
     /// `None` for a one-component path.
     pub fn namespace(&self) -> Option<&str> {
         self.repository.rsplit_once('/').map(|(ns, _)| ns)
+    }
+
+    /// This reference as container runtimes match it: Docker Hub's other names
+    /// ([`DOCKER_HUB_ALIASES`]) are `docker.io`, and a one-component Docker Hub
+    /// path gets `library/` (`registry-1.docker.io/nginx` →
+    /// `docker.io/library/nginx`). Other registries, the tag and the digest are
+    /// kept. Every publisher that writes mirror rules compares references in
+    /// this form.
+    pub fn normalized(&self) -> ImageReference {
+        let registry = normalize_registry(&self.registry);
+        let repository = if registry == DOCKER_HUB && !self.repository.contains('/') {
+            format!("library/{}", self.repository)
+        } else {
+            self.repository.clone()
+        };
+        ImageReference {
+            registry: registry.to_string(),
+            repository,
+            tag: self.tag.clone(),
+            digest: self.digest.clone(),
+        }
+    }
+}
+
+/// `registry` as container runtimes match it: `docker.io` for any of Docker
+/// Hub's names, anything else unchanged (registries are compared exactly, so
+/// `Docker.io` is not Docker Hub).
+pub fn normalize_registry(registry: &str) -> &str {
+    if DOCKER_HUB_ALIASES.contains(&registry) {
+        DOCKER_HUB
+    } else {
+        registry
+    }
+}
+
+/// The host that serves `registry`'s API: [`DOCKER_HUB_API_HOST`] for Docker
+/// Hub (under any of its names), `registry` itself otherwise.
+pub fn registry_api_host(registry: &str) -> &str {
+    if normalize_registry(registry) == DOCKER_HUB {
+        DOCKER_HUB_API_HOST
+    } else {
+        registry
     }
 }
 
@@ -114,7 +167,9 @@ fn parse(text: &str) -> Result<ImageReference, String> {
     for component in &path {
         check_path_component(component)?;
     }
-    let registry = if registry == "index.docker.io" {
+    // The grammar knows only the legacy index as another name of Docker Hub
+    // (as the host's parser does); `normalized` knows them all.
+    let registry = if registry == DOCKER_HUB_ALIASES[0] {
         DOCKER_HUB.to_string()
     } else {
         registry
@@ -298,6 +353,47 @@ mod tests {
         assert_eq!(r.to_string(), format!("quay.io/a/b:v1@{D}"));
         assert_eq!(r.name(), "quay.io/a/b");
         assert_eq!(r.namespace(), Some("a"));
+    }
+
+    #[test]
+    fn normalizes_docker_hub_as_runtimes_match_it() {
+        let n = |text: &str| {
+            ImageReference::parse(text)
+                .unwrap()
+                .normalized()
+                .to_string()
+        };
+        assert_eq!(n("nginx:1.25"), "docker.io/library/nginx:1.25");
+        assert_eq!(
+            n("index.docker.io/nginx:1.25"),
+            "docker.io/library/nginx:1.25"
+        );
+        assert_eq!(
+            n("registry-1.docker.io/nginx:1.25"),
+            "docker.io/library/nginx:1.25"
+        );
+        assert_eq!(
+            n(&format!("registry-1.docker.io/org/app@{D}")),
+            format!("docker.io/org/app@{D}")
+        );
+        assert_eq!(n("docker.io/org/app"), "docker.io/org/app:latest");
+        // Other registries keep one-component paths as they are.
+        assert_eq!(n("localhost:5000/app:1"), "localhost:5000/app:1");
+        assert_eq!(n("quay.io/org/app:1"), "quay.io/org/app:1");
+        // The parser itself leaves the API host alone (as the host's does).
+        assert_eq!(
+            ImageReference::parse("registry-1.docker.io/nginx")
+                .unwrap()
+                .registry,
+            "registry-1.docker.io"
+        );
+        for hub in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
+            assert_eq!(normalize_registry(hub), "docker.io");
+            assert_eq!(registry_api_host(hub), "registry-1.docker.io");
+        }
+        assert_eq!(normalize_registry("quay.io"), "quay.io");
+        assert_eq!(normalize_registry("Docker.io"), "Docker.io");
+        assert_eq!(registry_api_host("mirror.local:5000"), "mirror.local:5000");
     }
 
     #[test]

@@ -43,7 +43,9 @@
 //!
 //! An entry has namespace scope (`registry/<path minus its last component>`) when
 //! the mirror kept the source path (the destination path ends with the whole
-//! source path), repository scope (`registry/path`) otherwise: release images,
+//! source path), repository scope (`registry/path`) otherwise (the SDK's
+//! [`oc_mirror_plugin_sdk::scope`], shared with the `registries-conf` publisher,
+//! Docker Hub normalized as runtimes match it): release images,
 //! which the mirror renames (`…/ocp-release` → `<mirror>/openshift/release-images`,
 //! `…/ocp-v4.0-art-dev` → `<mirror>/openshift/release`), always get repository
 //! scope.
@@ -54,6 +56,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use oc_mirror_plugin_sdk::scope::mirror_scope;
 use oc_mirror_plugin_sdk::{
     Error, ImageReference, MirroredImage, OutputFile, PluginInfo, Publisher, Results,
 };
@@ -81,7 +84,8 @@ struct Config {
     created_at: String,
     /// `oc-mirror_version` annotation: the host's version.
     version: String,
-    /// `--max-nested-paths`; above 0 forces repository scope.
+    /// `--max-nested-paths`; above 0 forces repository scope
+    /// ([`mirror_scope`]).
     #[serde(default)]
     max_nested_paths: u64,
 }
@@ -111,7 +115,7 @@ impl Publisher for ClusterResources {
             created_at: &config.created_at,
             version: &config.version,
         };
-        let mut files = mirror_sets(&images, stamp, config.max_nested_paths > 0)?;
+        let mut files = mirror_sets(&images, stamp, config.max_nested_paths)?;
         files.extend(update_service::update_service(&images, stamp)?);
         files.extend(signatures::signature_files(&results.attachments, stamp)?);
         Ok(files)
@@ -215,7 +219,7 @@ impl Image {
 fn mirror_sets(
     images: &[Image],
     stamp: Stamp,
-    force_repository_scope: bool,
+    max_nested_paths: u64,
 ) -> Result<Vec<OutputFile>, Error> {
     let mut digest_entries = Entries::default();
     let mut tag_entries = Entries::default();
@@ -224,12 +228,12 @@ fn mirror_sets(
             continue;
         }
         let (in_idms, in_itms) = placement(image);
-        let (source, mirror) = scope(&image.source, &image.destination, force_repository_scope);
+        let scope = mirror_scope(&image.source, &image.destination, max_nested_paths);
         if in_idms {
-            digest_entries.add(image.category, &source, &mirror);
+            digest_entries.add(image.category, &scope.source, &scope.mirror);
         }
         if in_itms {
-            tag_entries.add(image.category, &source, &mirror);
+            tag_entries.add(image.category, &scope.source, &scope.mirror);
         }
     }
     let mut files = Vec::new();
@@ -269,61 +273,6 @@ fn placement(image: &Image) -> (bool, bool) {
     let has_digest = image.source.digest.is_some();
     let digest_only = has_digest && image.source.tag.is_none();
     (has_digest || image.role == Role::Payload, !digest_only)
-}
-
-/// The `(source, mirror)` pair of the entry covering `source` mirrored at
-/// `destination`: namespace scope when the mirror kept the source path (component
-/// for component, at the end of the destination path), repository scope otherwise
-/// or when forced. A one-component path's namespace is its registry.
-fn scope(
-    source: &ImageReference,
-    destination: &ImageReference,
-    force_repository_scope: bool,
-) -> (String, String) {
-    let (src_registry, src_path) = normalized(source);
-    let (dst_registry, dst_path) = normalized(destination);
-    if !force_repository_scope && path_preserved(&src_path, &dst_path) {
-        (
-            namespace_scope(&src_registry, &src_path),
-            namespace_scope(&dst_registry, &dst_path),
-        )
-    } else {
-        (
-            format!("{src_registry}/{src_path}"),
-            format!("{dst_registry}/{dst_path}"),
-        )
-    }
-}
-
-/// Registry and path with Docker Hub spelled as container runtimes match it.
-fn normalized(r: &ImageReference) -> (String, String) {
-    let registry = match r.registry.as_str() {
-        "index.docker.io" | "registry-1.docker.io" => "docker.io",
-        other => other,
-    };
-    let path = if registry == "docker.io" && !r.repository.contains('/') {
-        format!("library/{}", r.repository)
-    } else {
-        r.repository.clone()
-    };
-    (registry.to_string(), path)
-}
-
-/// Whether the destination path ends with the whole source path (component-wise).
-fn path_preserved(source_path: &str, destination_path: &str) -> bool {
-    match destination_path.strip_suffix(source_path) {
-        Some("") => true,
-        Some(prefix) => prefix.ends_with('/'),
-        None => false,
-    }
-}
-
-/// `registry/<path minus last component>`, or `registry` for a one-component path.
-fn namespace_scope(registry: &str, path: &str) -> String {
-    match path.rsplit_once('/') {
-        Some((namespace, _)) => format!("{registry}/{namespace}"),
-        None => registry.to_string(),
-    }
 }
 
 /// Entries of one file, per category: source → set of mirrors, sorted.
