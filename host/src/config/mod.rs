@@ -6,6 +6,6 @@
 //! understand with the file, line and field at fault. Every other part of the
 //! host works from the typed values exported here, never from raw YAML.
 
-mod isc;
+mod document;
 
-pub use isc::*;
+pub use document::*;
