@@ -5,12 +5,11 @@
 //! Config (the `config:` of its entry under `plugins:` in the ImageSetConfiguration):
 //! `{"urls": ["https://raw.githubusercontent.com/org/repo/v1.2.3/deploy/app.yaml", …]}`.
 //!
-//! For each URL it GETs the document through the host (`http` import: the host allows
-//! only hosts the plugin declared *and* the user granted), parses it as YAML (any
-//! number of `---`-separated documents), and collects the `image` of every entry of
-//! every `containers`, `initContainers` and `ephemeralContainers` list, wherever it
-//! sits: Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs,
-//! `kind: List`, and custom resources that embed a pod template. Images are
+//! For each URL it GETs the document through the host (`http` import), parses it as
+//! YAML (any number of `---`-separated documents), and collects the `image` of every
+//! entry of every `containers`, `initContainers` and `ephemeralContainers` list,
+//! wherever it sits: Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs,
+//! CronJobs, `kind: List`, and custom resources that embed a pod template. Images are
 //! normalised (`nginx` → `docker.io/library/nginx:latest`), de-duplicated and
 //! returned sorted, as `generic` images that keep their path and all platforms.
 //!
@@ -21,17 +20,18 @@
 //! # Capabilities
 //!
 //! The host gives a plugin what it *declared* in `info().capabilities` and the user
-//! *granted* in `grants:`; `info()` is called without the config, so the hosts are
-//! declared when the plugin is built: `raw.githubusercontent.com` by default, or the
-//! comma-separated list in `K8S_MANIFEST_IMAGES_HTTP_HOSTS` at build time. A URL on
-//! any other host is refused before anything is fetched.
+//! *granted* in `grants:`. `info()` is called without the config, so a plugin cannot
+//! declare the hosts its configuration names: it declares `http:*`, and gets exactly
+//! the `http:HOST[:PORT]` the user grants. The user grants the host of every URL in
+//! `urls`; a URL on a host not granted is refused by the host (`denied`, with a hint
+//! naming the grant), and so is a redirect off the granted hosts.
 
 use std::collections::BTreeSet;
 use std::io::Read;
 
 use oc_mirror_plugin_sdk::{
-    ContentSource, Error, ImageKind, ImageReference, ImageToMirror, PluginInfo, Resolution,
-    http, log,
+    ContentSource, Error, ImageKind, ImageReference, ImageToMirror, PluginInfo, Resolution, http,
+    log,
 };
 use serde::Deserialize;
 use serde_norway::Value;
@@ -40,8 +40,8 @@ use serde_norway::Value;
 /// from their `plugins:` entry's `config:`).
 const CONFIG_KEY: &str = "k8sManifestImages";
 
-/// Hosts declared when `K8S_MANIFEST_IMAGES_HTTP_HOSTS` is not set at build time.
-const DEFAULT_HTTP_HOSTS: &str = "raw.githubusercontent.com";
+/// What it asks for: HTTP to the hosts the user grants (its URLs' hosts).
+const CAPABILITY: &str = "http:*";
 
 /// Largest manifest file read (a plugin instance has a memory limit).
 const MAX_MANIFEST_BYTES: u64 = 16 << 20;
@@ -66,10 +66,7 @@ impl ContentSource for K8sManifestImages {
             name: "k8s-manifest-images".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             config_key: CONFIG_KEY.into(),
-            capabilities: declared_hosts()
-                .into_iter()
-                .map(|h| format!("http:{h}"))
-                .collect(),
+            capabilities: vec![CAPABILITY.into()],
         }
     }
 
@@ -78,16 +75,9 @@ impl ContentSource for K8sManifestImages {
         _state: Option<serde_json::Value>,
     ) -> Result<Resolution, Error> {
         let urls = parse_config(config)?;
-        let hosts = declared_hosts();
-        // Refuse what the host would refuse anyway, but say why: the plugin, not the
-        // user's grants, lacks the host.
-        for url in &urls {
-            check_url(url, &hosts).map_err(Error::InvalidConfig)?;
-        }
         let mut all = BTreeSet::new();
         for url in &urls {
-            let text = fetch(url)?;
-            let found = images_in_manifests(&text).map_err(|e| Error::Other(format!("{url}: {e}")))?;
+            let found = images_at(url, http_get)?;
             log::info(&format!("{url}: {} image(s)", found.len()));
             all.extend(found);
         }
@@ -100,23 +90,8 @@ impl ContentSource for K8sManifestImages {
 
 oc_mirror_plugin_sdk::export_content_source!(K8sManifestImages);
 
-/// The HTTP hosts this build declares (lowercase, `host` or `host:port`).
-fn declared_hosts() -> Vec<String> {
-    hosts_from(option_env!("K8S_MANIFEST_IMAGES_HTTP_HOSTS").unwrap_or(DEFAULT_HTTP_HOSTS))
-}
-
-fn hosts_from(list: &str) -> Vec<String> {
-    let mut hosts: Vec<String> = list
-        .split(',')
-        .map(|h| h.trim().to_ascii_lowercase())
-        .filter(|h| !h.is_empty())
-        .collect();
-    hosts.sort();
-    hosts.dedup();
-    hosts
-}
-
-/// The URLs of the config; `null` (no `config:`) is an error, as is an empty list.
+/// The URLs of the config; `null` (no `config:`) is an error, as is an empty list
+/// or a URL that is not `http://` or `https://` with a host.
 fn parse_config(config: serde_json::Value) -> Result<Vec<String>, Error> {
     if config.is_null() {
         return Err(Error::InvalidConfig(
@@ -129,10 +104,14 @@ fn parse_config(config: serde_json::Value) -> Result<Vec<String>, Error> {
             "`urls` is empty: list the manifests to read".into(),
         ));
     }
+    for url in &config.urls {
+        url_host(url).map_err(Error::InvalidConfig)?;
+    }
     Ok(config.urls)
 }
 
-/// `host` or `host:port` of an `http://` or `https://` URL, lowercase.
+/// `host` or `host:port` of an `http://` or `https://` URL, lowercase: what the
+/// user grants as `http:HOST[:PORT]`.
 fn url_host(url: &str) -> Result<String, String> {
     let rest = url
         .strip_prefix("https://")
@@ -146,40 +125,39 @@ fn url_host(url: &str) -> Result<String, String> {
     Ok(host.to_ascii_lowercase())
 }
 
-/// Whether the plugin may ask the host for `url` at all.
-fn check_url(url: &str, declared: &[String]) -> Result<(), String> {
-    let host = url_host(url)?;
-    let bare = host.split(':').next().unwrap_or_default();
-    if declared.iter().any(|h| h == &host || h == bare) {
-        return Ok(());
-    }
-    Err(format!(
-        "`{url}`: this build of k8s-manifest-images declares only {} (rebuild it with \
-         K8S_MANIFEST_IMAGES_HTTP_HOSTS={bare} to reach `{bare}`)",
-        declared
-            .iter()
-            .map(|h| format!("`http:{h}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+/// Every image named by the manifests at `url`, read with `get` (the host's
+/// `http` import in the component, a fake in the tests).
+fn images_at(
+    url: &str,
+    get: impl FnOnce(&str) -> Result<String, Error>,
+) -> Result<BTreeSet<String>, Error> {
+    let text = get(url)?;
+    images_in_manifests(&text).map_err(|e| Error::Other(format!("{url}: {e}")))
 }
 
-/// The body of a successful GET, as text.
-fn fetch(url: &str) -> Result<String, Error> {
+/// GET `url` through the host; the body of a successful response, as text. A
+/// denial names the URL (the host adds which grant is missing).
+fn http_get(url: &str) -> Result<String, Error> {
     let response = http::get(
         url,
         &[("Accept", "application/yaml, text/yaml, text/plain, */*")],
-    )?;
-    if !(200..300).contains(&response.status) {
-        return Err(Error::Upstream(format!(
-            "GET {url}: HTTP {}",
-            response.status
-        )));
+    )
+    .map_err(|e| match e {
+        Error::Denied(m) => Error::Denied(format!("cannot GET {url} ({m})")),
+        Error::Upstream(m) => Error::Upstream(format!("GET {url}: {m}")),
+        other => other,
+    })?;
+    body_text(url, response.status, response.body)
+}
+
+/// The body of a response to `GET url`, as text: a non-2xx status, a body above
+/// [`MAX_MANIFEST_BYTES`] or one that is not UTF-8 is an `upstream` error.
+fn body_text(url: &str, status: u16, body: impl Read) -> Result<String, Error> {
+    if !(200..300).contains(&status) {
+        return Err(Error::Upstream(format!("GET {url}: HTTP {status}")));
     }
     let mut bytes = Vec::new();
-    response
-        .body
-        .take(MAX_MANIFEST_BYTES + 1)
+    body.take(MAX_MANIFEST_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::Upstream(format!("GET {url}: {e}")))?;
     if bytes.len() as u64 > MAX_MANIFEST_BYTES {
@@ -197,8 +175,8 @@ fn images_in_manifests(text: &str) -> Result<BTreeSet<String>, String> {
     let mut images = BTreeSet::new();
     for (i, document) in serde_norway::Deserializer::from_str(text).enumerate() {
         let n = i + 1;
-        let mut value =
-            Value::deserialize(document).map_err(|e| format!("document {n}: not valid YAML: {e}"))?;
+        let mut value = Value::deserialize(document)
+            .map_err(|e| format!("document {n}: not valid YAML: {e}"))?;
         value
             .apply_merge()
             .map_err(|e| format!("document {n}: {e}"))?;

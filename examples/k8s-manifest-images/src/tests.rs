@@ -1,5 +1,6 @@
-//! The pure parts, natively: YAML walking, URL checks, config. (The host imports are
-//! only linked in the wasm component, so `resolve` itself is not called here.)
+//! The plugin's logic, natively: YAML walking, URLs, config, and fetching each URL
+//! through a fake of the host's `http` import. (The host imports are only linked in
+//! the wasm component, so `resolve` itself is not called here.)
 
 use super::*;
 
@@ -199,24 +200,109 @@ fn images_become_sorted_generic_entries() {
 }
 
 #[test]
-fn url_hosts_and_the_declared_list() {
+fn declares_http_for_the_hosts_the_user_grants() {
+    let info = K8sManifestImages::info();
+    assert_eq!(info.capabilities, ["http:*"]);
+    assert_eq!(info.config_key, "k8sManifestImages");
+    assert_eq!(info.name, "k8s-manifest-images");
+}
+
+#[test]
+fn url_hosts_are_what_the_user_grants() {
     assert_eq!(
         url_host("https://Raw.GitHubUserContent.com/o/r/main/a.yaml").unwrap(),
         "raw.githubusercontent.com"
     );
-    assert_eq!(url_host("http://git.local:8080?x").unwrap(), "git.local:8080");
+    assert_eq!(
+        url_host("http://git.local:8080?x").unwrap(),
+        "git.local:8080"
+    );
     assert_eq!(url_host("https://user@h.example/x").unwrap(), "h.example");
     assert!(url_host("file:///etc/passwd").is_err());
     assert!(url_host("https:///x").is_err());
+}
 
-    let declared = hosts_from(" raw.githubusercontent.com, git.local:8080 ,,");
-    assert_eq!(declared, ["git.local:8080", "raw.githubusercontent.com"]);
-    assert!(check_url("https://raw.githubusercontent.com/o/r/v1/app.yaml", &declared).is_ok());
-    assert!(check_url("http://git.local:8080/app.yaml", &declared).is_ok());
-    let err = check_url("https://example.com/app.yaml", &declared).unwrap_err();
-    assert!(err.contains("K8S_MANIFEST_IMAGES_HTTP_HOSTS=example.com"), "{err}");
-    // The default build declares GitHub's raw host only.
-    assert_eq!(hosts_from(DEFAULT_HTTP_HOSTS), ["raw.githubusercontent.com"]);
+/// A fake of the host's `http` import: the manifests it serves, by URL, and a
+/// denial for anything else (as the host denies a host not granted).
+fn served<'a>(pages: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Result<String, Error> + 'a {
+    move |url: &str| {
+        pages
+            .iter()
+            .find(|(u, _)| *u == url)
+            .map(|(_, text)| text.to_string())
+            .ok_or_else(|| Error::Denied(format!("http:{}", url_host(url).unwrap())))
+    }
+}
+
+#[test]
+fn fetches_each_configured_url_over_http() {
+    let deployment = "https://raw.githubusercontent.com/org/app/v1/deploy/app.yaml";
+    let cronjob = "http://git.internal.example:8443/app/cronjob.yaml";
+    let pages = [
+        (
+            deployment,
+            "kind: Deployment\nspec: {template: {spec: {containers: [{image: nginx:1.27}]}}}\n",
+        ),
+        (
+            cronjob,
+            "kind: CronJob\nspec: {jobTemplate: {spec: {template: {spec: {containers: [{image: quay.io/org/backup:2}]}}}}}\n",
+        ),
+    ];
+    let urls = parse_config(serde_json::json!({"urls": [deployment, cronjob]})).unwrap();
+    let mut asked = Vec::new();
+    let mut all = BTreeSet::new();
+    for url in &urls {
+        all.extend(
+            images_at(url, |u| {
+                asked.push(u.to_string());
+                served(&pages)(u)
+            })
+            .unwrap(),
+        );
+    }
+    assert_eq!(asked, [deployment, cronjob]);
+    assert_eq!(
+        to_mirror(all)
+            .into_iter()
+            .map(|i| i.source)
+            .collect::<Vec<_>>(),
+        ["docker.io/library/nginx:1.27", "quay.io/org/backup:2"]
+    );
+
+    // A host the user did not grant: the host's denial comes through as such.
+    let err = images_at("https://example.com/app.yaml", served(&pages)).unwrap_err();
+    assert_eq!(err, Error::Denied("http:example.com".into()));
+    // A manifest that names a bad image: the URL, the document and the field.
+    let bad = [(deployment, "spec: {containers: [{image: 42}]}")];
+    let Error::Other(message) = images_at(deployment, served(&bad)).unwrap_err() else {
+        panic!("not `other`");
+    };
+    assert_eq!(
+        message,
+        format!("{deployment}: document 1, `spec.containers[0].image`: not a string")
+    );
+}
+
+#[test]
+fn only_successful_utf8_responses_of_bounded_size_are_read() {
+    let url = "https://h.example/a.yaml";
+    assert_eq!(
+        body_text(url, 200, &b"kind: Pod\n"[..]).unwrap(),
+        "kind: Pod\n"
+    );
+    assert_eq!(
+        body_text(url, 404, &b"not found"[..]).unwrap_err(),
+        Error::Upstream(format!("GET {url}: HTTP 404"))
+    );
+    assert!(matches!(
+        body_text(url, 200, &[0xff, 0xfe][..]),
+        Err(Error::Upstream(m)) if m.contains("not UTF-8")
+    ));
+    let huge = std::io::repeat(b'a').take(MAX_MANIFEST_BYTES + 1);
+    assert!(matches!(
+        body_text(url, 200, huge),
+        Err(Error::Upstream(m)) if m.contains("larger than")
+    ));
 }
 
 #[test]
@@ -228,6 +314,8 @@ fn config_needs_a_non_empty_url_list() {
     for bad in [
         serde_json::Value::Null,
         serde_json::json!({"urls": []}),
+        serde_json::json!({"urls": ["ftp://h/a.yaml"]}),
+        serde_json::json!({"urls": ["https://h/a.yaml", "https:///a.yaml"]}),
         serde_json::json!({"url": "https://h/a.yaml"}),
         serde_json::json!({"urls": ["https://h/a.yaml"], "extra": 1}),
     ] {
