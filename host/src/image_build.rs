@@ -32,15 +32,24 @@ const MAX_ARCHIVE: u64 = 1 << 30;
 /// Largest base image config read.
 const MAX_CONFIG: u64 = 4 << 20;
 
-/// Builds `build` on its base (read from `client`), within the `grants` of
+/// Who asked for a build: the part of the configuration its plugin serves,
+/// and what that plugin may reach.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    pub origin: crate::copy::Origin,
+    pub grants: Grants,
+}
+
+/// Builds `build` on its base (read from `client`), within the grants of
 /// the plugin that asked, placing it under `target`.
 pub async fn build(
     client: &RegistryClient,
     cache: &BlobCache,
-    grants: &Grants,
+    requester: &Requester,
     build: &ImageBuild,
     target: &MirrorTarget,
 ) -> anyhow::Result<ResolvedImage> {
+    let grants = &requester.grants;
     let what = format!("building `{}`", build.destination);
     let base = reference::parse(&build.base)
         .map_err(|e| anyhow::anyhow!("{what}: base `{}`: {e}", build.base))?;
@@ -53,8 +62,8 @@ pub async fn build(
         source: base.clone(),
         destination,
         platforms: Vec::new(),
-        origin: "platform",
-        kind: build.kind,
+        origin: requester.origin,
+        kind: crate::plugin::bindings::kind_from_wit(build.kind),
     };
 
     let mut layers = Vec::new();

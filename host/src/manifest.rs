@@ -187,25 +187,6 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
     }
 }
 
-/// Whether a platform is one of the wanted ones (`os/arch[/variant]`, or only
-/// `arch`); an empty list wants every platform.
-pub fn platform_wanted(
-    platform: Option<&Platform>,
-    wanted: &[crate::config::PlatformSpec],
-) -> bool {
-    if wanted.is_empty() {
-        return true;
-    }
-    let Some(p) = platform else { return false };
-    wanted.iter().any(|w| {
-        w.architecture == p.architecture
-            && (w.os.is_empty() || w.os == p.os)
-            && w.variant
-                .as_ref()
-                .is_none_or(|v| p.variant.as_ref() == Some(v))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

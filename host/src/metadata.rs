@@ -69,6 +69,11 @@ use serde::{Deserialize, Serialize, Serializer};
 /// higher version is refused ([`MetadataError::UnsupportedVersion`]).
 pub const FORMAT_VERSION: u32 = 2;
 
+/// The number of an imageset in its workspace's chain: 1 for the first (full)
+/// one, then 2, 3… The one type for it everywhere: metadata, backends,
+/// imageset part names.
+pub type Sequence = u64;
+
 /// A metadata document or history that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetadataError {
@@ -83,13 +88,13 @@ pub enum MetadataError {
     /// The document parses but contradicts itself (sequence 0, a parent on
     /// sequence 1, a malformed digest…).
     #[error("metadata of sequence {sequence} is not valid: {reason}")]
-    Invalid { sequence: u64, reason: String },
+    Invalid { sequence: Sequence, reason: String },
     /// A parent digest does not match the digest of the previous document.
     #[error(
         "metadata chain is broken at sequence {sequence}: it names a parent with digest `{found}`, but the recorded parent has `{expected}`\nhint: the history was altered, or this imageset was created from a different history of the same workspace"
     )]
     ChainBroken {
-        sequence: u64,
+        sequence: Sequence,
         expected: String,
         found: String,
     },
@@ -100,18 +105,18 @@ pub enum MetadataError {
     UuidMismatch { expected: String, found: String },
     /// The sequence is not the next one (already recorded, or one is missing).
     #[error("{}", out_of_order(*expected, *found))]
-    SequenceOutOfOrder { expected: u64, found: u64 },
+    SequenceOutOfOrder { expected: Sequence, found: Sequence },
     /// The sequence was computed against a sequence this history does not hold.
     #[error(
         "sequence {sequence} was created against sequence {since}, which this history does not hold\nhint: re-create the imageset against a sequence this history holds (its latest, or an earlier one)"
     )]
-    BaseMissing { sequence: u64, since: u64 },
+    BaseMissing { sequence: Sequence, since: Sequence },
     /// A history without any document.
     #[error("metadata history is empty")]
     EmptyHistory,
 }
 
-fn out_of_order(expected: u64, found: u64) -> String {
+fn out_of_order(expected: Sequence, found: Sequence) -> String {
     if found < expected {
         format!(
             "sequence {found} is out of order: it is already recorded (the next one is {expected})\nhint: this imageset was already published; create a new one"
@@ -129,7 +134,7 @@ fn out_of_order(expected: u64, found: u64) -> String {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Parent {
     /// The parent's sequence: always this document's sequence minus one.
-    pub sequence: u64,
+    pub sequence: Sequence,
     /// `sha256:<hex>` of the parent's canonical bytes ([`Metadata::digest`]).
     pub digest: String,
 }
@@ -188,7 +193,7 @@ pub struct Metadata {
     /// The workspace UUID, fixed for a whole chain of imagesets.
     pub uuid: String,
     /// 1 for the first (full) imageset, then 2, 3…
-    pub sequence: u64,
+    pub sequence: Sequence,
     /// The previous sequence and its digest; `None` exactly for sequence 1.
     pub parent: Option<Parent>,
     /// Seconds since 1970 from `SOURCE_DATE_EPOCH`, or 0
@@ -210,7 +215,7 @@ pub struct Metadata {
     /// The sequence this one's blob selection was computed against: normally
     /// `sequence - 1`, lower when re-created against an earlier sequence,
     /// `None` for a full imageset (sequence 1, or a full re-creation).
-    pub since: Option<u64>,
+    pub since: Option<Sequence>,
     /// Each plugin's own state, by plugin name, handed back to it next time.
     #[serde(serialize_with = "sorted_map")]
     pub plugin_state: BTreeMap<String, serde_json::Value>,
@@ -326,11 +331,6 @@ impl Metadata {
         sha256(&self.to_canonical_bytes())
     }
 
-    /// The archive part name of this sequence (`mirror_seq<N>_<000000>.tar`).
-    pub fn part_name(&self, index: u32) -> String {
-        format!("mirror_seq{}_{index:06}.tar", self.sequence)
-    }
-
     /// Checks what a single document can say about itself: the version,
     /// sequence and parent agree, `since` is earlier, digests and part names
     /// are well formed.
@@ -427,16 +427,16 @@ impl History {
     }
 
     /// The document of sequence `n`, if held here.
-    pub fn get(&self, n: u64) -> Option<&Metadata> {
+    pub fn get(&self, n: Sequence) -> Option<&Metadata> {
         self.index_of(n).map(|i| &self.sequences[i])
     }
 
     /// The digest of sequence `n`'s document, if held here.
-    pub fn digest_of(&self, n: u64) -> Option<&str> {
+    pub fn digest_of(&self, n: Sequence) -> Option<&str> {
         self.index_of(n).map(|i| self.digests[i].as_str())
     }
 
-    fn index_of(&self, n: u64) -> Option<usize> {
+    fn index_of(&self, n: Sequence) -> Option<usize> {
         self.sequences.binary_search_by_key(&n, |m| m.sequence).ok()
     }
 
@@ -452,7 +452,7 @@ impl History {
     }
 
     /// The sequence the next document must have.
-    pub fn next_sequence(&self) -> u64 {
+    pub fn next_sequence(&self) -> Sequence {
         self.latest().sequence + 1
     }
 
@@ -479,7 +479,7 @@ impl History {
     /// the sequences `1..=up_to`; past a re-created sequence it leaves out what
     /// only the replaced (lost) sequences shipped, which a mirror fed by the
     /// re-created imageset does not have.
-    pub fn shipped_blobs(&self, up_to: u64) -> HashSet<String> {
+    pub fn shipped_blobs(&self, up_to: Sequence) -> HashSet<String> {
         let mut out = HashSet::new();
         let start = self.sequences.partition_point(|m| m.sequence <= up_to);
         let mut next = start.checked_sub(1);
@@ -539,7 +539,7 @@ pub fn check_successor(history: Option<&History>, m: &Metadata) -> Result<(), Me
 
 fn check_after(prev: &[Metadata], digests: &[String], m: &Metadata) -> Result<(), MetadataError> {
     m.validate()?;
-    let held = |s: u64| prev.binary_search_by_key(&s, |p| p.sequence).is_ok();
+    let held = |s: Sequence| prev.binary_search_by_key(&s, |p| p.sequence).is_ok();
     let (Some(latest), Some(latest_digest)) = (prev.last(), digests.last()) else {
         if m.sequence == 1 || m.since.is_none() {
             return Ok(());

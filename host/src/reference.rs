@@ -33,6 +33,9 @@ pub enum ReferenceError {
         "`{text}` is not a mirror destination: {reason}\nhint: write it as `docker://HOST[:PORT][/NAMESPACE]`"
     )]
     Destination { text: String, reason: String },
+    /// An imageset's metadata records a destination that is not `path:tag`.
+    #[error("the imageset records the destination `{0}`, which is not `path:tag`")]
+    Recorded(String),
 }
 
 /// Parses an image reference as a user wrote it (an optional `docker://` is
@@ -152,6 +155,43 @@ impl MirrorTarget {
         };
         Reference::with_tag(self.registry.clone(), repository, tag)
     }
+
+    /// `host[:port][/namespace]`: the prefix every image of this mirror has.
+    pub fn prefix(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{}/{ns}", self.registry),
+            None => self.registry.clone(),
+        }
+    }
+
+    /// The repository `path` under this mirror's namespace.
+    pub fn repository(&self, path: &str) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{path}"),
+            None => path.to_string(),
+        }
+    }
+
+    /// Where a destination recorded as `path:tag` (an imageset's metadata
+    /// records them without a mirror) lands in this mirror.
+    pub fn place_recorded(&self, relative: &str) -> Result<Reference, ReferenceError> {
+        let (path, tag) = relative
+            .rsplit_once(':')
+            .filter(|(p, t)| !p.is_empty() && !t.is_empty() && !t.contains('/'))
+            .ok_or_else(|| ReferenceError::Recorded(relative.to_string()))?;
+        Ok(Reference::with_tag(
+            self.registry.clone(),
+            self.repository(path),
+            tag.to_string(),
+        ))
+    }
+}
+
+/// How a destination is recorded in an imageset's metadata, where the mirror
+/// is not known yet: `path:tag` (the inverse of [`MirrorTarget::place_recorded`]
+/// for a mirror without a namespace).
+pub fn recorded_destination(r: &Reference) -> String {
+    format!("{}:{}", r.repository(), r.tag().unwrap_or(DEFAULT_TAG))
 }
 
 impl fmt::Display for MirrorTarget {
@@ -236,6 +276,21 @@ mod tests {
             assert!(MirrorTarget::parse(bad).is_err(), "{bad} accepted");
         }
         assert_eq!(target("docker://m.local:5000/").namespace, None);
+    }
+
+    #[test]
+    fn recorded_destinations_are_placed_under_the_namespace() {
+        let t = target("docker://m.local:5000/ns/sub");
+        assert_eq!(t.prefix(), "m.local:5000/ns/sub");
+        let r = t.place_recorded("openshift/release:4.16.1-x86_64").unwrap();
+        assert_eq!(r.whole(), "m.local:5000/ns/sub/openshift/release:4.16.1-x86_64");
+        assert_eq!(
+            recorded_destination(&parse("quay.io/a/b:1").unwrap()),
+            "a/b:1"
+        );
+        for bad in ["no-tag", ":tag", "path:", "a:b/c"] {
+            assert!(t.place_recorded(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

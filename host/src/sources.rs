@@ -12,12 +12,15 @@ use std::sync::Arc;
 use regex::Regex;
 
 use crate::config::ImageSetConfiguration;
-use crate::copy::{CopyPlan, ImageJob};
+use crate::copy::{CopyPlan, ImageJob, Origin, Platform};
 use crate::plugin::bindings::types::ImageToMirror;
+use crate::plugin::configured::Configured;
 use crate::plugin::v0_2::{Attachment, ImageBuild};
 use crate::plugin::{Grants, Plugin, PluginError, PluginHost};
 use crate::reference::{self, MirrorTarget, ReferenceError};
 use crate::registry::RegistryClient;
+use crate::image_build::Requester;
+use crate::settings::ReleaseSettings;
 
 /// A source could not turn its section into images.
 #[derive(Debug, thiserror::Error)]
@@ -46,43 +49,38 @@ struct LoadedSource {
     config: Option<String>,
 }
 
-/// A publisher of a run, with its configuration (third parties).
-pub struct LoadedPublisher {
-    pub name: String,
-    pub plugin: Plugin,
-    /// `None` for first-party publishers, whose configuration the host makes.
-    pub config: Option<String>,
-}
-
-/// The plugins of a run, loaded and ready: the embedded first-party ones,
-/// then those the configuration's `plugins:` names.
+/// The content sources of a run, loaded and ready: the embedded first-party
+/// ones, then the third-party ones the configuration's `plugins:` names.
 pub struct Sources {
     host: Arc<PluginHost>,
     sources: Vec<LoadedSource>,
-    publishers: Vec<LoadedPublisher>,
     registry: Option<Arc<RegistryClient>>,
     release: ReleaseSettings,
 }
 
 impl Sources {
-    /// Loads the embedded plugins and the third-party ones in `specs`.
-    /// `registry` is what plugins granted `registry` read through (and where
-    /// `image:` plugins are pulled from).
+    /// Loads the embedded content sources and the `configured` third-party
+    /// ones (publishers among them are left to [`crate::publishers`]).
+    /// `registry` is what plugins granted `registry` read through.
     pub async fn load(
         host: Arc<PluginHost>,
         registry: Option<Arc<RegistryClient>>,
-        specs: &[crate::config::PluginSpec],
+        release: ReleaseSettings,
+        configured: Vec<Configured>,
     ) -> Result<Sources, SourceError> {
-        let release = ReleaseSettings::from_env()?;
         let mut sources = Vec::new();
-        let mut publishers = Vec::new();
         for (name, bytes) in crate::plugin::embedded::CONTENT_SOURCES {
             let plugin = host.load(bytes, &format!("embedded:{name}"))?;
             let info = host.info(&plugin).await?;
             // First-party plugins are trusted with what they declare; one that
             // declares `http:*` gets the hosts its settings name.
-            let grants = Grants::from_capabilities(&info.capabilities)
-                .intersect(&first_party_grants(&info.config_key, &release));
+            let declared = Grants::parse_declared(&info.capabilities).map_err(|e| {
+                PluginError::Load {
+                    plugin: plugin.origin.clone(),
+                    reason: format!("it declares {e}"),
+                }
+            })?;
+            let grants = declared.intersect(&first_party_grants(&info.config_key, &release));
             sources.push(LoadedSource {
                 name: info.name.clone(),
                 plugin,
@@ -91,86 +89,28 @@ impl Sources {
                 config: None,
             });
         }
-        for (name, bytes) in crate::plugin::embedded::PUBLISHERS {
-            let plugin = host.load(bytes, &format!("embedded:{name}"))?;
-            publishers.push(LoadedPublisher {
-                name: name.to_string(),
-                plugin,
-                config: None,
+        for c in configured.into_iter().filter(Configured::is_content_source) {
+            sources.push(LoadedSource {
+                name: c.name,
+                plugin: c.plugin,
+                grants: c.grants,
+                key: None,
+                config: c.config,
             });
-        }
-        for (i, spec) in specs.iter().enumerate() {
-            let location = spec
-                .path
-                .clone()
-                .or_else(|| spec.image.clone())
-                .unwrap_or_default();
-            let third = |message: String| {
-                SourceError::Plugin(PluginError::Load {
-                    plugin: location.clone(),
-                    reason: message,
-                })
-            };
-            let bytes = match &registry {
-                Some(client) => crate::plugin::fetch::plugin_bytes(&location, client).await,
-                None => Err(anyhow::anyhow!("no registry access in this workflow")),
-            }
-            .map_err(|e| third(format!("{e:#}")))?;
-            if let Some(pin) = &spec.digest {
-                let actual = crate::manifest::sha256_digest(&bytes);
-                if &actual != pin {
-                    return Err(third(format!(
-                        "its digest is `{actual}`, but `plugins[{i}].digest` pins `{pin}`"
-                    )));
-                }
-            }
-            let plugin = host.load(&bytes, &location)?;
-            let info = host.info(&plugin).await?;
-            let config = spec.config.as_ref().map(|c| c.to_string());
-            match plugin.world {
-                crate::plugin::World::ContentSource => {
-                    let grants = Grants::from_capabilities(&info.capabilities)
-                        .intersect(&Grants::from_capabilities(&spec.grants));
-                    sources.push(LoadedSource {
-                        name: info.name.clone(),
-                        plugin,
-                        grants,
-                        key: None,
-                        config,
-                    });
-                }
-                crate::plugin::World::Publisher => publishers.push(LoadedPublisher {
-                    name: info.name,
-                    plugin,
-                    config,
-                }),
-            }
         }
         Ok(Sources {
             host,
             sources,
-            publishers,
             registry,
             release,
         })
-    }
-
-    /// Builds the graph-data image on `reference` instead of UBI 9
-    /// (`--graph-base-image`).
-    pub fn set_graph_base_image(&mut self, reference: &str) {
-        self.release.graph_base_image = reference.to_string();
-    }
-
-    /// The publishers, first-party first.
-    pub fn publishers(&self) -> &[LoadedPublisher] {
-        &self.publishers
     }
 
     /// Builds the images the plugins asked for (see [`crate::image_build`]),
     /// reading base images through the source registry.
     pub async fn build_images(
         &self,
-        builds: &[(Grants, ImageBuild)],
+        builds: &[(Requester, ImageBuild)],
         cache: &crate::workspace::BlobCache,
         target: &MirrorTarget,
     ) -> anyhow::Result<Vec<crate::copy::ResolvedImage>> {
@@ -181,9 +121,9 @@ impl Sources {
         let Some(client) = &self.registry else {
             anyhow::bail!("images cannot be built without access to the source registries");
         };
-        for (grants, build) in builds {
+        for (requester, build) in builds {
             tracing::info!("building {} on {}", build.destination, build.base);
-            out.push(crate::image_build::build(client, cache, grants, build, target).await?);
+            out.push(crate::image_build::build(client, cache, requester, build, target).await?);
         }
         Ok(out)
     }
@@ -218,11 +158,6 @@ impl Sources {
             .find(|a| a.name == "listing.txt")
             .map(|a| String::from_utf8_lossy(&a.data).into_owned())
             .ok_or_else(|| SourceError::Settings("the release plugin returned no listing".into()))
-    }
-
-    /// The plugin runtime.
-    pub fn host(&self) -> &PluginHost {
-        &self.host
     }
 
     /// Runs every plugin whose section is present and applies `blockedImages`:
@@ -287,7 +222,13 @@ impl Sources {
                 resolution
                     .builds
                     .into_iter()
-                    .map(|b| (source.grants.clone(), b)),
+                    .map(|b| {
+                        let requester = Requester {
+                            origin: Origin::from_name(&key),
+                            grants: source.grants.clone(),
+                        };
+                        (requester, b)
+                    }),
             );
             if !state.trim().is_empty() {
                 match serde_json::from_str(&state) {
@@ -342,7 +283,7 @@ pub struct Planned {
     pub attachments: Vec<Attachment>,
     /// Images the plugins want built, with the grants of the plugin that
     /// asked (a build downloads only from hosts that plugin may reach).
-    pub builds: Vec<(Grants, ImageBuild)>,
+    pub builds: Vec<(Requester, ImageBuild)>,
 }
 
 /// Largest attachment accepted from a plugin.
@@ -391,123 +332,20 @@ fn check_attachment(
     Ok(())
 }
 
-/// What the release plugin (`mirror.platform`) needs from the host: where
-/// the update service and the signature store are, which key signs
-/// releases, and the graph image's base. From the environment, as oc-mirror
-/// reads it (`UPDATE_URL_OVERRIDE`, `OCP_SIGNATURE_URL`,
-/// `OCP_SIGNATURE_VERIFICATION_PK`), and `--graph-base-image`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReleaseSettings {
-    /// The OpenShift update service's graph endpoint.
-    pub update_url: String,
-    /// OKD's (`UPDATE_URL_OVERRIDE` moves both, as oc-mirror v1 did).
-    pub okd_update_url: String,
-    /// The signature store's base URL, ending in `/`.
-    pub signature_url: String,
-    /// The armored public key(s) to trust instead of Red Hat's release key.
-    pub signature_key: Option<String>,
-    /// The base of the graph-data image.
-    pub graph_base_image: String,
-}
-
-impl ReleaseSettings {
-    pub const OCP_UPDATE_URL: &str = "https://api.openshift.com/api/upgrades_info/v1/graph";
-    pub const OKD_UPDATE_URL: &str = "https://origin-release.ci.openshift.org/graph";
-    pub const SIGNATURE_URL: &str =
-        "https://mirror.openshift.com/pub/openshift-v4/signatures/openshift/release/";
-    pub const GRAPH_BASE_IMAGE: &str = "registry.access.redhat.com/ubi9/ubi:latest";
-
-    /// The settings for this run: defaults, then the environment.
-    pub fn from_env() -> Result<ReleaseSettings, SourceError> {
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let (update_url, okd_update_url) = match var("UPDATE_URL_OVERRIDE") {
-            Some(url) => (url.clone(), url),
-            None => (Self::OCP_UPDATE_URL.into(), Self::OKD_UPDATE_URL.into()),
-        };
-        let mut signature_url = var("OCP_SIGNATURE_URL").unwrap_or(Self::SIGNATURE_URL.into());
-        if !signature_url.ends_with('/') {
-            signature_url.push('/');
-        }
-        let signature_key = match var("OCP_SIGNATURE_VERIFICATION_PK") {
-            None => None,
-            Some(path) => Some(std::fs::read_to_string(&path).map_err(|e| {
-                SourceError::Settings(format!(
-                    "OCP_SIGNATURE_VERIFICATION_PK names `{path}`, which cannot be read: {e}\nhint: point it at an ASCII-armored OpenPGP public key file, or unset it to trust Red Hat's release key"
-                ))
-            })?),
-        };
-        Ok(ReleaseSettings {
-            update_url,
-            okd_update_url,
-            signature_url,
-            signature_key,
-            graph_base_image: Self::GRAPH_BASE_IMAGE.into(),
-        })
-    }
-
-    /// `http:host[:port]` of every endpoint, for the release plugin's grants
-    /// (the graph-data tarball is on the update service's host).
-    fn grants(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for url in [&self.update_url, &self.okd_update_url, &self.signature_url] {
-            if let Ok(u) = reqwest::Url::parse(url)
-                && let Some(host) = u.host_str()
-            {
-                let grant = match u.port() {
-                    Some(p) => format!("http:{host}:{p}"),
-                    None => format!("http:{host}"),
-                };
-                if !out.contains(&grant) {
-                    out.push(grant);
-                }
-            }
-        }
-        out
-    }
-
-    /// The `platform` section with these settings added.
-    fn apply(&self, mut section: serde_json::Value) -> serde_json::Value {
-        if let Some(object) = section.as_object_mut() {
-            object.insert("updateUrl".into(), self.update_url.clone().into());
-            object.insert("okdUpdateUrl".into(), self.okd_update_url.clone().into());
-            object.insert("signatureUrl".into(), self.signature_url.clone().into());
-            object.insert(
-                "graphBaseImage".into(),
-                self.graph_base_image.clone().into(),
-            );
-            if let Some(key) = &self.signature_key {
-                object.insert("signatureKey".into(), key.clone().into());
-            }
-        }
-        section
-    }
-}
-
 /// What the host grants a first-party plugin beyond what it declares: the
 /// release plugin reads registries and the release endpoints' hosts.
 fn first_party_grants(key: &str, release: &ReleaseSettings) -> Grants {
-    let mut caps = vec!["registry".to_string()];
+    let mut g = Grants {
+        registry: true,
+        http_hosts: Vec::new(),
+    };
     if key == "platform" {
-        caps.extend(release.grants());
+        // Hosts of URLs that parsed: always well formed.
+        g.http_hosts = Grants::parse(&release.http_capabilities())
+            .map(|h| h.http_hosts)
+            .unwrap_or_default();
     }
-    Grants::from_capabilities(&caps)
-}
-
-/// The configuration key a plugin serves, as the `'static` origin recorded
-/// with each image (first-party keys; a third party's key reads `plugin`).
-fn origin_of(key: &str) -> &'static str {
-    match key {
-        "additionalImages" => "additionalImages",
-        "platform" => "platform",
-        "operators" => "operators",
-        "helm" => "helm",
-        _ => "plugin",
-    }
+    g
 }
 
 /// An image a plugin asked for, placed in the mirror.
@@ -534,7 +372,7 @@ fn to_job(
     let platforms = image
         .platforms
         .into_iter()
-        .map(|p| crate::config::PlatformSpec {
+        .map(|p| Platform {
             os: p.os,
             architecture: p.architecture,
             variant: p.variant,
@@ -544,8 +382,8 @@ fn to_job(
         source,
         destination,
         platforms,
-        origin: origin_of(key),
-        kind: image.kind,
+        origin: Origin::from_name(key),
+        kind: crate::plugin::bindings::kind_from_wit(image.kind),
     })
 }
 
@@ -571,30 +409,4 @@ fn unsupported_sections(config: &ImageSetConfiguration) -> Vec<&'static str> {
 pub struct Blocked {
     pub image: String,
     pub pattern: String,
-}
-
-/// `mapping.txt` for a plan: one `docker://SOURCE=docker://DESTINATION` line per image, sorted.
-pub fn mapping(plan: &CopyPlan) -> String {
-    mapping_text(plan.images.iter().map(|j| (&j.source, &j.destination)))
-}
-
-/// `mapping.txt` for source/destination pairs: sorted, without duplicates.
-pub fn mapping_text<'a>(
-    pairs: impl Iterator<
-        Item = (
-            &'a crate::reference::Reference,
-            &'a crate::reference::Reference,
-        ),
-    >,
-) -> String {
-    let mut lines: Vec<String> = pairs
-        .map(|(s, d)| format!("docker://{}=docker://{}", s.whole(), d.whole()))
-        .collect();
-    lines.sort();
-    lines.dedup();
-    let mut out = lines.join("\n");
-    if !out.is_empty() {
-        out.push('\n');
-    }
-    out
 }

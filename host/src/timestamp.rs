@@ -1,30 +1,19 @@
-//! The one place that reads the clock, so that outputs can be reproducible.
+//! Time as oc-mirror writes it: the clock, and dates in RFC 3339.
 //!
 //! Archives and metadata must be byte-identical for the same inputs, so they
 //! never take the wall clock: they use `SOURCE_DATE_EPOCH` (the reproducible-
-//! builds convention) or 0. Cluster resources carry a `createdAt` annotation,
-//! which is the wall clock unless `SOURCE_DATE_EPOCH` is set.
+//! builds convention) or 0 ([`crate::settings::Settings::reproducible_time`]).
+//! Cluster resources carry a `createdAt` annotation, which is the wall clock
+//! unless `SOURCE_DATE_EPOCH` is set.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// `SOURCE_DATE_EPOCH` when set to a whole number of seconds.
-pub fn source_date_epoch() -> Option<u64> {
-    std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
-}
-
-/// Seconds for outputs that must be reproducible: `SOURCE_DATE_EPOCH` or 0.
-pub fn reproducible() -> u64 {
-    source_date_epoch().unwrap_or(0)
-}
-
-/// Seconds for annotations: `SOURCE_DATE_EPOCH`, else now.
-pub fn now_or_epoch() -> u64 {
-    source_date_epoch().unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    })
+/// Seconds since 1970 by the wall clock.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ` for seconds since 1970 (UTC).

@@ -20,7 +20,7 @@ use super::{
     Backend, BackendError, BackendFuture, MAX_METADATA_SIZE, conflict_or, file_name, headline,
     sequence_of,
 };
-use crate::metadata::{History, Metadata, MetadataError, check_successor};
+use crate::metadata::{History, Metadata, MetadataError, Sequence, check_successor};
 
 /// Metadata in a local directory (created on the first record).
 #[derive(Debug, Clone)]
@@ -89,7 +89,7 @@ impl LocalBackend {
             })
     }
 
-    fn read_one(&self, dir: &Dir, name: &str, sequence: u64) -> Result<Metadata, BackendError> {
+    fn read_one(&self, dir: &Dir, name: &str, sequence: Sequence) -> Result<Metadata, BackendError> {
         let corrupt = |reason: String| BackendError::Corrupt {
             what: format!("`{}`", self.path.join(name).display()),
             reason,
@@ -195,7 +195,7 @@ impl Backend for LocalBackend {
         })
     }
 
-    fn recorded_at(&self, n: u64) -> Option<u64> {
+    fn recorded_at(&self, n: Sequence) -> Option<u64> {
         let modified = std::fs::metadata(self.path.join(super::file_name(n)))
             .ok()?
             .modified()

@@ -30,7 +30,7 @@ pub use registry::{
     METADATA_ARTIFACT_TYPE, METADATA_LAYER_MEDIA_TYPE, RegistryBackend,
 };
 
-use crate::metadata::{History, Metadata, MetadataError};
+use crate::metadata::{History, Metadata, MetadataError, Sequence};
 use crate::registry::RegistryError;
 
 /// What a backend operation returns: a boxed, `Send` future, so that
@@ -56,7 +56,7 @@ pub trait Backend: Send + Sync {
     /// When sequence `n` was recorded here (seconds since 1970), where the
     /// backend knows: the metadata itself carries no wall-clock time, so that
     /// archives stay reproducible. Used by `--since DATE`.
-    fn recorded_at(&self, _n: u64) -> Option<u64> {
+    fn recorded_at(&self, _n: Sequence) -> Option<u64> {
         None
     }
 
@@ -74,8 +74,8 @@ pub enum BackendError {
     )]
     Conflict {
         backend: String,
-        expected_sequence: u64,
-        found: u64,
+        expected_sequence: Sequence,
+        found: Sequence,
     },
     /// The registry holding the metadata failed.
     #[error("metadata registry: {0}")]
@@ -121,13 +121,13 @@ pub(crate) fn headline(e: &dyn std::fmt::Display) -> String {
 
 /// The name of sequence `n`'s document: `mirror_seq<N>.json`, in a local
 /// directory and as the title of its registry layer.
-pub fn file_name(sequence: u64) -> String {
+pub fn file_name(sequence: Sequence) -> String {
     format!("mirror_seq{sequence}.json")
 }
 
 /// The sequence a document name stands for (`mirror_seq12.json` → 12);
 /// `None` for any other name.
-pub fn sequence_of(name: &str) -> Option<u64> {
+pub fn sequence_of(name: &str) -> Option<Sequence> {
     let digits = name.strip_prefix("mirror_seq")?.strip_suffix(".json")?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -29,11 +29,7 @@ pub fn run(args: &DescribeArgs) -> anyhow::Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    let Some(seq) = name
-        .strip_prefix("mirror_seq")
-        .and_then(|r| r.split_once('_'))
-        .and_then(|(n, _)| n.parse::<u32>().ok())
-    else {
+    let Some((seq, _)) = crate::imageset::parse_any_part_name(name) else {
         bail!(
             "`{}` is not an imageset part\nhint: name the first part, `mirror_seq<N>_000000.tar`",
             args.archive.display()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::{Args, Subcommand};
 
 use crate::plugin::{PluginHost, PluginHostConfig};
+use crate::settings::{Environment, ReleaseSettings};
 use crate::sources::Sources;
 
 #[derive(Debug, Args)]
@@ -48,11 +49,14 @@ pub fn run(args: &ListArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let env = Environment::from_process();
     let host = Arc::new(PluginHost::new(PluginHostConfig {
-        cache_dir: crate::plugin::cache::user_dir(),
+        cache_dir: env.plugin_cache_dir(),
+        epoch: env.source_date_epoch.unwrap_or(0),
         ..PluginHostConfig::default()
     })?);
-    let sources = runtime.block_on(Sources::load(host, None, &[]))?;
+    let release = ReleaseSettings::resolve(&env, ReleaseSettings::GRAPH_BASE_IMAGE)?;
+    let sources = runtime.block_on(Sources::load(host, None, release, Vec::new()))?;
     let query = serde_json::json!({
         "channel": r.channel,
         "version": r.version,

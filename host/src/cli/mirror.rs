@@ -1,33 +1,29 @@
 //! `oc-mirror -c ISC [--workspace|--from] DESTINATION`: the mirror workflows.
 //!
-//! Resolves the flags into settings, then runs the workflow: read the config,
-//! ask the content sources for images, open the workspace, copy (or, with
-//! `--dry-run`, only plan), write `mapping.txt`, print a summary.
+//! Parses the flags, resolves them with the configuration and the
+//! environment into [`Settings`], calls the workflow the flags name, and
+//! prints its report.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context as _, bail};
 use clap::Args;
-use tracing::{info, warn};
 
 use super::reporters::{self, Progress, human_bytes};
-use super::{EXIT_ADDITIONAL_IMAGES, Failure};
-use crate::copy::{Concurrency, CopyEngine, CopyReport, ImageStatus, MAX_PARALLEL};
-use crate::plugin::{PluginHost, PluginHostConfig};
+use crate::config::{self, ImageSetConfiguration};
+use crate::copy::{Concurrency, CopyReport, ImageStatus, MAX_PARALLEL};
+use crate::plugin::PluginHostConfig;
 use crate::reference::MirrorTarget;
-use crate::registry::auth::{AuthStore, Environment};
+use crate::registry::RegistryConfig;
+use crate::registry::auth::AuthStore;
 use crate::registry::retry::RetryPolicy;
-use crate::registry::{RegistryClient, RegistryConfig};
-use crate::sources::Sources;
-use crate::workspace::Workspace;
-use crate::{config, sources};
-
-/// Where mirror-to-mirror keeps the plugins' state between runs (below
-/// `working-dir`); imagesets carry it in their metadata instead.
-const PLUGIN_STATE_FILE: &str = "plugin-state.json";
+use crate::settings::{BackendSettings, Environment, ReleaseSettings, Settings};
+use crate::workflow::Context;
+use crate::workflow::mirror::MirrorOutcome;
+use crate::workflow::publish::SequenceOutcome;
 
 /// Flags of the mirror workflows (the top-level command).
 #[derive(Debug, Args)]
@@ -123,7 +119,7 @@ pub struct MirrorArgs {
     pub plugin_memory_limit: u64,
 
     /// Base image of the Cincinnati graph-data image (`platform.graph: true`).
-    #[arg(long, value_name = "REF", default_value = crate::sources::ReleaseSettings::GRAPH_BASE_IMAGE)]
+    #[arg(long, value_name = "REF", default_value = ReleaseSettings::GRAPH_BASE_IMAGE)]
     pub graph_base_image: String,
 
     /// Accepted for compatibility with oc-mirror's command line; this is the v2 behaviour.
@@ -237,91 +233,66 @@ fn workflow(args: &MirrorArgs) -> anyhow::Result<Workflow> {
     }
 }
 
-/// What every workflow needs: registry clients and the runtime.
-struct Setup {
-    source: Arc<RegistryClient>,
-    destination: Arc<RegistryClient>,
-    runtime: tokio::runtime::Runtime,
-    progress: Arc<Progress>,
-    concurrency: Concurrency,
-    /// Set by the first Ctrl-C.
-    stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// First Ctrl-C: start nothing new, let copies under way finish (nothing is
-/// left half-written: every write is temp-then-rename). Second: exit now.
-fn watch_interrupts(runtime: &tokio::runtime::Runtime, stop: Arc<std::sync::atomic::AtomicBool>) {
-    runtime.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        tracing::warn!("interrupted: finishing the copies under way, starting no new ones (Ctrl-C again to stop at once)");
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(130);
-        }
-    });
-}
-
-fn setup(args: &MirrorArgs) -> anyhow::Result<Setup> {
-    let auth = Arc::new(AuthStore::discover(
-        args.authfile.as_deref(),
-        &Environment::from_process(),
-    )?);
+/// The flags, the configuration (when the workflow has one) and the
+/// environment, resolved into the settings a workflow runs with.
+pub fn resolve_settings(
+    args: &MirrorArgs,
+    isc: Option<&ImageSetConfiguration>,
+    env: &Environment,
+) -> anyhow::Result<Settings> {
+    let auth = Arc::new(AuthStore::discover(args.authfile.as_deref(), &env.auth)?);
     let retry = RetryPolicy {
         retries: args.retry_times,
         base_delay: args.retry_delay,
         ..RetryPolicy::default()
     };
-    let side = |tls_verify: bool, cert_dir: &Option<PathBuf>| {
-        Arc::new(RegistryClient::new(RegistryConfig {
-            tls_verify,
-            cert_dirs: cert_dir.iter().cloned().collect(),
-            retry,
-            auth: auth.clone(),
-        }))
+    let client = |tls_verify: bool, cert_dir: &Option<PathBuf>| RegistryConfig {
+        tls_verify,
+        cert_dirs: cert_dir.iter().cloned().collect(),
+        retry,
+        auth: auth.clone(),
     };
-    let plain = args.log_level == "debug" || args.log_level == "trace";
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    watch_interrupts(&runtime, stop.clone());
-    Ok(Setup {
-        stop,
-        source: side(args.src_tls_verify, &args.src_cert_dir),
-        destination: side(args.dest_tls_verify, &args.dest_cert_dir),
-        runtime,
-        progress: Arc::new(Progress::new(plain)),
+    let backend = match isc.and_then(|c| c.storage_config.as_ref()) {
+        Some(config::StorageConfig {
+            registry: Some(r), ..
+        }) => BackendSettings::Registry {
+            image_url: r.image_url.clone(),
+            client: client(!r.skip_tls, &args.dest_cert_dir),
+        },
+        Some(config::StorageConfig { local: Some(l), .. }) => {
+            BackendSettings::Local(PathBuf::from(&l.path))
+        }
+        _ => BackendSettings::Workspace,
+    };
+    Ok(Settings {
+        source: client(args.src_tls_verify, &args.src_cert_dir),
+        destination: client(args.dest_tls_verify, &args.dest_cert_dir),
         concurrency: Concurrency {
             images: args.parallel_images,
             layers: args.parallel_layers,
         },
+        plugins: PluginHostConfig {
+            cache_dir: env.plugin_cache_dir(),
+            timeout: args.plugin_timeout,
+            memory_limit: usize::try_from(args.plugin_memory_limit.saturating_mul(1 << 20))
+                .unwrap_or(usize::MAX),
+            epoch: env.source_date_epoch.unwrap_or(0),
+            ..PluginHostConfig::default()
+        },
+        release: ReleaseSettings::resolve(env, &args.graph_base_image)?,
+        backend,
+        epoch: env.source_date_epoch,
+        dry_run: args.dry_run,
+        skip_metadata_check: args.skip_metadata_check,
+        since_sequence: args.since_sequence,
+        since_time: args.since,
+        max_part_bytes: args
+            .archive_size_bytes
+            .unwrap_or_else(|| isc.map(|c| c.archive_size_bytes()).unwrap_or(u64::MAX)),
     })
 }
 
-/// The plugin runtime. Compiled plugins are cached per user (compiling is the
-/// slow part of loading, and the same components serve every workspace):
-/// `$OC_MIRROR_CACHE/plugins-v1`, else `$XDG_CACHE_HOME/oc-mirror/plugins-v1`,
-/// else `~/.cache/oc-mirror/plugins-v1`, else in the workspace.
-fn plugin_host(args: &MirrorArgs, ws: &Workspace) -> anyhow::Result<Arc<PluginHost>> {
-    let cache_dir =
-        crate::plugin::cache::user_dir().unwrap_or_else(|| ws.working_dir().join("plugin-cache"));
-    let memory_limit =
-        usize::try_from(args.plugin_memory_limit.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    let config = PluginHostConfig {
-        cache_dir: Some(cache_dir),
-        timeout: args.plugin_timeout,
-        memory_limit,
-        ..PluginHostConfig::default()
-    };
-    Ok(Arc::new(
-        PluginHost::new(config)?.with_blob_cache(ws.blob_cache()?),
-    ))
-}
-
-fn load_config(args: &MirrorArgs) -> anyhow::Result<config::ImageSetConfiguration> {
+fn load_config(args: &MirrorArgs) -> anyhow::Result<ImageSetConfiguration> {
     let path = args
         .config
         .as_deref()
@@ -329,94 +300,103 @@ fn load_config(args: &MirrorArgs) -> anyhow::Result<config::ImageSetConfiguratio
     Ok(config::load_mirror_config(path)?)
 }
 
+/// The async runtime, a progress display, and Ctrl-C handling around one
+/// workflow call. First Ctrl-C: start nothing new, let copies under way
+/// finish (nothing is left half-written: every write is temp-then-rename).
+/// Second: exit now.
+fn run_workflow<T>(
+    settings: Settings,
+    log_level: &str,
+    call: impl AsyncFnOnce(&Context) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        flag.store(true, Ordering::Relaxed);
+        tracing::warn!("interrupted: finishing the copies under way, starting no new ones (Ctrl-C again to stop at once)");
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
+    let progress = Arc::new(Progress::new(log_level == "debug" || log_level == "trace"));
+    let ctx = Context {
+        settings,
+        reporter: progress.clone(),
+        stop,
+    };
+    let result = runtime.block_on(call(&ctx));
+    progress.finish();
+    result
+}
+
 /// Runs the mirror command.
 pub fn run(args: MirrorArgs) -> anyhow::Result<()> {
     reporters::init_logging(&args.log_level);
+    let env = Environment::from_process();
     match workflow(&args)? {
         Workflow::MirrorToMirror { workspace, target } => {
-            mirror_to_mirror(&args, workspace, target)
+            let isc = load_config(&args)?;
+            let settings = resolve_settings(&args, Some(&isc), &env)?;
+            let outcome = run_workflow(settings, &args.log_level, async |ctx| {
+                crate::workflow::mirror::mirror_to_mirror(ctx, &isc, &workspace, &target).await
+            })?;
+            match outcome {
+                MirrorOutcome::Mirrored(r) => {
+                    print_mirrored(&r, &target);
+                    r.failures.map_or(Ok(()), |f| Err(f.into()))
+                }
+                MirrorOutcome::DryRun(r) => {
+                    print_dry_run(&r);
+                    r.failures.map_or(Ok(()), |f| Err(f.into()))
+                }
+            }
         }
-        Workflow::MirrorToDisk { dir } => mirror_to_disk(&args, dir),
-        Workflow::DiskToMirror { dir, target } => disk_to_mirror(&args, dir, target),
+        Workflow::MirrorToDisk { dir } => {
+            let isc = load_config(&args)?;
+            let settings = resolve_settings(&args, Some(&isc), &env)?;
+            let report = run_workflow(settings, &args.log_level, async |ctx| {
+                crate::workflow::create::create(ctx, &isc, &dir).await
+            })?;
+            print_created(&report);
+            Ok(())
+        }
+        Workflow::DiskToMirror { dir, target } => {
+            let settings = resolve_settings(&args, None, &env)?;
+            let report = run_workflow(settings, &args.log_level, async |ctx| {
+                crate::workflow::publish::publish(ctx, &dir, &target).await
+            })?;
+            print_published(&report);
+            report.failures.map_or(Ok(()), |f| Err(f.into()))
+        }
     }
 }
 
-fn mirror_to_disk(args: &MirrorArgs, dir: PathBuf) -> anyhow::Result<()> {
-    use crate::backend::{Backend, LocalBackend, RegistryBackend};
-    use crate::workflow::create::{CreateOptions, create};
-    let isc = load_config(args)?;
-    let s = setup(args)?;
-    let ws = Workspace::open(&dir)?;
-    let backend: Box<dyn Backend> = match isc.storage_config.as_ref() {
-        Some(config::StorageConfig {
-            registry: Some(r), ..
-        }) => {
-            let client = Arc::new(RegistryClient::new(RegistryConfig {
-                tls_verify: !r.skip_tls,
-                cert_dirs: args.dest_cert_dir.iter().cloned().collect(),
-                retry: RetryPolicy {
-                    retries: args.retry_times,
-                    ..RetryPolicy::default()
-                },
-                auth: Arc::new(AuthStore::discover(
-                    args.authfile.as_deref(),
-                    &Environment::from_process(),
-                )?),
-            }));
-            Box::new(RegistryBackend::parse(client, &r.image_url)?)
-        }
-        Some(config::StorageConfig { local: Some(l), .. }) => Box::new(LocalBackend::new(&l.path)),
-        _ => Box::new(LocalBackend::new(ws.working_dir().join("metadata"))),
-    };
-    let engine = CopyEngine::new(
-        Some(s.source.clone()),
-        s.source.clone(),
-        ws.blob_cache()?,
-        s.concurrency,
-        s.progress.clone(),
-    );
-    let options = CreateOptions {
-        dir: dir.clone(),
-        max_part_bytes: args
-            .archive_size_bytes
-            .unwrap_or_else(|| isc.archive_size_bytes()),
-        since: args.since_sequence,
-        since_time: args.since,
-    };
-    let plugins = plugin_host(args, &ws)?;
-    let mut sources =
-        s.runtime
-            .block_on(Sources::load(plugins, Some(s.source.clone()), &isc.plugins))?;
-    sources.set_graph_base_image(&args.graph_base_image);
-    let report = s.runtime.block_on(create(
-        &sources,
-        &isc,
-        &ws,
-        &engine,
-        backend.as_ref(),
-        &options,
-    ));
-    s.progress.finish();
-    let report = report?;
+fn print_created(report: &crate::workflow::create::CreateReport) {
     let m = &report.metadata;
     let total: u64 = report.parts.iter().map(|p| p.size_bytes).sum();
     println!(
         "Created imageset sequence {} of workspace {} in {}",
         m.sequence,
         m.uuid,
-        dir.display()
+        report.dir.display()
     );
     if let Some(since) = m.since {
         println!(
             "  against sequence {since}: {} layers already shipped are left out",
             report.reused_layers
         );
-    }
-    if report.new_layers == 0 && m.since.is_some() {
-        println!(
-            "  no new layers since sequence {}: the imageset carries metadata, manifests and configs only",
-            m.since.unwrap_or(0)
-        );
+        if report.new_layers == 0 {
+            println!(
+                "  no new layers since sequence {since}: the imageset carries metadata, manifests and configs only"
+            );
+        }
     }
     println!(
         "  images: {}, new layers: {} ({})",
@@ -427,7 +407,7 @@ fn mirror_to_disk(args: &MirrorArgs, dir: PathBuf) -> anyhow::Result<()> {
     for p in &report.parts {
         println!(
             "  {}  {}",
-            dir.join(&p.name).display(),
+            report.dir.join(&p.name).display(),
             human_bytes(p.size_bytes)
         );
     }
@@ -435,34 +415,13 @@ fn mirror_to_disk(args: &MirrorArgs, dir: PathBuf) -> anyhow::Result<()> {
         "  total: {} in {} part(s); metadata recorded in {}",
         human_bytes(total),
         report.parts.len(),
-        backend.describe()
+        report.backend
     );
-    Ok(())
 }
 
-fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyhow::Result<()> {
-    use crate::workflow::publish::{PublishOptions, SequenceOutcome, publish};
-    let s = setup(args)?;
-    let ws = Workspace::open(&dir)?;
-    let options = PublishOptions {
-        dir: dir.clone(),
-        target: target.clone(),
-        skip_metadata_check: args.skip_metadata_check,
-        stop: s.stop.clone(),
-        concurrency: s.concurrency,
-    };
-    let outcomes = s.runtime.block_on(publish(
-        &ws,
-        s.destination.clone(),
-        s.progress.clone(),
-        &options,
-    ));
-    s.progress.finish();
-    let outcomes = outcomes?;
-    let mut all_images = Vec::new();
-    let mut attachments = Vec::new();
-    let mut failed = Vec::new();
-    for o in &outcomes {
+fn print_published(report: &crate::workflow::publish::PublishReport) {
+    let target = &report.target;
+    for o in &report.sequences {
         match o {
             SequenceOutcome::AlreadyPublished(n) => {
                 println!("Sequence {n} is already in {target}: nothing to do")
@@ -473,228 +432,40 @@ fn disk_to_mirror(args: &MirrorArgs, dir: PathBuf, target: MirrorTarget) -> anyh
                     metadata.sequence, report.elapsed
                 );
                 print_counts(report);
-                for f in report.failures() {
-                    if let ImageStatus::Failed(why) = &f.status {
-                        failed.push(format!("  {}: {why}", f.source.whole()));
-                    }
-                }
-                all_images.extend(report.images.iter().cloned());
-                for a in crate::workflow::attachments_of(&ws, metadata)? {
-                    // A later sequence's copy of the same file wins.
-                    attachments.retain(|b: &crate::plugin::v0_2::Attachment| b.name != a.name);
-                    attachments.push(a);
-                }
             }
         }
     }
-    if !all_images.is_empty() {
-        let mapping = sources::mapping_text(all_images.iter().map(|o| (&o.source, &o.destination)));
-        let path = ws.write_file("mapping.txt", mapping.as_bytes())?;
-        let plugins = s.runtime.block_on(Sources::load(
-            plugin_host(args, &ws)?,
-            Some(s.destination.clone()),
-            &[],
-        ))?;
-        let resources = s
-            .runtime
-            .block_on(crate::workflow::publish_cluster_resources(
-                &ws,
-                &plugins,
-                &target,
-                &all_images,
-                &attachments,
-            ))?;
+    print_outputs(&report.outputs);
+}
+
+fn print_outputs(outputs: &crate::workflow::Outputs) {
+    if let Some(path) = &outputs.mapping {
         println!("  mapping: {}", path.display());
-        if let Some(dir) = resources {
-            println!("  cluster resources: {}", dir.display());
-        }
     }
-    if !failed.is_empty() {
-        return Err(Failure {
-            message: format!("{} images could not be published; the sequence is not recorded in the mirror:\n{}\nhint: fix the cause and publish again; what is in the mirror is kept", failed.len(), failed.join("\n")),
-            code: EXIT_ADDITIONAL_IMAGES,
-        }
-        .into());
+    if let Some(dir) = &outputs.cluster_resources {
+        println!("  cluster resources: {}", dir.display());
     }
-    Ok(())
 }
 
-fn mirror_to_mirror(
-    args: &MirrorArgs,
-    workspace: PathBuf,
-    target: MirrorTarget,
-) -> anyhow::Result<()> {
-    let isc = load_config(args)?;
-    let Setup {
-        source,
-        destination,
-        runtime,
-        progress,
-        concurrency,
-        stop,
-    } = setup(args)?;
-    let ws = Workspace::open(&workspace)?;
-    info!(
-        "workspace {} (uuid {})",
-        ws.working_dir().display(),
-        ws.uuid()
-    );
-    let plugins = plugin_host(args, &ws)?;
-    let mut sources =
-        runtime.block_on(Sources::load(plugins, Some(source.clone()), &isc.plugins))?;
-    sources.set_graph_base_image(&args.graph_base_image);
-    // Without an imageset's metadata, plugins keep their state in the workspace.
-    let states = match ws.read_file(PLUGIN_STATE_FILE)? {
-        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            warn!("{PLUGIN_STATE_FILE} is unreadable and is ignored: {e}");
-            Default::default()
-        }),
-        None => Default::default(),
-    };
-    let crate::sources::Planned {
-        plan,
-        blocked,
-        states,
-        attachments,
-        builds,
-    } = runtime.block_on(sources.build_plan(&isc, &target, &states))?;
-    for b in &blocked {
-        info!(
-            "skipping `{}`: blocked by `blockedImages` pattern `{}`",
-            b.image, b.pattern
-        );
-    }
-    if plan.images.is_empty() {
-        bail!("no images to copy: the configuration lists none (or all are blocked)");
-    }
-
-    let engine = CopyEngine::new(
-        Some(source),
-        destination,
-        ws.blob_cache()?,
-        concurrency,
-        progress.clone(),
-    )
-    .with_stop(stop);
-
-    if args.dry_run {
-        return runtime.block_on(dry_run(&ws, &engine, &plan, &progress));
-    }
-    // Images the plugins asked to build are made before anything is copied:
-    // a build that fails stops the run while it costs nothing.
-    let started = std::time::Instant::now();
-    let built = runtime.block_on(sources.build_images(&builds, &ws.blob_cache()?, &target))?;
-    let mapping_text = sources::mapping_text(
-        plan.images
-            .iter()
-            .map(|j| (&j.source, &j.destination))
-            .chain(built.iter().map(|b| (&b.job.source, &b.job.destination))),
-    );
-    let mut resolved = runtime.block_on(engine.resolve_all(&plan));
-    resolved.extend(built.into_iter().map(Ok));
-    let report = runtime.block_on(engine.copy_resolved(resolved, started));
-    progress.finish();
-    let mapping = ws.write_file("mapping.txt", mapping_text.as_bytes())?;
-    let resources = runtime.block_on(crate::workflow::publish_cluster_resources(
-        &ws,
-        &sources,
-        &target,
-        &report.images,
-        &attachments,
-    ))?;
-    print_summary(&report, &target, &mapping, resources.as_deref());
-    let failed: Vec<String> = report
-        .failures()
-        .map(|f| match &f.status {
-            ImageStatus::Failed(why) => format!("  {}: {why}", f.source.whole()),
-            _ => String::new(),
-        })
-        .collect();
-    if !failed.is_empty() {
-        return Err(Failure {
-            message: format!(
-                "{} of {} images could not be mirrored:\n{}\nhint: fix the cause and run the same command again; what was copied is kept and not fetched again",
-                failed.len(),
-                report.images.len(),
-                failed.join("\n")
-            ),
-            code: EXIT_ADDITIONAL_IMAGES,
-        }
-        .into());
-    }
-    // Recorded only once everything is in the mirror, so that a failed run
-    // is retried from the same place.
-    let states = serde_json::to_vec_pretty(&states).context("recording the plugins' state")?;
-    ws.write_file(PLUGIN_STATE_FILE, &states)?;
-    Ok(())
-}
-
-async fn dry_run(
-    ws: &Workspace,
-    engine: &CopyEngine,
-    plan: &crate::copy::CopyPlan,
-    progress: &Progress,
-) -> anyhow::Result<()> {
-    let resolved = engine.resolve_all(plan).await;
-    progress.finish();
-    let mut missing = Vec::new();
-    let mut bytes = 0u64;
-    for r in &resolved {
-        match r {
-            Ok(image) => {
-                bytes += image.blobs().iter().map(|b| b.size).sum::<u64>();
-                if !engine.fully_cached(image) {
-                    missing.push(format!(
-                        "docker://{}=docker://{}",
-                        image.job.source.whole(),
-                        image.job.destination.whole()
-                    ));
-                }
-            }
-            Err((job, e)) => {
-                warn!("cannot resolve `{}`: {e}", job.source.whole());
-                missing.push(format!(
-                    "docker://{}=docker://{}",
-                    job.source.whole(),
-                    job.destination.whole()
-                ));
-            }
-        }
-    }
-    missing.sort();
-    let mapping = ws.write_file("dry-run/mapping.txt", sources::mapping(plan).as_bytes())?;
-    let missing_text = if missing.is_empty() {
-        String::new()
-    } else {
-        missing.join("\n") + "\n"
-    };
-    let missing_path = ws.write_file("dry-run/missing.txt", missing_text.as_bytes())?;
+fn print_dry_run(r: &crate::workflow::mirror::DryRunReport) {
     println!(
         "Dry run: {} images, {} in all, nothing copied",
-        plan.images.len(),
-        human_bytes(bytes)
+        r.images,
+        human_bytes(r.bytes)
     );
-    if missing.is_empty() {
+    if r.missing.is_empty() {
         println!(
             "  all {} images required for mirroring are available in the workspace cache",
-            plan.images.len()
+            r.images
         );
     } else {
         println!(
             "  {} images are not (fully) in the workspace cache: {}",
-            missing.len(),
-            missing_path.display()
+            r.missing.len(),
+            r.missing_file.display()
         );
     }
-    println!("  mapping: {}", mapping.display());
-    if let Some((job, e)) = resolved.iter().find_map(|r| r.as_ref().err()) {
-        return Err(Failure {
-            message: format!("`{}` cannot be mirrored: {e}", job.source.whole()),
-            code: EXIT_ADDITIONAL_IMAGES,
-        }
-        .into());
-    }
-    Ok(())
+    println!("  mapping: {}", r.mapping.display());
 }
 
 /// The `images:` and `blobs:` lines of a summary.
@@ -719,23 +490,15 @@ fn print_counts(report: &CopyReport) {
     );
 }
 
-fn print_summary(
-    report: &CopyReport,
-    target: &MirrorTarget,
-    mapping: &Path,
-    resources: Option<&Path>,
-) {
-    let heading = if report.failures().next().is_some() {
+fn print_mirrored(r: &crate::workflow::mirror::MirrorReport, target: &MirrorTarget) {
+    let heading = if r.failures.is_some() {
         "Mirrored, with failures,"
     } else {
         "Mirrored"
     };
-    println!("{heading} to {target} in {:.1?}", report.elapsed);
-    print_counts(report);
-    println!("  mapping: {}", mapping.display());
-    if let Some(dir) = resources {
-        println!("  cluster resources: {}", dir.display());
-    }
+    println!("{heading} to {target} in {:.1?}", r.copy.elapsed);
+    print_counts(&r.copy);
+    print_outputs(&r.outputs);
 }
 
 #[cfg(test)]

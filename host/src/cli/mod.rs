@@ -1,8 +1,9 @@
 //! The command line: flags as oc-mirror users know them, and nothing else.
 //!
 //! `cli` only declares and validates; each subcommand's `run` turns the flags
-//! into settings and calls the modules that do the work. Errors become exit
-//! codes in one place ([`exit_code`]).
+//! into settings, calls the workflow that does the work, and prints what it
+//! reports. Errors become exit codes in one place
+//! ([`crate::workflow::error::exit_code`]).
 
 pub mod describe;
 pub mod list;
@@ -49,18 +50,6 @@ pub struct VersionArgs {
     pub output: String,
 }
 
-/// A failure with the exit code it maps to (oc-mirror v2's bit flags:
-/// 1 generic, 8 additional images).
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Failure {
-    pub message: String,
-    pub code: u8,
-}
-
-/// Exit code for additional images that failed to mirror.
-pub const EXIT_ADDITIONAL_IMAGES: u8 = 8;
-
 /// Parses the command line and runs it.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
@@ -85,14 +74,9 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             reporters::print_error(&err);
-            ExitCode::from(exit_code(&err))
+            ExitCode::from(crate::workflow::error::exit_code(&err))
         }
     }
-}
-
-/// The one place errors become exit codes.
-fn exit_code(err: &anyhow::Error) -> u8 {
-    err.downcast_ref::<Failure>().map(|f| f.code).unwrap_or(1)
 }
 
 fn version(args: &VersionArgs) -> anyhow::Result<()> {

@@ -7,7 +7,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use crate::plugin::{Plugin, PluginHost, PluginHostConfig, World};
-use crate::registry::auth::{AuthStore, Environment};
+use crate::registry::auth::AuthStore;
+use crate::settings::Environment;
 use crate::registry::{RegistryClient, RegistryConfig};
 
 #[derive(Debug, Args)]
@@ -35,8 +36,9 @@ pub fn run(args: &PluginArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let env = Environment::from_process();
     let host = PluginHost::new(PluginHostConfig {
-        cache_dir: crate::plugin::cache::user_dir(),
+        cache_dir: env.plugin_cache_dir(),
         ..PluginHostConfig::default()
     })?;
     match &args.command {
@@ -79,7 +81,7 @@ pub fn run(args: &PluginArgs) -> anyhow::Result<()> {
                 tls_verify: *src_tls_verify,
                 cert_dirs: Vec::new(),
                 retry: Default::default(),
-                auth: Arc::new(AuthStore::discover(None, &Environment::from_process())?),
+                auth: Arc::new(AuthStore::discover(None, &env.auth)?),
             });
             let bytes = runtime.block_on(crate::plugin::fetch::plugin_bytes(plugin, &client))?;
             let loaded: Plugin = host.load(&bytes, plugin)?;

@@ -44,7 +44,7 @@ use crate::manifest::Descriptor;
 use crate::reference::Reference;
 use crate::registry::{RegistryClient, RegistryError};
 use crate::workspace::BlobCache;
-pub use plan::{CopyPlan, ImageJob, ManifestCopy, ResolvedImage};
+pub use plan::{CopyPlan, ImageJob, ImageKind, ManifestCopy, Origin, Platform, ResolvedImage};
 
 /// oc-mirror's `--parallel-images` default.
 pub const DEFAULT_PARALLEL_IMAGES: usize = 4;
@@ -90,10 +90,6 @@ pub trait Reporter: Send + Sync {
     fn image_done(&self, _outcome: &ImageOutcome) {}
 }
 
-/// A reporter that reports nothing.
-pub struct Silent;
-impl Reporter for Silent {}
-
 /// How one image ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageStatus {
@@ -112,6 +108,8 @@ pub struct ImageOutcome {
     pub destination: Reference,
     /// What the image is for.
     pub kind: plan::ImageKind,
+    /// The part of the configuration that asked for it.
+    pub origin: plan::Origin,
     /// The manifest digest the destination tag points at (when resolved).
     pub digest: Option<String>,
     pub status: ImageStatus,
@@ -233,13 +231,6 @@ impl CopyEngine {
             .blobs()
             .iter()
             .all(|b| matches!(self.cache.size(&b.digest), Ok(Some(_))))
-    }
-
-    /// Mirrors every image of the plan.
-    pub async fn run(self, plan: &CopyPlan) -> CopyReport {
-        let started = Instant::now();
-        let resolved = self.resolve_all(plan).await;
-        self.copy_resolved(resolved, started).await
     }
 
     /// Downloads the given blobs of resolved images into the workspace cache
@@ -702,6 +693,7 @@ fn outcome(image: &ResolvedImage, status: ImageStatus) -> ImageOutcome {
         source: image.job.source.clone(),
         destination: image.job.destination.clone(),
         kind: image.job.kind,
+        origin: image.job.origin,
         digest: Some(image.digest().to_string()),
         status,
     }
@@ -712,6 +704,7 @@ fn failed(job: &ImageJob, digest: Option<String>, err: &RegistryError) -> ImageO
         source: job.source.clone(),
         destination: job.destination.clone(),
         kind: job.kind,
+        origin: job.origin,
         digest,
         status: ImageStatus::Failed(err.to_string()),
     }

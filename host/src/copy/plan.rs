@@ -9,7 +9,6 @@
 
 use bytes::Bytes;
 
-use crate::config::PlatformSpec;
 use crate::manifest::{self, Descriptor, Parsed};
 use crate::reference::{self, Reference};
 use crate::registry::{RegistryClient, RegistryError};
@@ -22,36 +21,124 @@ pub struct ImageJob {
     /// Where it goes, always with a tag.
     pub destination: Reference,
     /// Platforms to keep from an index; empty keeps all.
-    pub platforms: Vec<PlatformSpec>,
-    /// The configuration section that asked for it (e.g. `additionalImages`).
-    pub origin: &'static str,
+    pub platforms: Vec<Platform>,
+    /// The configuration section that asked for it.
+    pub origin: Origin,
     /// What it is for (where its mirror entries go).
     pub kind: ImageKind,
 }
 
-pub use crate::plugin::bindings::types::ImageKind;
+/// A platform to keep from an index: `os/architecture[/variant]`; an empty
+/// `os` matches any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
 
-/// The name of a kind, as the metadata records it (the WIT enum's case).
-pub fn kind_name(kind: ImageKind) -> &'static str {
-    match kind {
-        ImageKind::ReleasePayload => "release-payload",
-        ImageKind::ReleaseComponent => "release-component",
-        ImageKind::OperatorCatalog => "operator-catalog",
-        ImageKind::OperatorImage => "operator-image",
-        ImageKind::GraphImage => "graph-image",
-        ImageKind::Generic => "generic",
+impl Platform {
+    /// Whether an index entry's platform is this one.
+    fn matches(&self, p: &manifest::Platform) -> bool {
+        self.architecture == p.architecture
+            && (self.os.is_empty() || self.os == p.os)
+            && self
+                .variant
+                .as_ref()
+                .is_none_or(|v| p.variant.as_ref() == Some(v))
     }
 }
 
-/// The kind a recorded name stands for; unknown names are `generic`.
-pub fn kind_from_name(name: &str) -> ImageKind {
-    match name {
-        "release-payload" => ImageKind::ReleasePayload,
-        "release-component" => ImageKind::ReleaseComponent,
-        "operator-catalog" => ImageKind::OperatorCatalog,
-        "operator-image" => ImageKind::OperatorImage,
-        "graph-image" => ImageKind::GraphImage,
-        _ => ImageKind::Generic,
+/// Whether an index entry is wanted: an empty list wants every platform; an
+/// entry without a platform is wanted only then.
+pub fn platform_wanted(platform: Option<&manifest::Platform>, wanted: &[Platform]) -> bool {
+    if wanted.is_empty() {
+        return true;
+    }
+    platform.is_some_and(|p| wanted.iter().any(|w| w.matches(p)))
+}
+
+/// What an image is for: where its mirror entries go, and how it is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ImageKind {
+    ReleasePayload,
+    ReleaseComponent,
+    OperatorCatalog,
+    OperatorImage,
+    GraphImage,
+    Generic,
+}
+
+impl ImageKind {
+    /// The name the metadata records (the WIT enum's case).
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageKind::ReleasePayload => "release-payload",
+            ImageKind::ReleaseComponent => "release-component",
+            ImageKind::OperatorCatalog => "operator-catalog",
+            ImageKind::OperatorImage => "operator-image",
+            ImageKind::GraphImage => "graph-image",
+            ImageKind::Generic => "generic",
+        }
+    }
+
+    /// The kind a recorded name stands for; unknown names are `generic`.
+    pub fn from_name(name: &str) -> ImageKind {
+        match name {
+            "release-payload" => ImageKind::ReleasePayload,
+            "release-component" => ImageKind::ReleaseComponent,
+            "operator-catalog" => ImageKind::OperatorCatalog,
+            "operator-image" => ImageKind::OperatorImage,
+            "graph-image" => ImageKind::GraphImage,
+            _ => ImageKind::Generic,
+        }
+    }
+}
+
+/// The part of the configuration that asked for an image: its failures give
+/// that part's exit code, and the metadata records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Origin {
+    /// `mirror.platform` (releases).
+    Platform,
+    /// `mirror.operators`.
+    Operators,
+    /// `mirror.additionalImages`.
+    AdditionalImages,
+    /// `mirror.helm`.
+    Helm,
+    /// A third-party content source (`plugins:`).
+    Plugin,
+}
+
+impl Origin {
+    /// The configuration key, as the metadata records it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Platform => "platform",
+            Origin::Operators => "operators",
+            Origin::AdditionalImages => "additionalImages",
+            Origin::Helm => "helm",
+            Origin::Plugin => "plugin",
+        }
+    }
+
+    /// The origin a configuration key (or a recorded name) stands for;
+    /// anything else is a third party's.
+    pub fn from_name(name: &str) -> Origin {
+        match name {
+            "platform" => Origin::Platform,
+            "operators" => Origin::Operators,
+            "additionalImages" => Origin::AdditionalImages,
+            "helm" => Origin::Helm,
+            _ => Origin::Plugin,
+        }
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -139,7 +226,7 @@ pub async fn resolve(
         } => {
             let wanted: Vec<&Descriptor> = children
                 .iter()
-                .filter(|d| manifest::platform_wanted(d.platform.as_ref(), &job.platforms))
+                .filter(|d| platform_wanted(d.platform.as_ref(), &job.platforms))
                 .collect();
             if wanted.is_empty() {
                 return Err(RegistryError::Manifest {

@@ -9,6 +9,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::MAX_PARTS;
+use crate::metadata::Sequence;
 
 /// An error returned by the blob callback of [`super::ImagesetReader::read`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -35,7 +36,7 @@ pub enum ImagesetError {
     #[error(
         "`{dir}` holds no part of imageset sequence {sequence} (looked for `mirror_seq{sequence}_000000.tar`)\nhint: pass the directory that holds the `mirror_seq{sequence}_*.tar` files, and check the sequence number"
     )]
-    NoParts { dir: PathBuf, sequence: u32 },
+    NoParts { dir: PathBuf, sequence: Sequence },
 
     /// A part between the first and the last is absent.
     #[error(
@@ -43,7 +44,7 @@ pub enum ImagesetError {
     )]
     MissingPart {
         dir: PathBuf,
-        sequence: u32,
+        sequence: Sequence,
         part: String,
     },
 

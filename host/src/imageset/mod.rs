@@ -62,6 +62,7 @@ mod tar;
 mod testutil;
 mod writer;
 
+pub use crate::metadata::Sequence;
 pub use error::{BoxError, ImagesetError};
 pub use layout::{
     BLOBS_PREFIX, INDEX_JSON_PATH, LayoutRef, METADATA_PATH, OCI_LAYOUT, OCI_LAYOUT_PATH,
@@ -83,19 +84,43 @@ pub const MAX_HEAD_ENTRY_BYTES: u64 = 64 << 20;
 
 /// The name of part `index` of sequence `sequence`: `mirror_seq<N>_<NNNNNN>.tar`,
 /// the index zero-padded to six digits, as oc-mirror v1 names them.
-pub fn part_name(sequence: u32, index: usize) -> String {
+pub fn part_name(sequence: Sequence, index: usize) -> String {
     format!("mirror_seq{sequence}_{index:06}.tar")
 }
 
-/// The index of `file_name` if it is a part of sequence `sequence`
-/// (exactly `mirror_seq<N>_` + six digits + `.tar`), else `None`.
-pub(crate) fn parse_part_name(file_name: &str, sequence: u32) -> Option<usize> {
-    let rest = file_name.strip_prefix(&format!("mirror_seq{sequence}_"))?;
+/// The sequence and index a part's file name stands for (exactly
+/// `mirror_seq<N>_` + six digits + `.tar`), else `None`.
+pub fn parse_any_part_name(file_name: &str) -> Option<(Sequence, usize)> {
+    let rest = file_name.strip_prefix("mirror_seq")?;
+    let (n, rest) = rest.split_once('_')?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let digits = rest.strip_suffix(".tar")?;
     if digits.len() != PART_INDEX_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    Some((n.parse().ok()?, digits.parse().ok()?))
+}
+
+/// The index of `file_name` if it is a part of sequence `sequence`, else `None`.
+pub(crate) fn parse_part_name(file_name: &str, sequence: Sequence) -> Option<usize> {
+    parse_any_part_name(file_name)
+        .filter(|(n, _)| *n == sequence && file_name.starts_with(&format!("mirror_seq{sequence}_")))
+        .map(|(_, i)| i)
+}
+
+/// Sequence numbers whose part 0 (`mirror_seq<N>_000000.tar`) is in `dir`, ascending.
+pub fn sequences_in(dir: &std::path::Path) -> std::io::Result<Vec<Sequence>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if let Some((n, 0)) = name.to_str().and_then(parse_any_part_name) {
+            out.push(n);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
 }
 
 /// Digits in a part index: oc-mirror v1 formats it with `%06d`.
@@ -119,5 +144,9 @@ mod tests {
         assert_eq!(parse_part_name("mirror_seq2_0000001.tar", 2), None);
         assert_eq!(parse_part_name("mirror_seq2_00000a.tar", 2), None);
         assert_eq!(parse_part_name("mirror_seq2_+00001.tar", 2), None);
+        assert_eq!(parse_part_name("mirror_seq02_000001.tar", 2), None);
+        assert_eq!(parse_any_part_name("mirror_seq7_000003.tar"), Some((7, 3)));
+        assert_eq!(parse_any_part_name("mirror_seq_000003.tar"), None);
+        assert_eq!(parse_any_part_name("mirror_seq7.json"), None);
     }
 }

@@ -36,6 +36,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::error::BoxError;
+use crate::metadata::Sequence;
 use super::layout::{EntryPath, HEAD_PATHS, OCI_LAYOUT_PATH, classify};
 use super::tar::{self, BLOCK, Header, Parsed};
 use super::writer::read_some;
@@ -76,7 +77,7 @@ pub struct ImagesetContents {
 #[derive(Debug, Clone)]
 pub struct ImagesetReader {
     dir: PathBuf,
-    sequence: u32,
+    sequence: Sequence,
     parts: Vec<String>,
 }
 
@@ -88,7 +89,7 @@ impl ImagesetReader {
     /// indices do not run from 000000 without a gap. Nothing is read yet. The
     /// reader cannot tell a missing *last* part: compare [`parts`](Self::parts)
     /// with the part names recorded in the metadata.
-    pub fn open(dir: impl AsRef<Path>, sequence: u32) -> Result<ImagesetReader, ImagesetError> {
+    pub fn open(dir: impl AsRef<Path>, sequence: Sequence) -> Result<ImagesetReader, ImagesetError> {
         let dir = dir.as_ref();
         let listing = fs::read_dir(dir).map_err(|source| ImagesetError::Io {
             action: "list",
@@ -141,7 +142,7 @@ impl ImagesetReader {
     }
 
     /// The sequence number.
-    pub fn sequence(&self) -> u32 {
+    pub fn sequence(&self) -> Sequence {
         self.sequence
     }
 
@@ -227,7 +228,7 @@ impl ImagesetReader {
 ///
 /// It does not check that the other parts are present; [`ImagesetReader::open`]
 /// does.
-pub fn read_metadata(dir: impl AsRef<Path>, sequence: u32) -> Result<Bytes, ImagesetError> {
+pub fn read_metadata(dir: impl AsRef<Path>, sequence: Sequence) -> Result<Bytes, ImagesetError> {
     let dir = dir.as_ref();
     let name = part_name(sequence, 0);
     let mut part = match PartReader::open(dir, &name) {

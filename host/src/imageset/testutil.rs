@@ -8,6 +8,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::tar::{self, BLOCK};
+use crate::metadata::Sequence;
 use super::{
     BLOBS_PREFIX, Entry, INDEX_JSON_PATH, ImagesetContents, ImagesetError, ImagesetReader,
     METADATA_PATH, OCI_LAYOUT, OCI_LAYOUT_PATH, WriteOptions, index_json,
@@ -49,7 +50,7 @@ pub(crate) fn head(metadata: &[u8]) -> Vec<Entry> {
     ]
 }
 
-pub(crate) fn options(sequence: u32, max_part_bytes: u64) -> WriteOptions {
+pub(crate) fn options(sequence: Sequence, max_part_bytes: u64) -> WriteOptions {
     WriteOptions {
         sequence,
         max_part_bytes,
@@ -63,7 +64,7 @@ pub(crate) type DigestAndData = (String, Vec<u8>);
 /// Reads an imageset whole, collecting every blob's digest and bytes.
 pub(crate) fn read_all(
     dir: &Path,
-    sequence: u32,
+    sequence: Sequence,
 ) -> Result<(ImagesetContents, Vec<DigestAndData>), ImagesetError> {
     let reader = ImagesetReader::open(dir, sequence)?;
     let mut blobs = Vec::new();

@@ -47,6 +47,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
+use crate::metadata::Sequence;
 use tracing::debug;
 
 use super::layout::{EntryPath, HEAD_PATHS, METADATA_PATH, classify};
@@ -115,7 +116,7 @@ impl Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteOptions {
     /// The sequence number, `N` in `mirror_seq<N>_<NNNNNN>.tar`.
-    pub sequence: u32,
+    pub sequence: Sequence,
     /// Largest part, in bytes of tar file (`archiveSize` GiB in the config).
     /// Only a part with a single larger entry, or with the head entries alone,
     /// exceeds it.

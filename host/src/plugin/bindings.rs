@@ -73,3 +73,29 @@ pub mod v0_2 {
 }
 
 pub use content_source::oc_mirror::plugin::types;
+
+/// The copy engine's kind of an image the contract names.
+pub fn kind_from_wit(kind: types::ImageKind) -> crate::copy::ImageKind {
+    use crate::copy::ImageKind as K;
+    match kind {
+        types::ImageKind::ReleasePayload => K::ReleasePayload,
+        types::ImageKind::ReleaseComponent => K::ReleaseComponent,
+        types::ImageKind::OperatorCatalog => K::OperatorCatalog,
+        types::ImageKind::OperatorImage => K::OperatorImage,
+        types::ImageKind::GraphImage => K::GraphImage,
+        types::ImageKind::Generic => K::Generic,
+    }
+}
+
+/// The contract's name for a kind of the copy engine.
+pub fn kind_to_wit(kind: crate::copy::ImageKind) -> types::ImageKind {
+    use crate::copy::ImageKind as K;
+    match kind {
+        K::ReleasePayload => types::ImageKind::ReleasePayload,
+        K::ReleaseComponent => types::ImageKind::ReleaseComponent,
+        K::OperatorCatalog => types::ImageKind::OperatorCatalog,
+        K::OperatorImage => types::ImageKind::OperatorImage,
+        K::GraphImage => types::ImageKind::GraphImage,
+        K::Generic => types::ImageKind::Generic,
+    }
+}

@@ -18,20 +18,6 @@ use wasmtime::{Engine, Result};
 
 use super::API_SECTION;
 
-/// The per-user cache of compiled plugins: `$OC_MIRROR_CACHE`, else
-/// `$XDG_CACHE_HOME/oc-mirror`, else `~/.cache/oc-mirror` (then `plugins-v1`).
-pub fn user_dir() -> Option<std::path::PathBuf> {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-    };
-    env("OC_MIRROR_CACHE")
-        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("oc-mirror")))
-        .or_else(|| env("HOME").map(|d| d.join(".cache/oc-mirror")))
-        .map(|d| d.join("plugins-v1"))
-}
-
 /// Compiles `bytes`, or loads the compiled form from `cache_dir`.
 pub fn compile(
     engine: &Engine,

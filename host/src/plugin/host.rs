@@ -35,18 +35,89 @@ pub struct Grants {
     pub http_hosts: Vec<String>,
 }
 
+/// One capability, as a plugin declares it and a user grants it: `registry`
+/// (read registries), `http:HOST[:PORT]` (GET from that host), and, declared
+/// only, `http:*` (GET from whatever hosts the user grants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capability {
+    Registry,
+    Http(String),
+}
+
+/// Text that is not a capability; the message names it and says what is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a capability ({why}): use `registry` or `http:HOST[:PORT]`")]
+pub struct CapabilityError {
+    pub text: String,
+    why: &'static str,
+}
+
+impl Capability {
+    /// Parses one capability; `http:*` only when `wildcard` (a plugin's
+    /// declaration: a user grant names its hosts).
+    pub fn parse(text: &str, wildcard: bool) -> Result<Capability, CapabilityError> {
+        let bad = |why| CapabilityError {
+            text: text.to_string(),
+            why,
+        };
+        if text == "registry" {
+            return Ok(Capability::Registry);
+        }
+        let Some(host) = text.strip_prefix("http:") else {
+            return Err(bad("unknown"));
+        };
+        if host == "*" {
+            return if wildcard {
+                Ok(Capability::Http(host.into()))
+            } else {
+                Err(bad("a grant names its hosts"))
+            };
+        }
+        let (name, port) = match host.rsplit_once(':') {
+            Some((n, p)) if !n.contains(':') || n.ends_with(']') => (n, Some(p)),
+            _ => (host, None),
+        };
+        let name_ok = !name.is_empty()
+            && name.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || b"-._[]:".contains(&b)
+            });
+        let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+        if !name_ok || !port_ok {
+            return Err(bad("not a host or host:port"));
+        }
+        Ok(Capability::Http(host.to_ascii_lowercase()))
+    }
+}
+
 impl Grants {
-    /// Grants from capability strings: `registry`, `http:<host>`.
-    pub fn from_capabilities(caps: &[String]) -> Grants {
+    fn from_list(caps: &[Capability]) -> Grants {
         let mut g = Grants::default();
         for c in caps {
-            if c == "registry" {
-                g.registry = true;
-            } else if let Some(h) = c.strip_prefix("http:") {
-                g.http_hosts.push(h.to_ascii_lowercase());
+            match c {
+                Capability::Registry => g.registry = true,
+                Capability::Http(h) => g.http_hosts.push(h.clone()),
             }
         }
         g
+    }
+
+    /// What a user grants (`plugins[].grants`, or the host for a first-party
+    /// plugin): every entry must be a capability, and no wildcard.
+    pub fn parse(caps: &[String]) -> Result<Grants, CapabilityError> {
+        let list = caps
+            .iter()
+            .map(|c| Capability::parse(c, false))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Grants::from_list(&list))
+    }
+
+    /// What a plugin declares (`info().capabilities`): `http:*` allowed.
+    pub fn parse_declared(caps: &[String]) -> Result<Grants, CapabilityError> {
+        let list = caps
+            .iter()
+            .map(|c| Capability::parse(c, true))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Grants::from_list(&list))
     }
 
     /// What both allow: a capability must be declared by the plugin (`self`)
@@ -443,10 +514,10 @@ impl log::Host for PluginState {
 
 #[cfg(test)]
 mod tests {
-    use super::Grants;
+    use super::{Capability, Grants};
 
     fn g(caps: &[&str]) -> Grants {
-        Grants::from_capabilities(&caps.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+        Grants::parse_declared(&caps.iter().map(|c| c.to_string()).collect::<Vec<_>>()).unwrap()
     }
 
     #[test]
@@ -483,5 +554,28 @@ mod tests {
         assert!(!ok("https://evil.example/x"));
         assert!(!ok("file:///etc/passwd"));
         assert!(!ok("https://a.example.evil.example/x"));
+    }
+
+    #[test]
+    fn one_grammar_for_grants_and_declarations() {
+        assert_eq!(Capability::parse("registry", false), Ok(Capability::Registry));
+        assert_eq!(
+            Capability::parse("http:Example.COM:8443", false),
+            Ok(Capability::Http("example.com:8443".into()))
+        );
+        assert_eq!(
+            Capability::parse("http:[::1]:5000", false),
+            Ok(Capability::Http("[::1]:5000".into()))
+        );
+        assert!(Capability::parse("http:*", true).is_ok());
+        for bad in ["registy", "http:", "http:a/b", "http:h:99999", "https:h", "", "http:*"] {
+            let err = Capability::parse(bad, false).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+        let err = Grants::parse(&["registry".into(), "regsitry".into()]).unwrap_err();
+        assert_eq!(err.text, "regsitry");
+        let declared = Grants::parse_declared(&["http:*".into()]).unwrap();
+        let granted = Grants::parse(&["http:a.example".into()]).unwrap();
+        assert_eq!(declared.intersect(&granted).http_hosts, ["a.example"]);
     }
 }

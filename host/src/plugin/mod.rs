@@ -23,6 +23,7 @@
 
 pub mod bindings;
 pub mod cache;
+pub mod configured;
 pub mod embedded;
 pub mod fetch;
 pub mod host;
@@ -41,7 +42,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 use crate::registry::RegistryClient;
 use bindings::types;
 pub use bindings::v0_2::types as v0_2;
-pub use host::Grants;
+pub use host::{Capability, CapabilityError, Grants};
 use host::{HasPluginState, PluginState};
 
 /// Links a generated world (`$world`, e.g. `bindings::publisher::Publisher`)
@@ -130,6 +131,9 @@ pub struct PluginHostConfig {
     /// Longest one call may take in all, the host's work for it included.
     pub call_timeout: Duration,
     pub memory_limit: usize,
+    /// What the plugins' wall clock says, in seconds since 1970: the
+    /// reproducible epoch (`SOURCE_DATE_EPOCH` or 0), never the real time.
+    pub epoch: u64,
 }
 
 impl Default for PluginHostConfig {
@@ -139,6 +143,7 @@ impl Default for PluginHostConfig {
             timeout: DEFAULT_TIMEOUT,
             call_timeout: DEFAULT_CALL_TIMEOUT,
             memory_limit: DEFAULT_MEMORY_LIMIT,
+            epoch: 0,
         }
     }
 }
@@ -322,7 +327,7 @@ impl PluginHost {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
-            .wall_clock(FixedClock)
+            .wall_clock(FixedClock(self.config.epoch))
             .secure_random(fixed_entropy(0x6f63_2d6d_6972_726f))
             .insecure_random(fixed_entropy(0x7273_2d6d_6972_726f))
             .insecure_random_seed(0)
@@ -612,14 +617,14 @@ impl PluginHost {
 struct CallDeadline;
 
 /// A wall clock stuck at the reproducible epoch (`SOURCE_DATE_EPOCH` or 0).
-struct FixedClock;
+struct FixedClock(u64);
 
 impl wasmtime_wasi::HostWallClock for FixedClock {
     fn resolution(&self) -> Duration {
         Duration::from_secs(1)
     }
     fn now(&self) -> Duration {
-        Duration::from_secs(crate::timestamp::reproducible())
+        Duration::from_secs(self.0)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Create: mirror to disk (`oc-mirror -c isc.yaml file://DIR`).
 //!
+//! [`create`] runs the steps below, one function each.
+//!
 //! # Steps
 //! 1. Read the history of this workspace from its backend: the next sequence
 //!    is the latest plus one (or 1), built against the latest (or `--since`).
@@ -15,21 +17,26 @@
 //!   byte-identical parts (entries sorted by digest, fixed owners and modes).
 //! - The metadata is recorded only after the parts are in place.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::{Context as _, bail};
 use bytes::Bytes;
 use tracing::info;
 
-use crate::backend::Backend;
+use super::error::{FailedImage, ImageFailures};
+use super::{Context, load_plugins};
+use crate::backend::{Backend, LocalBackend, RegistryBackend};
 use crate::config::ImageSetConfiguration;
 use crate::copy::{CopyEngine, ResolvedImage};
 use crate::imageset::{self, Entry, ImagesetWriter, LayoutRef, WriteOptions, WrittenPart};
 use crate::manifest::Descriptor;
-use crate::metadata::AttachmentRecord;
-use crate::metadata::{BlobRecord, ImageRecord, Metadata};
-use crate::reference::{MirrorTarget, Reference};
+use crate::metadata::{AttachmentRecord, BlobRecord, History, ImageRecord, Metadata};
+use crate::plugin::v0_2::Attachment;
+use crate::reference::{MirrorTarget, Reference, recorded_destination};
+use crate::registry::RegistryClient;
+use crate::settings::BackendSettings;
 use crate::timestamp;
 use crate::workspace::Workspace;
 
@@ -40,56 +47,93 @@ const UNKNOWN_MIRROR: &str = "mirror.invalid";
 /// name plus JSON punctuation is under 40 bytes).
 const PART_NAME_RESERVE: u64 = 48;
 
-/// What `create` was asked to do.
-pub struct CreateOptions {
-    /// Where the parts go (the `file://` directory).
-    pub dir: PathBuf,
-    /// Largest part in bytes (`archiveSize` GiB).
-    pub max_part_bytes: u64,
-    /// Build against this sequence instead of the latest (to replace a lost imageset).
-    pub since: Option<u64>,
-    /// Build against the newest sequence recorded before this time (seconds;
-    /// oc-mirror's `--since DATE`); a full imageset when there is none.
-    pub since_time: Option<u64>,
-}
-
 /// What `create` did.
 pub struct CreateReport {
     pub metadata: Metadata,
+    /// Where the parts are.
+    pub dir: PathBuf,
     pub parts: Vec<WrittenPart>,
     /// Layers carried because no earlier sequence shipped them.
     pub new_layers: usize,
     pub new_layer_bytes: u64,
     /// Layers left out because an earlier sequence shipped them.
     pub reused_layers: usize,
+    /// Where the metadata is recorded, for messages.
+    pub backend: String,
 }
 
-/// The destination of an image as recorded: `path:tag` under the mirror prefix.
-fn relative_destination(r: &Reference) -> String {
-    format!(
-        "{}:{}",
-        r.repository(),
-        r.tag().unwrap_or(crate::reference::DEFAULT_TAG)
-    )
+/// The backend the settings name.
+fn open_backend(ctx: &Context, ws: &Workspace) -> anyhow::Result<Box<dyn Backend>> {
+    Ok(match &ctx.settings.backend {
+        BackendSettings::Workspace => Box::new(LocalBackend::new(ws.working_dir().join("metadata"))),
+        BackendSettings::Local(path) => Box::new(LocalBackend::new(path)),
+        BackendSettings::Registry { image_url, client } => Box::new(RegistryBackend::parse(
+            Arc::new(RegistryClient::new(client.clone())),
+            image_url,
+        )?),
+    })
 }
 
-/// Runs the create workflow.
+/// Runs the create workflow: writes the next imageset of the workspace in `dir`.
 pub async fn create(
-    sources: &crate::sources::Sources,
+    ctx: &Context,
+    isc: &ImageSetConfiguration,
+    dir: &Path,
+) -> anyhow::Result<CreateReport> {
+    let ws = Workspace::open(dir)?;
+    let backend = open_backend(ctx, &ws)?;
+    let source = ctx.source_client();
+    let engine = ctx.engine(&ws, Some(source.clone()), source.clone())?;
+    let host = ctx.plugin_host(&ws)?;
+    let (sources, _publishers) = load_plugins(ctx, host, source, &isc.plugins).await?;
+
+    // Step 1.
+    let history = backend.history().await?;
+    let mut meta = next_sequence(ctx, isc, &ws, backend.as_ref(), history.as_ref()).await?;
+    // Step 2.
+    let (images, attachments) =
+        resolve_images(&sources, isc, &ws, &engine, history.as_ref(), &mut meta).await?;
+    // Step 3.
+    let shipped = history
+        .as_ref()
+        .map(|h| h.shipped_blobs(meta.since.unwrap_or(0)))
+        .unwrap_or_default();
+    let carried = choose_blobs(&images, &shipped);
+    // Step 4.
+    engine
+        .prefetch(carried.blobs.values().cloned().collect())
+        .await?;
+    // Step 5.
+    let parts = write_parts(ctx, &ws, dir, &images, &carried, &attachments, &mut meta).await?;
+    // Step 6: only now is the sequence real.
+    backend.record(&meta).await?;
+    Ok(CreateReport {
+        metadata: meta,
+        dir: dir.to_path_buf(),
+        parts,
+        new_layers: carried.new_layers,
+        new_layer_bytes: carried.new_layer_bytes,
+        reused_layers: carried.reused.len(),
+        backend: backend.describe(),
+    })
+}
+
+/// Step 1: the sequence this imageset will be, and the one it builds on
+/// (the latest, `--since-sequence N`, or the newest before `--since DATE`).
+async fn next_sequence(
+    ctx: &Context,
     isc: &ImageSetConfiguration,
     ws: &Workspace,
-    engine: &CopyEngine,
     backend: &dyn Backend,
-    options: &CreateOptions,
-) -> anyhow::Result<CreateReport> {
-    let history = backend.history().await?;
-    let created = timestamp::reproducible();
+    history: Option<&History>,
+) -> anyhow::Result<Metadata> {
+    let created = ctx.settings.reproducible_time();
     let config = serde_json::to_value(isc).context("cannot record the configuration")?;
-    let mut meta = match &history {
+    let mut meta = match history {
         Some(h) => h.successor(config, created),
         None => Metadata::first(ws.uuid(), config, created),
     };
-    if let (Some(t), Some(h)) = (options.since_time, &history) {
+    if let (Some(t), Some(h)) = (ctx.settings.since_time, history) {
         let mut known = h
             .sequences()
             .iter()
@@ -101,14 +145,10 @@ pub async fn create(
                 backend.describe()
             );
         }
-        match known
+        meta.since = known
             .filter(|(_, at)| at.is_some_and(|at| at < t))
             .map(|(n, _)| n)
-            .max()
-        {
-            Some(n) => meta.since = Some(n),
-            None => meta.since = None,
-        }
+            .max();
         info!(
             "--since {}: building against {}",
             timestamp::rfc3339(t),
@@ -117,9 +157,8 @@ pub async fn create(
                 .unwrap_or_else(|| "nothing (a full imageset)".into())
         );
     }
-    if let Some(since) = options.since {
-        let held = history.as_ref().is_some_and(|h| h.get(since).is_some());
-        if !held {
+    if let Some(since) = ctx.settings.since_sequence {
+        if history.is_none_or(|h| h.get(since).is_none()) {
             bail!(
                 "`--since-sequence {since}`: {} holds no such sequence",
                 backend.describe()
@@ -133,13 +172,25 @@ pub async fn create(
         meta.uuid,
         backend.describe()
     );
+    Ok(meta)
+}
 
+/// Step 2: the images the content sources ask for (and those they want
+/// built), resolved; the plugins continue from the state of the sequence
+/// this one builds on, and their new state goes into `meta`.
+async fn resolve_images(
+    sources: &crate::sources::Sources,
+    isc: &ImageSetConfiguration,
+    ws: &Workspace,
+    engine: &CopyEngine,
+    history: Option<&History>,
+    meta: &mut Metadata,
+) -> anyhow::Result<(Vec<ResolvedImage>, Vec<Attachment>)> {
     let target = MirrorTarget {
         registry: UNKNOWN_MIRROR.to_string(),
         namespace: None,
     };
-    // Plugins continue from the state of the sequence this one builds on.
-    let states = match (&history, meta.since) {
+    let states = match (history, meta.since) {
         (Some(h), Some(since)) => h
             .get(since)
             .map(|m| m.plugin_state.clone())
@@ -154,7 +205,7 @@ pub async fn create(
         builds,
     } = sources.build_plan(isc, &target, &states).await?;
     meta.plugin_state = states;
-    let built = sources
+    let mut images = sources
         .build_images(&builds, &ws.blob_cache()?, &target)
         .await?;
     for b in &blocked {
@@ -166,77 +217,113 @@ pub async fn create(
     if plan.images.is_empty() {
         bail!("no images to mirror: the configuration lists none (or all are blocked)");
     }
-    let mut images: Vec<ResolvedImage> = built;
-    let mut failures = Vec::new();
+    let mut failed = Vec::new();
     for r in engine.resolve_all(&plan).await {
         match r {
             Ok(i) => images.push(i),
-            Err((job, e)) => failures.push(format!("  {}: {e}", job.source.whole())),
+            Err((job, e)) => failed.push(FailedImage {
+                image: job.source.whole(),
+                origin: job.origin,
+                kind: job.kind,
+                reason: e.to_string(),
+            }),
         }
     }
-    if !failures.is_empty() {
-        return Err(crate::cli::Failure {
-            message: format!(
-                "{} of {} images cannot be resolved; no imageset was written:\n{}",
-                failures.len(),
-                plan.images.len(),
-                failures.join("\n")
+    if !failed.is_empty() {
+        return Err(ImageFailures {
+            headline: format!(
+                "{} of {} images cannot be resolved; no imageset was written",
+                failed.len(),
+                plan.images.len()
             ),
-            code: crate::cli::EXIT_ADDITIONAL_IMAGES,
+            failed,
+            hint: None,
         }
         .into());
     }
+    Ok((images, attachments))
+}
 
-    // Step 3: what the archive carries.
-    let shipped = history
-        .as_ref()
-        .map(|h| h.shipped_blobs(meta.since.unwrap_or(0)))
-        .unwrap_or_default();
-    let mut manifests: BTreeMap<String, Bytes> = BTreeMap::new();
-    let mut blobs: BTreeMap<String, (Reference, Descriptor)> = BTreeMap::new();
-    let (mut new_layers, mut new_layer_bytes, mut reused) =
-        (0usize, 0u64, std::collections::BTreeSet::new());
-    for image in &images {
+/// What the archive carries besides manifests.
+struct Carried {
+    /// Every manifest of the set, by digest.
+    manifests: BTreeMap<String, Bytes>,
+    /// Configs, and the layers no earlier sequence shipped, by digest, with
+    /// an image to fetch each from.
+    blobs: BTreeMap<String, (Reference, Descriptor)>,
+    new_layers: usize,
+    new_layer_bytes: u64,
+    /// Layers left out because they were shipped before.
+    reused: BTreeSet<String>,
+}
+
+/// Step 3: every manifest and config of the set, and only the layers that no
+/// sequence it builds on shipped.
+fn choose_blobs(
+    images: &[ResolvedImage],
+    shipped: &std::collections::HashSet<String>,
+) -> Carried {
+    let mut c = Carried {
+        manifests: BTreeMap::new(),
+        blobs: BTreeMap::new(),
+        new_layers: 0,
+        new_layer_bytes: 0,
+        reused: BTreeSet::new(),
+    };
+    for image in images {
         for m in &image.manifests {
-            manifests.insert(m.digest.clone(), m.bytes.clone());
+            c.manifests.insert(m.digest.clone(), m.bytes.clone());
             for (i, blob) in m.blobs.iter().enumerate() {
                 let is_config = i == 0;
                 if !is_config && shipped.contains(&blob.digest) {
-                    reused.insert(blob.digest.clone());
+                    c.reused.insert(blob.digest.clone());
                     continue;
                 }
-                if !blobs.contains_key(&blob.digest) && !is_config {
-                    new_layers += 1;
-                    new_layer_bytes += blob.size;
+                if !c.blobs.contains_key(&blob.digest) && !is_config {
+                    c.new_layers += 1;
+                    c.new_layer_bytes += blob.size;
                 }
-                blobs
+                c.blobs
                     .entry(blob.digest.clone())
                     .or_insert_with(|| (image.job.source.clone(), blob.clone()));
             }
         }
     }
-    // Step 4: fetch them.
-    engine.prefetch(blobs.values().cloned().collect()).await?;
+    c
+}
 
-    // Step 5: entries, sorted by digest after the three head entries.
+/// Step 5: the metadata's records, then `DIR/mirror_seq<N>_<NNNNNN>.tar`,
+/// split at the part size, entries sorted by digest after the three head
+/// entries; the metadata (written last, into the room reserved for it) names
+/// the parts.
+async fn write_parts(
+    ctx: &Context,
+    ws: &Workspace,
+    dir: &Path,
+    images: &[ResolvedImage],
+    carried: &Carried,
+    attachments: &[Attachment],
+    meta: &mut Metadata,
+) -> anyhow::Result<Vec<WrittenPart>> {
     meta.images = images
         .iter()
         .map(|i| ImageRecord {
             source: i.job.source.whole(),
-            destination: relative_destination(&i.job.destination),
+            destination: recorded_destination(&i.job.destination),
             digest: i.digest().to_string(),
             media_type: i
                 .manifests
                 .last()
                 .map(|m| m.media_type.clone())
                 .unwrap_or_default(),
-            origin: i.job.origin.to_string(),
-            kind: crate::copy::plan::kind_name(i.job.kind).to_string(),
+            origin: i.job.origin.name().to_string(),
+            kind: i.job.kind.name().to_string(),
             manifests: i.manifests.iter().map(|m| m.digest.clone()).collect(),
             blobs: i.blobs().into_iter().map(|b| b.digest).collect(),
         })
         .collect();
-    meta.blobs = blobs
+    meta.blobs = carried
+        .blobs
         .iter()
         .map(|(d, (_, desc))| BlobRecord {
             digest: d.clone(),
@@ -245,7 +332,7 @@ pub async fn create(
         .collect();
     // Attachments travel as blobs of their own, every time (they are small).
     let mut attachment_entries = Vec::new();
-    for a in &attachments {
+    for a in attachments {
         let digest = crate::manifest::sha256_digest(&a.data);
         meta.attachments.push(AttachmentRecord {
             name: a.name.clone(),
@@ -253,7 +340,8 @@ pub async fn create(
             digest: digest.clone(),
             size: a.data.len() as u64,
         });
-        if !blobs.contains_key(&digest) && !meta.blobs.iter().any(|b| b.digest == digest) {
+        if !carried.blobs.contains_key(&digest) && !meta.blobs.iter().any(|b| b.digest == digest)
+        {
             meta.blobs.push(BlobRecord {
                 digest: digest.clone(),
                 size: a.data.len() as u64,
@@ -272,16 +360,16 @@ pub async fn create(
                 media_type: top.media_type.clone(),
                 digest: top.digest.clone(),
                 size: top.bytes.len() as u64,
-                ref_name: relative_destination(&i.job.destination),
+                ref_name: recorded_destination(&i.job.destination),
             })
         })
         .collect();
     let mut contents: BTreeMap<String, Entry> = BTreeMap::new();
-    for (digest, bytes) in &manifests {
+    for (digest, bytes) in &carried.manifests {
         let path = format!("{}{}", imageset::BLOBS_PREFIX, &digest[7..]);
         contents.insert(path.clone(), Entry::bytes(path, bytes.clone()));
     }
-    for (digest, (_, desc)) in &blobs {
+    for (digest, (_, desc)) in &carried.blobs {
         let path = format!("{}{}", imageset::BLOBS_PREFIX, &digest[7..]);
         contents.entry(path.clone()).or_insert_with(|| {
             Entry::file(path, desc.size, ws.blob_path(digest).unwrap_or_default())
@@ -306,29 +394,18 @@ pub async fn create(
     ];
     entries.extend(contents.into_values());
 
-    let sequence = u32::try_from(meta.sequence).context("sequence number too large")?;
     let mut writer = ImagesetWriter::new(
-        options.dir.clone(),
+        dir.to_path_buf(),
         WriteOptions {
-            sequence,
-            max_part_bytes: options.max_part_bytes,
-            mtime: created,
+            sequence: meta.sequence,
+            max_part_bytes: ctx.settings.max_part_bytes,
+            mtime: ctx.settings.reproducible_time(),
         },
         entries,
     )?;
     meta.parts = writer.plan().iter().map(|p| p.name.clone()).collect();
     writer.set_metadata(Bytes::from(meta.to_canonical_bytes()))?;
-    let parts = tokio::task::spawn_blocking(move || writer.write())
+    Ok(tokio::task::spawn_blocking(move || writer.write())
         .await
-        .context("the archive writer stopped")??;
-
-    // Step 6: only now is the sequence real.
-    backend.record(&meta).await?;
-    Ok(CreateReport {
-        metadata: meta,
-        parts,
-        new_layers,
-        new_layer_bytes,
-        reused_layers: reused.len(),
-    })
+        .context("the archive writer stopped")??)
 }

@@ -1,24 +1,34 @@
-//! The workflows that span the air gap: create an imageset on the connected
-//! side, publish it on the disconnected side.
+//! The workflows, each from start to end: create an imageset on the connected
+//! side, publish it on the disconnected side, or mirror to mirror in one step.
 //!
 //! ```text
 //! create:   config ─► sources ─► resolve ─► blobs not shipped before ─► cache ─► mirror_seqN_*.tar ─► metadata
-//! publish:  mirror_seqN_*.tar ─► check UUID and sequence ─► cache (verified) ─► mirror ─► metadata in the mirror
+//! publish:  mirror_seqN_*.tar ─► check UUID and sequence ─► cache (verified) ─► mirror ─► mapping, cluster resources ─► metadata in the mirror
+//! mirror:   config ─► sources ─► resolve ─► cache ─► mirror ─► mapping, cluster resources ─► plugin state
 //! ```
 //!
-//! Mirror to mirror (`cli::mirror`) is the same copy engine without the archive.
+//! Each takes the resolved [`Settings`] and a [`Context`] (where progress
+//! goes, the Ctrl-C flag) and returns a report for `cli/` to print, or a typed
+//! error ([`error`]) whose exit code says which kind of content failed.
 
 pub mod create;
+pub mod error;
+pub mod mirror;
 pub mod publish;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
-use anyhow::Context;
+use anyhow::Context as _;
 
-use crate::copy::{ImageOutcome, ImageStatus};
-use crate::plugin::bindings::types::MirroredImage;
-use crate::plugin::v0_2::{Attachment, Results};
-use crate::reference::MirrorTarget;
+use crate::copy::{CopyEngine, Reporter};
+use crate::plugin::v0_2::Attachment;
+use crate::plugin::{PluginHost, configured};
+use crate::publishers::Publishers;
+use crate::reference::Reference;
+use crate::registry::RegistryClient;
+use crate::settings::Settings;
 use crate::sources::Sources;
 use crate::workspace::Workspace;
 
@@ -28,114 +38,97 @@ pub const MIRROR_METADATA_REPOSITORY: &str = "oc-mirror";
 /// Its tag.
 pub const MIRROR_METADATA_TAG: &str = "metadata";
 
-/// Sequence numbers whose part 0 (`mirror_seq<N>_000000.tar`) is in `dir`, ascending.
-pub fn sequences_in(dir: &std::path::Path) -> std::io::Result<Vec<u64>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let name = entry?.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(n) = name
-            .strip_prefix("mirror_seq")
-            .and_then(|r| r.strip_suffix("_000000.tar"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            out.push(n);
-        }
+/// What every workflow runs with besides its own arguments.
+pub struct Context {
+    pub settings: Settings,
+    /// Where the copy engine reports progress.
+    pub reporter: Arc<dyn Reporter>,
+    /// Set by a first Ctrl-C: start no new image; copies under way finish.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Context {
+    /// A client for the source registries.
+    fn source_client(&self) -> Arc<RegistryClient> {
+        Arc::new(RegistryClient::new(self.settings.source.clone()))
     }
-    out.sort_unstable();
-    Ok(out)
+
+    /// A client for the mirror.
+    fn destination_client(&self) -> Arc<RegistryClient> {
+        Arc::new(RegistryClient::new(self.settings.destination.clone()))
+    }
+
+    /// The plugin runtime, with compiled plugins cached per user (or in the
+    /// workspace when there is no user cache) and layers read for plugins
+    /// kept in the workspace's blob cache.
+    fn plugin_host(&self, ws: &Workspace) -> anyhow::Result<Arc<PluginHost>> {
+        let mut config = self.settings.plugins.clone();
+        if config.cache_dir.is_none() {
+            config.cache_dir = Some(ws.working_dir().join("plugin-cache"));
+        }
+        Ok(Arc::new(
+            PluginHost::new(config)?.with_blob_cache(ws.blob_cache()?),
+        ))
+    }
+
+    /// The copy engine of a run.
+    fn engine(
+        &self,
+        ws: &Workspace,
+        source: Option<Arc<RegistryClient>>,
+        destination: Arc<RegistryClient>,
+    ) -> anyhow::Result<CopyEngine> {
+        Ok(CopyEngine::new(
+            source,
+            destination,
+            ws.blob_cache()?,
+            self.settings.concurrency,
+            self.reporter.clone(),
+        )
+        .with_stop(self.stop.clone()))
+    }
 }
 
-/// A workspace-relative path a publisher may write: relative, plain
-/// components only (no `..`, no absolute paths, no empty parts).
-fn safe_output_path(path: &str) -> bool {
-    !path.is_empty()
-        && !path.starts_with('/')
-        && path
-            .split('/')
-            .all(|c| !c.is_empty() && c != "." && c != "..")
-        && !path.contains('\\')
+/// The plugins of a run that reads sources: content sources and publishers,
+/// first-party and configured.
+async fn load_plugins(
+    ctx: &Context,
+    host: Arc<PluginHost>,
+    registry: Arc<RegistryClient>,
+    specs: &[crate::config::PluginSpec],
+) -> anyhow::Result<(Sources, Publishers)> {
+    let configured = configured::load(&host, Some(&registry), specs).await?;
+    let (sources, publishers): (Vec<_>, Vec<_>) = configured
+        .into_iter()
+        .partition(configured::Configured::is_content_source);
+    let sources = Sources::load(
+        host.clone(),
+        Some(registry),
+        ctx.settings.release.clone(),
+        sources,
+    )
+    .await?;
+    Ok((sources, Publishers::load(host, publishers)?))
 }
 
-/// `working-dir/cluster-resources/`: what the publisher plugins make of every
-/// image now in the mirror (copied or already there): IDMS and ITMS, and
-/// `registries.conf` / containerd `hosts.toml` for other runtimes. Returns the
-/// directory when anything was written.
-pub async fn publish_cluster_resources(
-    ws: &Workspace,
-    sources: &Sources,
-    target: &MirrorTarget,
-    outcomes: &[ImageOutcome],
-    attachments: &[Attachment],
-) -> anyhow::Result<Option<PathBuf>> {
-    let images: Vec<MirroredImage> = outcomes
-        .iter()
-        .filter(|o| !matches!(o.status, ImageStatus::Failed(_)))
-        .map(|o| MirroredImage {
-            source: o.source.whole(),
-            destination: o.destination.whole(),
-            digest: o.digest.clone().unwrap_or_default(),
-            kind: o.kind,
-        })
+/// `mapping.txt`: one `docker://SOURCE=docker://DESTINATION` line per
+/// image, sorted, without duplicates.
+pub fn mapping_text<'a>(pairs: impl Iterator<Item = (&'a Reference, &'a Reference)>) -> String {
+    let mut lines: Vec<String> = pairs
+        .map(|(s, d)| format!("docker://{}=docker://{}", s.whole(), d.whole()))
         .collect();
-    let config_for = |publisher: &str| match publisher {
-        "cluster-resources" => serde_json::json!({
-            "createdAt": crate::timestamp::rfc3339(crate::timestamp::now_or_epoch()),
-            "version": env!("CARGO_PKG_VERSION"),
-            "maxNestedPaths": 0,
-        })
-        .to_string(),
-        _ => serde_json::json!({ "maxNestedPaths": 0 }).to_string(),
-    };
-    let mirror = match &target.namespace {
-        Some(ns) => format!("{}/{ns}", target.registry),
-        None => target.registry.clone(),
-    };
-    let results = Results {
-        mirror,
-        images,
-        attachments: attachments.to_vec(),
-    };
-    let mut dir = None;
-    for publisher in sources.publishers() {
-        // First-party publishers write at the top (oc-mirror's file names);
-        // a third party's files go in a folder named after it.
-        let (config, folder) = match &publisher.config {
-            None => (config_for(&publisher.name), String::new()),
-            Some(c) => (c.clone(), format!("{}/", publisher.name)),
-        };
-        if !folder.is_empty() && !safe_output_path(folder.trim_end_matches('/')) {
-            anyhow::bail!(
-                "plugin `{}` has a name that cannot be a folder: `{}`",
-                publisher.plugin.origin,
-                publisher.name
-            );
-        }
-        for f in sources
-            .host()
-            .publish(&publisher.plugin, &config, &results)
-            .await?
-        {
-            if !safe_output_path(&f.path) {
-                anyhow::bail!(
-                    "plugin `{}` returned a file outside its output directory: `{}`",
-                    publisher.plugin.origin,
-                    f.path
-                );
-            }
-            ws.write_file(
-                &format!("cluster-resources/{folder}{}", f.path),
-                f.contents.as_bytes(),
-            )?;
-            dir = Some(ws.working_dir().join("cluster-resources"));
-        }
+    lines.sort();
+    lines.dedup();
+    let mut out = lines.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
     }
-    Ok(dir)
+    out
 }
 
 /// The attachments a sequence recorded, read back from the blob cache (where
 /// publishing put every blob of its archive, digests checked).
-pub fn attachments_of(
+fn attachments_of(
     ws: &Workspace,
     meta: &crate::metadata::Metadata,
 ) -> anyhow::Result<Vec<Attachment>> {
@@ -170,23 +163,27 @@ pub fn attachments_of(
     Ok(out)
 }
 
+/// Where mapping.txt and the cluster resources went.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    pub mapping: Option<PathBuf>,
+    pub cluster_resources: Option<PathBuf>,
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn publisher_paths_stay_inside() {
-        for ok in ["idms-oc-mirror.yaml", "certs.d/quay.io/hosts.toml"] {
-            assert!(super::safe_output_path(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "/etc/passwd",
-            "../x",
-            "a/../../x",
-            "a//b",
-            "./a",
-            "a\\b",
-        ] {
-            assert!(!super::safe_output_path(bad), "{bad}");
-        }
+    fn mapping_is_sorted_and_deduplicated() {
+        let r = |s: &str| crate::reference::parse(s).unwrap();
+        let (a, b, c) = (r("quay.io/b/x:1"), r("m:5000/b/x:1"), r("quay.io/a/y:2"));
+        let d = r("m:5000/a/y:2");
+        let text = mapping_text([(&a, &b), (&c, &d), (&a, &b)].into_iter());
+        assert_eq!(
+            text,
+            "docker://quay.io/a/y:2=docker://m:5000/a/y:2\ndocker://quay.io/b/x:1=docker://m:5000/b/x:1\n"
+        );
+        assert_eq!(mapping_text(std::iter::empty()), "");
     }
 }

@@ -11,47 +11,57 @@
 //! 4. Rebuild each image from its manifests (in the archive) and push it with
 //!    the copy engine: blobs from the cache, or already in the mirror (a diff
 //!    imageset leaves out what earlier sequences brought), manifests last.
-//! 5. Record the sequence in the mirror (and in the local workspace), last.
+//! 5. Write `mapping.txt` and the cluster resources (the publishers, first-
+//!    party and those the imageset's configuration names) for every image of
+//!    the sequences in `DIR` that the mirror now holds.
+//! 6. Record the sequence in the mirror (and in the local workspace), last.
+//!
+//! When every sequence is already published, steps 3, 4 and 6 are skipped
+//! and step 5 regenerates the outputs: a run stopped between steps 5 and 6,
+//! or outputs lost since, are made whole by running publish again.
 //!
 //! # Invariants
 //! - One way: nothing here contacts anything but the mirror.
-//! - Nothing half-done: a sequence is recorded only when all its images are in.
+//! - Nothing half-done: a sequence is recorded only when all its images are
+//!   in and its cluster resources are written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::{Context as _, bail};
 use tracing::{info, warn};
 
+use super::error::{FailedImage, ImageFailures};
+use super::{Context, Outputs, mapping_text};
 use crate::backend::{Backend, LocalBackend, RegistryBackend};
-use crate::copy::{
-    Concurrency, CopyEngine, CopyReport, ImageJob, ManifestCopy, Reporter, ResolvedImage,
-};
+use crate::config::PluginSpec;
+use crate::copy::{CopyReport, ImageJob, ManifestCopy, ResolvedImage};
 use crate::imageset::{self, ImagesetReader};
 use crate::manifest;
-use crate::metadata::{self, Metadata};
+use crate::metadata::{self, Metadata, Sequence};
+use crate::plugin::v0_2::Attachment;
+use crate::publishers::Publishers;
 use crate::reference::{MirrorTarget, Reference};
 use crate::registry::RegistryClient;
 use crate::workspace::{BlobCache, Workspace};
 
-/// What publish was asked to do.
-pub struct PublishOptions {
-    pub dir: PathBuf,
-    pub target: MirrorTarget,
-    pub skip_metadata_check: bool,
-    pub concurrency: Concurrency,
-    /// Set by a first Ctrl-C: start no new image.
-    pub stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
 /// One sequence's outcome.
 pub enum SequenceOutcome {
-    AlreadyPublished(u64),
+    AlreadyPublished(Sequence),
     Published {
         metadata: Box<Metadata>,
         report: CopyReport,
     },
+}
+
+/// What publish did.
+pub struct PublishReport {
+    pub target: MirrorTarget,
+    pub sequences: Vec<SequenceOutcome>,
+    pub outputs: Outputs,
+    /// The images that could not be published (the run then exits non-zero).
+    pub failures: Option<ImageFailures>,
 }
 
 /// The metadata record kept in the mirror.
@@ -59,108 +69,104 @@ pub fn mirror_backend(
     client: Arc<RegistryClient>,
     target: &MirrorTarget,
 ) -> anyhow::Result<RegistryBackend> {
-    let repo = match &target.namespace {
-        Some(ns) => format!("{ns}/{}", super::MIRROR_METADATA_REPOSITORY),
-        None => super::MIRROR_METADATA_REPOSITORY.to_string(),
-    };
     Ok(RegistryBackend::new(
         client,
         Reference::with_tag(
             target.registry.clone(),
-            repo,
+            target.repository(super::MIRROR_METADATA_REPOSITORY),
             super::MIRROR_METADATA_TAG.to_string(),
         ),
     )?)
 }
 
-/// Where a recorded `path:tag` destination lands in this mirror.
-fn destination(target: &MirrorTarget, relative: &str) -> anyhow::Result<Reference> {
-    let (path, tag) = relative
-        .rsplit_once(':')
-        .with_context(|| format!("metadata destination `{relative}` has no tag"))?;
-    let repository = match &target.namespace {
-        Some(ns) => format!("{ns}/{path}"),
-        None => path.to_string(),
-    };
-    Ok(Reference::with_tag(
-        target.registry.clone(),
-        repository,
-        tag.to_string(),
-    ))
+/// A sequence of `DIR` that the mirror holds (or will once recorded).
+struct InMirror {
+    meta: Metadata,
+    attachments: Vec<Attachment>,
 }
 
-/// Runs publish for every sequence in the directory the mirror lacks.
+/// Runs publish for every sequence in `dir` the mirror lacks.
 pub async fn publish(
-    ws: &Workspace,
-    dest: Arc<RegistryClient>,
-    reporter: Arc<dyn Reporter>,
-    options: &PublishOptions,
-) -> anyhow::Result<Vec<SequenceOutcome>> {
-    let dir = &options.dir;
+    ctx: &Context,
+    dir: &Path,
+    target: &MirrorTarget,
+) -> anyhow::Result<PublishReport> {
     let sequences =
-        super::sequences_in(dir).with_context(|| format!("cannot read `{}`", dir.display()))?;
+        imageset::sequences_in(dir).with_context(|| format!("cannot read `{}`", dir.display()))?;
     if sequences.is_empty() {
         bail!(
             "`{}` holds no imageset (no `mirror_seq<N>_000000.tar`)\nhint: copy the imageset parts into that directory",
             dir.display()
         );
     }
-    let backend = mirror_backend(dest.clone(), &options.target)?;
+    let ws = Workspace::open(dir)?;
+    let dest = ctx.destination_client();
+    let backend = mirror_backend(dest.clone(), target)?;
     let local = LocalBackend::new(ws.working_dir().join("metadata"));
-    let mut outcomes = Vec::new();
+    let mut report = PublishReport {
+        target: target.clone(),
+        sequences: Vec::new(),
+        outputs: Outputs::default(),
+        failures: None,
+    };
+    let mut in_mirror: Vec<InMirror> = Vec::new();
+    let mut publishers = None;
     for seq in sequences {
-        let bytes = imageset::read_metadata(dir, u32::try_from(seq).unwrap_or(u32::MAX))?;
+        // Step 1.
+        let bytes = imageset::read_metadata(dir, seq)?;
         let meta = Metadata::from_slice(&bytes)
-            .with_context(|| format!("metadata of `{}`", imageset::part_name(seq as u32, 0)))?;
+            .with_context(|| format!("metadata of `{}`", imageset::part_name(seq, 0)))?;
         let history = backend.history().await?;
         if let Some(h) = &history
             && h.get(meta.sequence)
                 .is_some_and(|m| m.digest() == meta.digest())
         {
-            info!(
-                "sequence {seq} is already published to {}; nothing to do",
-                options.target
-            );
-            outcomes.push(SequenceOutcome::AlreadyPublished(seq));
+            info!("sequence {seq} is already published to {target}; nothing to do");
+            let attachments = match attachments_of(&ws, dir, &meta).await {
+                Ok(a) => a,
+                Err(e) => {
+                    warn!("the attachments of sequence {seq} cannot be read, so its cluster resources may be incomplete: {e:#}");
+                    Vec::new()
+                }
+            };
+            in_mirror.push(InMirror { meta, attachments });
+            report.sequences.push(SequenceOutcome::AlreadyPublished(seq));
             continue;
         }
-        let checked = match &history {
-            Some(h) if h.uuid() != meta.uuid => Err(metadata::MetadataError::UuidMismatch {
-                expected: h.uuid().to_string(),
-                found: meta.uuid.clone(),
-            }),
-            _ => metadata::check_successor(history.as_ref(), &meta),
-        };
-        match (checked, options.skip_metadata_check) {
-            (Ok(()), _) => {}
-            (Err(e), true) => {
-                warn!("--skip-metadata-check: publishing sequence {seq} anyway ({e})")
-            }
-            (Err(e), false) => {
-                let held = history.as_ref().map(|h| h.latest().sequence).unwrap_or(0);
-                let owner = history
-                    .as_ref()
-                    .map(|h| format!(" of workspace UUID `{}`", h.uuid()))
-                    .unwrap_or_default();
-                return Err(anyhow::Error::new(e).context(format!(
-                    "imageset `{}` (sequence {seq} of workspace UUID `{}`) cannot be published to {}: the mirror last received sequence {held}{owner}\nhint: publish the missing sequences first, or override with `--skip-metadata-check`",
-                    imageset::part_name(seq as u32, 0),
-                    meta.uuid,
-                    options.target
-                )));
-            }
-        }
-        let report = publish_one(ws, dest.clone(), reporter.clone(), options, &meta).await?;
-        if report.failures().next().is_some() {
-            return Ok({
-                outcomes.push(SequenceOutcome::Published {
-                    metadata: Box::new(meta),
-                    report,
-                });
-                outcomes
+        // Step 2.
+        check_follows(history.as_ref(), &meta, ctx.settings.skip_metadata_check, target)?;
+        // Steps 3 and 4.
+        let copy = publish_one(ctx, &ws, dest.clone(), dir, target, &meta).await?;
+        let failed = FailedImage::from_outcomes(&copy.images);
+        if !failed.is_empty() {
+            report.failures = Some(ImageFailures {
+                headline: format!(
+                    "{} images could not be published; the sequence is not recorded in the mirror",
+                    failed.len()
+                ),
+                failed,
+                hint: Some("fix the cause and publish again; what is in the mirror is kept".into()),
             });
+            report.sequences.push(SequenceOutcome::Published {
+                metadata: Box::new(meta),
+                report: copy,
+            });
+            return Ok(report);
         }
-        if options.skip_metadata_check
+        // Step 5, before the sequence is recorded.
+        let attachments = super::attachments_of(&ws, &meta)?;
+        in_mirror.push(InMirror {
+            meta: meta.clone(),
+            attachments,
+        });
+        if publishers.is_none() {
+            publishers = Some(load_publishers(ctx, &ws, &dest, &in_mirror).await?);
+        }
+        if let Some(p) = &publishers {
+            report.outputs = write_outputs(ctx, &ws, p, target, &in_mirror).await?;
+        }
+        // Step 6.
+        if ctx.settings.skip_metadata_check
             && metadata::check_successor(history.as_ref(), &meta).is_err()
         {
             warn!(
@@ -172,28 +178,150 @@ pub async fn publish(
         if let Err(e) = local.record(&meta).await {
             warn!("sequence {seq} is in the mirror but not recorded in the workspace: {e}");
         }
-        outcomes.push(SequenceOutcome::Published {
+        report.sequences.push(SequenceOutcome::Published {
             metadata: Box::new(meta),
-            report,
+            report: copy,
         });
     }
-    Ok(outcomes)
+    if publishers.is_none() {
+        // Every sequence was already published: regenerate the outputs.
+        let p = load_publishers(ctx, &ws, &dest, &in_mirror).await?;
+        report.outputs = write_outputs(ctx, &ws, &p, target, &in_mirror).await?;
+    }
+    Ok(report)
+}
+
+/// Step 2: the imageset belongs to this mirror: same UUID, and built
+/// against the sequence the mirror holds (`--skip-metadata-check` warns instead).
+fn check_follows(
+    history: Option<&metadata::History>,
+    meta: &Metadata,
+    skip: bool,
+    target: &MirrorTarget,
+) -> anyhow::Result<()> {
+    let seq = meta.sequence;
+    let checked = match history {
+        Some(h) if h.uuid() != meta.uuid => Err(metadata::MetadataError::UuidMismatch {
+            expected: h.uuid().to_string(),
+            found: meta.uuid.clone(),
+        }),
+        _ => metadata::check_successor(history, meta),
+    };
+    match (checked, skip) {
+        (Ok(()), _) => Ok(()),
+        (Err(e), true) => {
+            warn!("--skip-metadata-check: publishing sequence {seq} anyway ({e})");
+            Ok(())
+        }
+        (Err(e), false) => {
+            let held = history.map(|h| h.latest().sequence).unwrap_or(0);
+            let owner = history
+                .map(|h| format!(" of workspace UUID `{}`", h.uuid()))
+                .unwrap_or_default();
+            Err(anyhow::Error::new(e).context(format!(
+                "imageset `{}` (sequence {seq} of workspace UUID `{}`) cannot be published to {target}: the mirror last received sequence {held}{owner}\nhint: publish the missing sequences first, or override with `--skip-metadata-check`",
+                imageset::part_name(seq, 0),
+                meta.uuid,
+            )))
+        }
+    }
+}
+
+/// The publishers: the embedded ones, and the third-party publishers the
+/// configuration of the newest sequence names (its `plugins:`; an `image:`
+/// plugin is pulled from the mirror, the only registry this side reaches).
+async fn load_publishers(
+    ctx: &Context,
+    ws: &Workspace,
+    dest: &Arc<RegistryClient>,
+    in_mirror: &[InMirror],
+) -> anyhow::Result<Publishers> {
+    let specs: Vec<PluginSpec> = match in_mirror.last().and_then(|s| s.meta.config.get("plugins"))
+    {
+        Some(v) => serde_json::from_value(v.clone())
+            .context("the imageset's configuration has a `plugins:` this oc-mirror cannot read")?,
+        None => Vec::new(),
+    };
+    let host = ctx.plugin_host(ws)?;
+    let configured = crate::plugin::configured::load(&host, Some(dest), &specs).await?;
+    Ok(Publishers::load(host, configured)?)
+}
+
+/// Step 5: `mapping.txt` and the cluster resources for every image of the
+/// sequences in the mirror (a later sequence's copy of an attachment wins).
+async fn write_outputs(
+    ctx: &Context,
+    ws: &Workspace,
+    publishers: &Publishers,
+    target: &MirrorTarget,
+    in_mirror: &[InMirror],
+) -> anyhow::Result<Outputs> {
+    let mut pairs = Vec::new();
+    let mut images = Vec::new();
+    let mut attachments: Vec<Attachment> = Vec::new();
+    for s in in_mirror {
+        for rec in &s.meta.images {
+            pairs.push((crate::reference::parse(&rec.source)?, target.place_recorded(&rec.destination)?));
+            let image = crate::publishers::mirrored_from_record(target, rec)?;
+            if !images.iter().any(|i: &crate::plugin::bindings::types::MirroredImage| {
+                i.source == image.source && i.destination == image.destination
+            }) {
+                images.push(image);
+            }
+        }
+        for a in &s.attachments {
+            attachments.retain(|b| b.name != a.name);
+            attachments.push(a.clone());
+        }
+    }
+    let mapping = ws.write_file(
+        "mapping.txt",
+        mapping_text(pairs.iter().map(|(s, d)| (s, d))).as_bytes(),
+    )?;
+    let cluster_resources = publishers
+        .publish(ws, target, images, &attachments, ctx.settings.annotation_time())
+        .await?;
+    Ok(Outputs {
+        mapping: Some(mapping),
+        cluster_resources,
+    })
+}
+
+/// The attachments of a sequence already published: from the workspace
+/// cache, or, when they are not there, read (and verified) out of its parts.
+async fn attachments_of(
+    ws: &Workspace,
+    dir: &Path,
+    meta: &Metadata,
+) -> anyhow::Result<Vec<Attachment>> {
+    if let Ok(a) = super::attachments_of(ws, meta) {
+        return Ok(a);
+    }
+    let reader = ImagesetReader::open(dir, meta.sequence)?;
+    let cache = ws.blob_cache()?;
+    tokio::task::spawn_blocking(move || {
+        reader.read(|digest, size, r| cache.store(digest, size, r).map_err(Into::into))
+    })
+    .await
+    .context("the archive reader stopped")??;
+    super::attachments_of(ws, meta)
 }
 
 /// Steps 3 and 4 for one sequence.
 async fn publish_one(
+    ctx: &Context,
     ws: &Workspace,
     dest: Arc<RegistryClient>,
-    reporter: Arc<dyn Reporter>,
-    options: &PublishOptions,
+    dir: &Path,
+    target: &MirrorTarget,
     meta: &Metadata,
 ) -> anyhow::Result<CopyReport> {
-    let seq = u32::try_from(meta.sequence).context("sequence number too large")?;
-    let reader = ImagesetReader::open(&options.dir, seq)?;
+    let seq = meta.sequence;
+    let reader = ImagesetReader::open(dir, seq)?;
     if let Some(missing) = meta.parts.iter().find(|p| !reader.parts().contains(p)) {
         bail!(
             "imageset part `{missing}` is missing from `{}` ({} of {} parts found)\nhint: copy every `mirror_seq{seq}_*.tar` part into the same directory",
-            options.dir.display(),
+            dir.display(),
             reader.parts().len(),
             meta.parts.len()
         );
@@ -216,13 +344,12 @@ async fn publish_one(
     let cache = ws.blob_cache()?;
     let mut resolved = Vec::new();
     for rec in &meta.images {
-        let source = crate::reference::parse(&rec.source)?;
         let job = ImageJob {
-            source,
-            destination: destination(&options.target, &rec.destination)?,
+            source: crate::reference::parse(&rec.source)?,
+            destination: target.place_recorded(&rec.destination)?,
             platforms: Vec::new(),
-            origin: "imageset",
-            kind: crate::copy::plan::kind_from_name(&rec.kind),
+            origin: crate::copy::Origin::from_name(&rec.origin),
+            kind: crate::copy::ImageKind::from_name(&rec.kind),
         };
         let mut manifests = Vec::new();
         // Platform manifests first, the top-level one last.
@@ -236,8 +363,7 @@ async fn publish_one(
         }
         resolved.push(Ok(ResolvedImage { job, manifests }));
     }
-    let engine = CopyEngine::new(None, dest, ws.blob_cache()?, options.concurrency, reporter)
-        .with_stop(options.stop.clone());
+    let engine = ctx.engine(ws, None, dest)?;
     // The elapsed time reported covers reading the archive too.
     Ok(engine.copy_resolved(resolved, started).await)
 }
@@ -265,10 +391,3 @@ fn read_manifest(cache: &BlobCache, digest: &str) -> anyhow::Result<ManifestCopy
     })
 }
 
-/// `DIR` of `--from file://DIR`.
-pub fn from_dir(value: &str) -> anyhow::Result<PathBuf> {
-    match value.strip_prefix("file://") {
-        Some(p) if !p.is_empty() => Ok(Path::new(p).to_path_buf()),
-        _ => bail!("`--from {value}` must be a `file://` path"),
-    }
-}

@@ -22,7 +22,7 @@
 //! A missed target is a finding (MISS), not an error; exit 1 only when
 //! something failed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ use oc_mirror::plugin::bindings::types::{ImageKind, MirroredImage};
 use oc_mirror::plugin::{Grants, PluginHost, PluginHostConfig, World as PluginWorld};
 use oc_mirror::reference::MirrorTarget;
 use oc_mirror::sources::Sources;
-use oc_mirror_tests::{PushedWorld, Registry, RegistryOptions, World};
+use oc_mirror_tests::{PushedWorld, Registry, RegistryOptions, World, isc, stats, tools};
 
 /// Target: warm load + first call per plugin.
 const TARGET_WARM_MS: f64 = 5.0;
@@ -100,17 +100,9 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+/// The median of `v`; NaN when it is empty.
+fn median(v: Vec<f64>) -> f64 {
+    stats::median(v).unwrap_or(f64::NAN)
 }
 
 fn pass(ok: bool) -> &'static str {
@@ -206,7 +198,7 @@ async fn plugin_run(name: &str, bytes: &[u8], cache: Option<&Path>) -> anyhow::R
     let t = Instant::now();
     match plugin.world {
         PluginWorld::ContentSource => {
-            let grants = Grants::from_capabilities(&info.capabilities);
+            let grants = Grants::parse_declared(&info.capabilities)?;
             let images = host
                 .resolve(&plugin, grants, None, &resolve_config(), "")
                 .await?
@@ -383,21 +375,6 @@ async fn plugin_share_run(
     Ok(p)
 }
 
-fn oc_mirror_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe
-        .parent()
-        .context("this executable has no parent directory")?
-        .join("oc-mirror");
-    if !path.is_file() {
-        bail!(
-            "no oc-mirror binary at {}\nbuild it first: cargo build --release --workspace --bins",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
 /// One real `oc-mirror` mirror-to-mirror run; wall seconds. Checks the exit
 /// status and that the mirror holds every image, digest for digest.
 async fn oc_run(
@@ -465,7 +442,7 @@ struct Part2 {
 }
 
 async fn part2(opts: &Opts) -> anyhow::Result<Part2> {
-    let bin = oc_mirror_binary()?;
+    let bin = tools::oc_mirror_binary()?;
     let work = tempfile::Builder::new()
         .prefix("oc-mirror-plugin-bench-m2m-")
         .tempdir()?;
@@ -479,16 +456,7 @@ async fn part2(opts: &Opts) -> anyhow::Result<Part2> {
         world.entries.len(),
         world.unique_blob_bytes() as f64 / 1e6
     );
-    let mut yaml = String::from(
-        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n",
-    );
-    for e in &world.entries {
-        yaml.push_str(&format!(
-            "    - name: {}/{}\n",
-            source.host(),
-            e.reference()
-        ));
-    }
+    let yaml = isc::additional_images_of(&source.host(), &world);
     let isc_path = work.path().join("isc.yaml");
     std::fs::write(&isc_path, &yaml)?;
     let isc = match oc_mirror::config::parse_str(&yaml, "isc.yaml")? {

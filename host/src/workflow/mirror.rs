@@ -1,0 +1,224 @@
+//! Mirror to mirror (`oc-mirror -c isc.yaml --workspace file://DIR docker://MIRROR`):
+//! sources to the mirror in one step, through the workspace's blob cache.
+//!
+//! # Steps
+//! 1. Load the plugins and ask the content sources for images, continuing
+//!    from the plugins' state of the last successful run.
+//! 2. Build the images the plugins asked for (the graph-data image), before
+//!    anything is copied: a build that fails stops the run while it costs nothing.
+//! 3. Resolve and copy every image (or, with `--dry-run`, only resolve).
+//! 4. Write `mapping.txt` and the cluster resources for what is in the mirror.
+//! 5. Record the plugins' state, last, and only when every image is in, so
+//!    that a failed run is retried from the same place.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use tracing::{info, warn};
+
+use super::error::{FailedImage, ImageFailures};
+use super::{Context, Outputs, load_plugins, mapping_text};
+use crate::config::ImageSetConfiguration;
+use crate::copy::CopyReport;
+use crate::reference::MirrorTarget;
+use crate::sources::{Blocked, Planned};
+use crate::workspace::Workspace;
+
+/// Where mirror to mirror keeps the plugins' state between runs (below
+/// `working-dir`); imagesets carry it in their metadata instead.
+const PLUGIN_STATE_FILE: &str = "plugin-state.json";
+
+/// What a mirror-to-mirror run did.
+pub struct MirrorReport {
+    pub copy: CopyReport,
+    pub outputs: Outputs,
+    pub blocked: Vec<Blocked>,
+    /// The images that could not be mirrored (the run then exits non-zero).
+    pub failures: Option<ImageFailures>,
+}
+
+/// What a dry run found.
+pub struct DryRunReport {
+    pub images: usize,
+    /// Bytes of every blob of every image.
+    pub bytes: u64,
+    /// Images not (fully) in the workspace cache, as mapping lines.
+    pub missing: Vec<String>,
+    pub mapping: PathBuf,
+    pub missing_file: PathBuf,
+    /// The images that cannot be resolved (the run then exits non-zero).
+    pub failures: Option<ImageFailures>,
+}
+
+/// How a mirror-to-mirror run ended.
+pub enum MirrorOutcome {
+    Mirrored(MirrorReport),
+    DryRun(DryRunReport),
+}
+
+/// Runs mirror to mirror.
+pub async fn mirror_to_mirror(
+    ctx: &Context,
+    isc: &ImageSetConfiguration,
+    workspace: &Path,
+    target: &MirrorTarget,
+) -> anyhow::Result<MirrorOutcome> {
+    let ws = Workspace::open(workspace)?;
+    info!(
+        "workspace {} (uuid {})",
+        ws.working_dir().display(),
+        ws.uuid()
+    );
+    let (source, destination) = (ctx.source_client(), ctx.destination_client());
+    // Step 1.
+    let host = ctx.plugin_host(&ws)?;
+    let (sources, publishers) = load_plugins(ctx, host, source.clone(), &isc.plugins).await?;
+    let states = match ws.read_file(PLUGIN_STATE_FILE)? {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            warn!("{PLUGIN_STATE_FILE} is unreadable and is ignored: {e}");
+            Default::default()
+        }),
+        None => Default::default(),
+    };
+    let Planned {
+        plan,
+        blocked,
+        states,
+        attachments,
+        builds,
+    } = sources.build_plan(isc, target, &states).await?;
+    for b in &blocked {
+        info!(
+            "skipping `{}`: blocked by `blockedImages` pattern `{}`",
+            b.image, b.pattern
+        );
+    }
+    if plan.images.is_empty() {
+        bail!("no images to copy: the configuration lists none (or all are blocked)");
+    }
+    let engine = ctx.engine(&ws, Some(source), destination)?;
+    if ctx.settings.dry_run {
+        return Ok(MirrorOutcome::DryRun(dry_run(&ws, &engine, &plan).await?));
+    }
+    // Step 2.
+    let started = Instant::now();
+    let built = sources
+        .build_images(&builds, &ws.blob_cache()?, target)
+        .await?;
+    let mapping = mapping_text(
+        plan.images
+            .iter()
+            .map(|j| (&j.source, &j.destination))
+            .chain(built.iter().map(|b| (&b.job.source, &b.job.destination))),
+    );
+    // Step 3.
+    let mut resolved = engine.resolve_all(&plan).await;
+    resolved.extend(built.into_iter().map(Ok));
+    let copy = engine.copy_resolved(resolved, started).await;
+    // Step 4.
+    let mapping = ws.write_file("mapping.txt", mapping.as_bytes())?;
+    let cluster_resources = publishers
+        .publish(
+            &ws,
+            target,
+            crate::publishers::mirrored_from_outcomes(&copy.images),
+            &attachments,
+            ctx.settings.annotation_time(),
+        )
+        .await?;
+    let failed = FailedImage::from_outcomes(&copy.images);
+    let failures = (!failed.is_empty()).then(|| ImageFailures {
+        headline: format!(
+            "{} of {} images could not be mirrored",
+            failed.len(),
+            copy.images.len()
+        ),
+        failed,
+        hint: Some(
+            "fix the cause and run the same command again; what was copied is kept and not fetched again".into(),
+        ),
+    });
+    // Step 5.
+    if failures.is_none() {
+        let states = serde_json::to_vec_pretty(&states).context("recording the plugins' state")?;
+        ws.write_file(PLUGIN_STATE_FILE, &states)?;
+    }
+    Ok(MirrorOutcome::Mirrored(MirrorReport {
+        copy,
+        outputs: Outputs {
+            mapping: Some(mapping),
+            cluster_resources,
+        },
+        blocked,
+        failures,
+    }))
+}
+
+/// `--dry-run`: resolve every image, write `dry-run/mapping.txt` and
+/// `dry-run/missing.txt` (images not fully in the workspace cache), copy nothing.
+async fn dry_run(
+    ws: &Workspace,
+    engine: &crate::copy::CopyEngine,
+    plan: &crate::copy::CopyPlan,
+) -> anyhow::Result<DryRunReport> {
+    let resolved = engine.resolve_all(plan).await;
+    let line = |job: &crate::copy::ImageJob| {
+        format!(
+            "docker://{}=docker://{}",
+            job.source.whole(),
+            job.destination.whole()
+        )
+    };
+    let mut missing = Vec::new();
+    let mut bytes = 0u64;
+    let mut failed = Vec::new();
+    for r in &resolved {
+        match r {
+            Ok(image) => {
+                bytes += image.blobs().iter().map(|b| b.size).sum::<u64>();
+                if !engine.fully_cached(image) {
+                    missing.push(line(&image.job));
+                }
+            }
+            Err((job, e)) => {
+                warn!("cannot resolve `{}`: {e}", job.source.whole());
+                missing.push(line(job));
+                failed.push(FailedImage {
+                    image: job.source.whole(),
+                    origin: job.origin,
+                    kind: job.kind,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    missing.sort();
+    let mapping = ws.write_file(
+        "dry-run/mapping.txt",
+        mapping_text(plan.images.iter().map(|j| (&j.source, &j.destination))).as_bytes(),
+    )?;
+    let missing_text = if missing.is_empty() {
+        String::new()
+    } else {
+        missing.join("\n") + "\n"
+    };
+    let missing_file = ws.write_file("dry-run/missing.txt", missing_text.as_bytes())?;
+    let failures = (!failed.is_empty()).then(|| ImageFailures {
+        headline: format!(
+            "{} of {} images cannot be mirrored",
+            failed.len(),
+            plan.images.len()
+        ),
+        failed,
+        hint: None,
+    });
+    Ok(DryRunReport {
+        images: plan.images.len(),
+        bytes,
+        missing,
+        mapping,
+        missing_file,
+        failures,
+    })
+}
