@@ -1,0 +1,81 @@
+//! `plugins`: third-party content sources and publishers (an extension of
+//! this implementation, accepted with either API version).
+//!
+//! Each entry names one wasm component, on disk or in a registry, with the
+//! digest it must have and the capabilities the user grants it; the checks
+//! here refuse entries that are ambiguous or grant something unknown.
+
+use serde::{Deserialize, Serialize};
+
+use super::check::{Check, Checker};
+
+/// One third-party plugin: where it is, what it may do, its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PluginSpec {
+    /// A `.wasm` component on disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A CNCF wasm OCI artifact, `docker://REGISTRY/REPO:TAG` (or `@sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Refuse the plugin unless its bytes have this `sha256:` digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Handed to the plugin as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
+    /// What the user allows: `registry`, `http:<host>`. The plugin gets what
+    /// it declared and is granted here; nothing when this is empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<String>,
+}
+
+impl Checker<'_> {
+    pub(super) fn plugins(&self, plugins: &[PluginSpec], prefix: &str) -> Check {
+        for (i, p) in plugins.iter().enumerate() {
+            self.plugin(p, &format!("{prefix}[{i}]"))?;
+        }
+        Ok(())
+    }
+
+    fn plugin(&self, p: &PluginSpec, field: &str) -> Check {
+        match (&p.path, &p.image) {
+            (None, None) | (Some(_), Some(_)) => {
+                return Err(self.invalid_hint(field, "needs exactly one of `path` and `image`".into(), "give the `.wasm` file as `path`, or a wasm OCI artifact as `image: docker://REGISTRY/REPO:TAG`"));
+            }
+            (None, Some(image)) if !image.starts_with("docker://") => {
+                return Err(self.invalid(
+                    &format!("{field}.image"),
+                    format!("`{image}` must start with `docker://`"),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(d) = &p.digest
+            && !(d.len() == 71
+                && d.starts_with("sha256:")
+                && d[7..]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        {
+            return Err(self.invalid(
+                &format!("{field}.digest"),
+                format!("`{d}` is not a `sha256:` digest (64 lowercase hex)"),
+            ));
+        }
+        for (j, g) in p.grants.iter().enumerate() {
+            let ok = g == "registry"
+                || g.strip_prefix("http:")
+                    .is_some_and(|h| !h.is_empty() && h != "*" && !h.contains('/'));
+            if !ok {
+                return Err(self.invalid_hint(
+                    &format!("{field}.grants[{j}]"),
+                    format!("`{g}` is not a capability"),
+                    "grant `registry` or `http:HOST[:PORT]`",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
