@@ -41,7 +41,7 @@ pub mod v0_2 {
     /// The 0.2.0 `content-source` world.
     pub mod content_source {
         wasmtime::component::bindgen!({
-            path: "../wit/plugin@0.2.0",
+            path: ["../wit/plugin@0.1.0", "../wit/plugin@0.2.0"],
             world: "oc-mirror:plugin/content-source@0.2.0",
             imports: { default: async | trappable },
             exports: { default: async },
@@ -57,7 +57,7 @@ pub mod v0_2 {
     /// The 0.2.0 `publisher` world.
     pub mod publisher {
         wasmtime::component::bindgen!({
-            path: "../wit/plugin@0.2.0",
+            path: ["../wit/plugin@0.1.0", "../wit/plugin@0.2.0"],
             world: "oc-mirror:plugin/publisher@0.2.0",
             imports: { default: async | trappable },
             exports: { default: async },
