@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oc_mirror::plugin::bindings::types::ImageToMirror;
 use oc_mirror::plugin::{Grants, Plugin, PluginError, PluginHost, PluginHostConfig, embedded};
@@ -27,8 +27,8 @@ pub(crate) mod fixtures {
     include!(concat!(env!("OUT_DIR"), "/hostile_plugins.rs"));
 }
 
-/// Every fixture a test runs (below, or in `plugin_files.rs` for
-/// `image-files`); compared with [`fixtures::ALL`].
+/// Every fixture a test runs (below, in `plugin_files.rs` for `image-files`,
+/// in `publish_outputs.rs` for `image-list`); compared with [`fixtures::ALL`].
 const TESTED: &[&str] = &[
     "endless-loop",
     "environment",
@@ -36,6 +36,7 @@ const TESTED: &[&str] = &[
     "http-off-allowlist",
     "http-redirect",
     "image-files",
+    "image-list",
     "memory-bomb",
     "panic",
     "socket",
@@ -46,8 +47,10 @@ const TESTED: &[&str] = &[
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// Per-instance memory limit of the shared host.
 const MEMORY_LIMIT: usize = 64 << 20;
-/// How long past [`TIMEOUT`] a stopped call may take to come back.
-const SLACK: Duration = Duration::from_millis(1500);
+
+/// How long the test server's `/hang` holds a request before dropping it
+/// unanswered: far past [`TIMEOUT`].
+const HANG: Duration = Duration::from_secs(120);
 
 /// The image the `well-behaved` fixture returns.
 const WELL_BEHAVED_IMAGE: &str = "quay.io/example/well-behaved:1.0";
@@ -69,6 +72,7 @@ static SHARED: LazyLock<Shared> = LazyLock::new(|| {
         // The whole call too: a server that never answers is cut here.
         call_timeout: TIMEOUT,
         memory_limit: MEMORY_LIMIT,
+        epoch: 0,
     })
     .expect("plugin host");
     let plugins = fixtures::ALL
@@ -149,38 +153,31 @@ fn assert_mentions(text: &str, needles: &[&str]) {
 
 #[tokio::test]
 async fn hostile_endless_loop_is_stopped_at_the_deadline() {
-    plugin("endless-loop"); // compiled before the clock starts
-    let started = Instant::now();
     let err = resolve("endless-loop", Grants::default(), "")
         .await
         .expect_err("an endless loop cannot succeed");
-    let elapsed = started.elapsed();
-    println!("endless-loop stopped after {elapsed:?} (timeout {TIMEOUT:?})");
+    // Stopped by the plugin deadline (not the whole-call cut, not a crash),
+    // and the message says so.
     assert!(
         matches!(err, PluginError::Timeout { .. }),
-        "wrong error: {err:?}"
+        "wrong error (the plugin deadline must stop it): {err:?}"
     );
     assert_mentions(
         &err.to_string(),
         &["`endless-loop`", "longer than 2s", "--plugin-timeout"],
-    );
-    assert!(
-        elapsed < TIMEOUT + SLACK,
-        "stopped after {elapsed:?}, limit {TIMEOUT:?}"
     );
     assert_others_unaffected().await;
 }
 
 #[tokio::test]
 async fn hostile_memory_bomb_is_stopped_at_the_limit() {
-    let started = Instant::now();
     let err = resolve("memory-bomb", Grants::default(), "")
         .await
         .expect_err("unbounded allocation cannot succeed");
-    println!("memory-bomb stopped after {:?}", started.elapsed());
+    // The memory limit stops it, not the deadline (that would be `Timeout`).
     assert!(
         matches!(err, PluginError::MemoryLimit { limit, .. } if limit == MEMORY_LIMIT),
-        "wrong error: {err:?}"
+        "wrong error (the memory limit, not the deadline, must stop it): {err:?}"
     );
     assert_mentions(
         &err.to_string(),
@@ -189,10 +186,6 @@ async fn hostile_memory_bomb_is_stopped_at_the_limit() {
             &MEMORY_LIMIT.to_string(),
             "--plugin-memory-limit",
         ],
-    );
-    assert!(
-        started.elapsed() < TIMEOUT,
-        "the limit, not the deadline, stops it"
     );
     assert_others_unaffected().await;
 }
@@ -281,7 +274,9 @@ async fn hostile_panic_is_a_crash_of_the_plugin() {
 /// A tiny HTTP/1.1 server on 127.0.0.1: `/ok` answers [`HTTP_IMAGE`], `/secret`
 /// answers [`SECRET`], `/redirect` is a 302 to `http://localhost:<redirect_to>/secret`,
 /// `/slow` answers like `/ok` but only after 1.5 × [`TIMEOUT`], `/hang` never
-/// answers. Every request is counted.
+/// answers (it drops the connection after [`HANG`]: a call the host failed to
+/// cut then ends in a connection error, not a hung test). Every request is
+/// counted.
 struct Server {
     port: u16,
     hits: Arc<AtomicUsize>,
@@ -323,7 +318,7 @@ impl Server {
                              Content-Length: 0\r\nConnection: close\r\n\r\n"
                         ),
                         ("/hang", _) => {
-                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            tokio::time::sleep(HANG).await;
                             return;
                         }
                         _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -466,28 +461,20 @@ async fn hostile_empty_grant_denies_everything() {
 async fn hostile_http_upstream_that_never_answers_is_cut_at_the_deadline() {
     let hanging = Server::start(None).await;
     let config = format!(r#"{{"url": "http://127.0.0.1:{}/hang"}}"#, hanging.port);
-    let started = Instant::now();
-    let call = resolve("http-off-allowlist", http_grant(hanging.port), &config);
-    let outcome = tokio::time::timeout(TIMEOUT * 5, call).await;
-    let elapsed = started.elapsed();
-    println!("hanging upstream: call ended after {elapsed:?} (timeout {TIMEOUT:?})");
-    let result = outcome.unwrap_or_else(|_| {
-        panic!(
-            "the call was still blocked in the host's http.get after {elapsed:?}, \
-             {:?} past its deadline: the deadline does not cover host calls",
-            elapsed.saturating_sub(TIMEOUT)
-        )
-    });
-    let err = result.expect_err("nothing was answered");
+    let err = resolve("http-off-allowlist", http_grant(hanging.port), &config)
+        .await
+        .expect_err("nothing was answered");
+    // Cut by the host's whole-call limit while blocked in `http.get`; had the
+    // host not cut it, the server dropping the connection would end it with
+    // another error.
     assert!(
         matches!(err, PluginError::CallTimeout { .. }),
-        "wrong error: {err:?}"
+        "wrong error (the call must be cut while blocked in the host's http.get): {err:?}"
     );
     assert_mentions(
         &err.to_string(),
         &["http-off-allowlist", "waiting on servers"],
     );
-    assert!(elapsed < TIMEOUT + SLACK, "ended after {elapsed:?}");
     assert_eq!(hanging.hits(), 1);
     assert_others_unaffected().await;
 }
@@ -498,25 +485,37 @@ async fn hostile_http_upstream_that_never_answers_is_cut_at_the_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_host_work_does_not_count_against_the_plugin() {
     let slow = Server::start(None).await;
+    let config = format!(r#"{{"url": "http://127.0.0.1:{}/slow"}}"#, slow.port);
+    // The GET outlasts the deadline: the shared host, whose whole call is
+    // cut at the deadline, cuts it (and still answers afterwards).
+    let err = resolve("http-off-allowlist", http_grant(slow.port), &config)
+        .await
+        .expect_err("the slow GET outlasts a call cut at the plugin deadline");
+    assert!(
+        matches!(err, PluginError::CallTimeout { .. }),
+        "wrong error: {err:?}"
+    );
+    assert_others_unaffected().await;
+    // A host that gives the call longer lets the plugin finish: the time
+    // spent waiting for the server is not the plugin's.
     let patient = PluginHost::new(PluginHostConfig {
         cache_dir: None,
         timeout: TIMEOUT,
         call_timeout: TIMEOUT * 10,
         memory_limit: MEMORY_LIMIT,
+        epoch: 0,
     })
     .expect("plugin host");
     let plugin = patient
         .load(fixtures::HTTP_OFF_ALLOWLIST, "http-off-allowlist")
         .expect("load");
-    let config = format!(r#"{{"url": "http://127.0.0.1:{}/slow"}}"#, slow.port);
-    let started = Instant::now();
     let images = patient
         .resolve(&plugin, http_grant(slow.port), None, &config, "")
         .await
         .expect("a slow server is not the plugin's fault")
         .images;
-    assert!(started.elapsed() > TIMEOUT, "the server answered late");
     assert_eq!(sources(&images), [HTTP_IMAGE]);
+    assert_eq!(slow.hits(), 2, "one GET per call");
 }
 
 #[tokio::test]
@@ -660,12 +659,11 @@ async fn hostile_corrupted_components_are_refused_at_load() {
         ("flipped-code", flipped),
     ];
     for (origin, bytes) in cases {
-        let started = Instant::now();
         let err = host()
             .load(&bytes, origin)
             .err()
             .unwrap_or_else(|| panic!("`{origin}` must not load"));
-        println!("{origin}: refused in {:?}: {err}", started.elapsed());
+        println!("{origin}: refused: {err}");
         assert!(
             matches!(err, PluginError::Load { .. }),
             "{origin}: wrong error: {err:?}"
@@ -686,6 +684,7 @@ async fn hostile_plugins_compiled_once_then_loaded_from_the_cache() {
         timeout: TIMEOUT,
         call_timeout: TIMEOUT,
         memory_limit: MEMORY_LIMIT,
+        epoch: 0,
     };
     let cached = || -> Vec<std::path::PathBuf> {
         let mut files: Vec<_> = std::fs::read_dir(dir.path())
@@ -700,11 +699,9 @@ async fn hostile_plugins_compiled_once_then_loaded_from_the_cache() {
     };
 
     let first_host = PluginHost::new(config.clone()).expect("host");
-    let started = Instant::now();
     let first = first_host
         .load(fixtures::WELL_BEHAVED, "well-behaved")
         .expect("first load");
-    let cold = started.elapsed();
     let files = cached();
     assert_eq!(files.len(), 1, "one compiled component: {files:?}");
     let file = &files[0];
@@ -720,12 +717,9 @@ async fn hostile_plugins_compiled_once_then_loaded_from_the_cache() {
 
     // A new host (a new run) loads the compiled form instead of compiling.
     let second_host = PluginHost::new(config).expect("host");
-    let started = Instant::now();
     let second = second_host
         .load(fixtures::WELL_BEHAVED, "well-behaved")
         .expect("second load");
-    let warm = started.elapsed();
-    println!("well-behaved: compiled in {cold:?}, loaded from the cache in {warm:?}");
     assert_eq!(cached(), files, "nothing new in the cache");
     assert_eq!(inode(file), written, "the cached file was not rewritten");
     let images = second_host
