@@ -16,5 +16,7 @@ mod imagesets;
 mod mirror_to_mirror;
 /// Files read out of image layers by a plugin (`registry.open-file`).
 mod plugin_files;
+/// What publish leaves for the cluster, and when: before the sequence is recorded.
+mod publish_outputs;
 /// OpenShift releases: channels, signatures, the graph image, imagesets.
 mod releases;

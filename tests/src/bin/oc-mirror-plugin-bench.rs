@@ -338,7 +338,12 @@ async fn plugin_share_run(
     })?);
     p.engine = ms(t.elapsed());
     let t = Instant::now();
-    let sources = Sources::load(host, None, &isc.plugins).await?;
+    let release = oc_mirror::settings::ReleaseSettings::resolve(
+        &oc_mirror::settings::Environment::default(),
+        oc_mirror::settings::ReleaseSettings::GRAPH_BASE_IMAGE,
+    )?;
+    let sources = Sources::load(host.clone(), None, release, Vec::new()).await?;
+    let publishers = oc_mirror::publishers::Publishers::load(host, Vec::new())?;
     p.load = ms(t.elapsed());
     let t = Instant::now();
     let plan = sources
@@ -361,16 +366,24 @@ async fn plugin_share_run(
             source: job.source.clone(),
             destination: job.destination.clone(),
             kind: job.kind,
+            origin: job.origin,
             digest: Some(e.digest.clone()),
             status: ImageStatus::Copied,
         })
         .collect();
     let t = Instant::now();
-    let dir = oc_mirror::workflow::publish_cluster_resources(&ws, &sources, target, &outcomes, &[])
+    let dir = publishers
+        .publish(
+            &ws,
+            target,
+            oc_mirror::publishers::mirrored_from_outcomes(&outcomes),
+            &[],
+            0,
+        )
         .await?;
     p.publish = ms(t.elapsed());
     if dir.is_none() {
-        bail!("publish_cluster_resources wrote nothing");
+        bail!("the publishers wrote nothing");
     }
     Ok(p)
 }
