@@ -46,17 +46,6 @@ fn manifests_and_configs(world: &PushedWorld) -> BTreeSet<String> {
     out
 }
 
-fn archive_blobs(parts: &[std::path::PathBuf]) -> Vec<(String, u64)> {
-    parts
-        .iter()
-        .flat_map(|p| tar_entries(p))
-        .filter_map(|(path, size)| {
-            path.strip_prefix("blobs/sha256/")
-                .map(|h| (format!("sha256:{h}"), size))
-        })
-        .collect()
-}
-
 /// Full create, carried across, published: the mirror has everything, and
 /// records which sequence it holds; the untarred imageset is a layout skopeo reads.
 #[tokio::test]
@@ -114,14 +103,11 @@ async fn full_create_then_publish() {
         .unwrap();
     assert!(untar.success());
     let plain = world.get(names::OCI_PLAIN).unwrap();
-    let out = std::process::Command::new("skopeo")
-        .args([
-            "inspect",
-            "--raw",
-            &format!("oci:{}:{}:2.1", layout.display(), plain.repo),
-        ])
-        .output()
-        .unwrap();
+    let out = oc_mirror_tests::tools::skopeo(&[
+        "inspect",
+        "--raw",
+        &format!("oci:{}:{}:2.1", layout.display(), plain.repo),
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -223,7 +209,7 @@ async fn diff_carries_only_new_layers() {
     );
     let layer_bytes: u64 = blobs
         .iter()
-        .filter(|(d, _)| new_layers.contains(d))
+        .filter(|(d, _)| new_layers.contains(*d))
         .map(|(_, s)| s)
         .sum();
     let minimum: u64 = [&changed, &added]

@@ -86,9 +86,9 @@ impl Releases {
             signer,
             keys,
         };
-        for r in &releases.world.releases {
-            releases.sign(r);
-        }
+        releases
+            .server
+            .sign_releases(&releases.signer, &releases.world);
         releases
     }
 
@@ -113,17 +113,10 @@ impl Releases {
             .unwrap_or_else(|| panic!("no release {version} {arch}"))
     }
 
-    fn key_file(&self) -> String {
-        self.keys.path().join("release.asc").display().to_string()
-    }
-
     /// The environment pointing oc-mirror at the local service and key.
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("UPDATE_URL_OVERRIDE", self.server.graph_url()),
-            ("OCP_SIGNATURE_URL", self.server.signature_base_url()),
-            ("OCP_SIGNATURE_VERIFICATION_PK", self.key_file()),
-        ]
+    fn env(&self) -> [(&'static str, String); 3] {
+        self.server
+            .release_env(&self.keys.path().join("release.asc"))
     }
 
     /// Mirror to mirror into `mirror/prefix`.
@@ -814,17 +807,6 @@ fn manifests_and_configs(releases: &[&PushedRelease]) -> BTreeSet<String> {
         }
     }
     out
-}
-
-fn archive_blobs(parts: &[std::path::PathBuf]) -> BTreeMap<String, u64> {
-    parts
-        .iter()
-        .flat_map(|p| tar_entries(p))
-        .filter_map(|(path, size)| {
-            path.strip_prefix("blobs/sha256/")
-                .map(|h| (format!("sha256:{h}"), size))
-        })
-        .collect()
 }
 
 /// Mirror to disk and back: the first imageset has the head; after the

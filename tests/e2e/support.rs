@@ -1,24 +1,19 @@
 //! Running `oc-mirror` as a user would: a temp directory with the
 //! configuration and the workspace, a clean environment, and its output.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use oc_mirror_tests::{PushedWorld, Registry, RegistryOptions, World};
+pub use oc_mirror_tests::cincinnati::RELEASE_ENV;
+pub use oc_mirror_tests::isc::additional_images;
+use oc_mirror_tests::{PushedWorld, Registry, RegistryOptions, World, imageset};
 use tempfile::TempDir;
 
 /// The `oc-mirror` binary built by `cargo test --workspace` (next to this test's
 /// `deps/` directory).
 pub fn oc_mirror_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("oc-mirror");
-    assert!(
-        bin.exists(),
-        "{} is missing: run the tests with `cargo test --workspace` (or `cargo build -p oc-mirror` first)",
-        bin.display()
-    );
-    bin
+    oc_mirror_tests::tools::oc_mirror_binary().unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// What a run printed and how it ended.
@@ -97,56 +92,44 @@ impl Ctx {
     /// (already indented by two spaces) and returns its path.
     pub fn isc(&self, mirror_yaml: &str) -> String {
         let path = self.path("isc.yaml");
-        let text = format!(
-            "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n{mirror_yaml}"
-        );
-        std::fs::write(&path, text).expect("write isc");
+        std::fs::write(&path, oc_mirror_tests::isc::image_set_config(mirror_yaml))
+            .expect("write isc");
         path.display().to_string()
     }
 
-    /// Runs oc-mirror with `args`, HOME pointed into the scratch directory so no
+    /// oc-mirror with `args`, HOME pointed into the scratch directory so no
     /// credentials of the machine leak in.
-    pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(oc_mirror_bin())
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(oc_mirror_bin());
+        command
             .args(args)
             .env("HOME", self.dir.path())
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("REGISTRY_AUTH_FILE")
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run oc-mirror");
+            .env_remove("RUST_LOG");
+        command
+    }
+
+    /// Runs oc-mirror with `args` (see [`Ctx::command`]).
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::of(self.command(args))
+    }
+
+    /// Mirror to mirror into `mirror/PREFIX`, plain HTTP on both sides.
+    pub fn mirror(&self, isc: &str, mirror: &Registry, prefix: &str, extra: &[&str]) -> Run {
+        self.mirror_env(&[], isc, mirror, prefix, extra)
+    }
+}
+
+impl Run {
+    fn of(mut command: Command) -> Run {
+        let out = command.output().expect("run oc-mirror");
         Run {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
-
-    /// Mirror to mirror into `mirror/PREFIX`, plain HTTP on both sides.
-    pub fn mirror(&self, isc: &str, mirror: &Registry, prefix: &str, extra: &[&str]) -> Run {
-        let dest = format!("docker://{}/{prefix}", mirror.host());
-        let ws = self.workspace();
-        let mut args = vec![
-            "-c",
-            isc,
-            "--workspace",
-            &ws,
-            &dest,
-            "--src-tls-verify=false",
-            "--dest-tls-verify=false",
-        ];
-        args.extend_from_slice(extra);
-        self.run(&args)
-    }
-}
-
-/// `additionalImages` entries for every reference given, host-qualified.
-pub fn additional_images(host: &str, refs: &[String]) -> String {
-    let mut s = String::from("  additionalImages:\n");
-    for r in refs {
-        s.push_str(&format!("    - name: {host}/{r}\n"));
-    }
-    s
 }
 
 /// A plain registry holding the standard world.
@@ -180,10 +163,7 @@ pub fn all_references(world: &PushedWorld) -> Vec<String> {
 
 /// The digest a tag points at in a registry, or None.
 pub async fn digest_at(reg: &Registry, repo: &str, reference: &str) -> Option<String> {
-    reg.manifest(repo, reference)
-        .await
-        .expect("GET manifest")
-        .map(|(d, _, _)| d)
+    reg.digest(repo, reference).await.expect("GET manifest")
 }
 
 /// Digests of the blob uploads a registry completed since `mark` (the `digest=`
@@ -205,10 +185,7 @@ pub fn uploaded_since(reg: &Registry, mark: usize) -> Vec<String> {
 impl Ctx {
     /// Mirror to disk into `dir`, plain HTTP to the sources.
     pub fn create(&self, isc: &str, dir: &Path, extra: &[&str]) -> Run {
-        let dest = format!("file://{}", dir.display());
-        let mut args = vec!["-c", isc, &dest, "--src-tls-verify=false"];
-        args.extend_from_slice(extra);
-        self.run(&args)
+        self.create_env(&[], isc, dir, extra)
     }
 
     /// Publish the imagesets in `dir` into `mirror/PREFIX`.
@@ -224,75 +201,33 @@ impl Ctx {
 /// Copies the parts of sequence `seq` from `from` into `to` (carrying them
 /// across the gap); returns their paths in `to`.
 pub fn carry(from: &Path, to: &Path, seq: u64) -> Vec<PathBuf> {
-    std::fs::create_dir_all(to).unwrap();
-    let mut out = Vec::new();
-    let prefix = format!("mirror_seq{seq}_");
-    let mut names: Vec<String> = std::fs::read_dir(from)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&prefix) && n.ends_with(".tar"))
-        .collect();
-    names.sort();
-    for n in names {
-        std::fs::copy(from.join(&n), to.join(&n)).unwrap();
-        out.push(to.join(&n));
-    }
-    out
+    imageset::carry(from, to, seq)
+        .unwrap_or_else(|e| panic!("carrying sequence {seq}: {e:#}"))
+        .0
 }
 
 /// `(path, size)` of every entry of a tar file, in order (via the `tar` command).
 pub fn tar_entries(path: &Path) -> Vec<(String, u64)> {
-    let out = Command::new("tar")
-        .arg("-tvf")
-        .arg(path)
-        .output()
-        .expect("tar");
-    assert!(
-        out.status.success(),
-        "tar -tvf {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            Some((f.last()?.to_string(), f.get(2)?.parse().ok()?))
-        })
-        .collect()
+    imageset::tar_entries(path).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
-/// Environment variables oc-mirror reads for releases; [`Ctx::run_env`]
-/// clears them before applying its own, so the machine's never leak in.
-pub const RELEASE_ENV: [&str; 3] = [
-    "UPDATE_URL_OVERRIDE",
-    "OCP_SIGNATURE_URL",
-    "OCP_SIGNATURE_VERIFICATION_PK",
-];
+/// The blobs the parts carry: digest → size.
+pub fn archive_blobs(parts: &[PathBuf]) -> BTreeMap<String, u64> {
+    imageset::archive_blobs(parts).unwrap_or_else(|e| panic!("{e:#}"))
+}
 
 impl Ctx {
     /// Like [`Ctx::run`], with the release variables ([`RELEASE_ENV`])
     /// cleared and then `env` set.
     pub fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
-        let mut command = Command::new(oc_mirror_bin());
-        command
-            .args(args)
-            .env("HOME", self.dir.path())
-            .env_remove("XDG_RUNTIME_DIR")
-            .env_remove("REGISTRY_AUTH_FILE")
-            .env_remove("RUST_LOG");
+        let mut command = self.command(args);
         for name in RELEASE_ENV {
             command.env_remove(name);
         }
         for (name, value) in env {
             command.env(name, value);
         }
-        let out = command.output().expect("run oc-mirror");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::of(command)
     }
 
     /// [`Ctx::mirror`] with `env` (see [`Ctx::run_env`]).

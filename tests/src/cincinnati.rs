@@ -38,8 +38,18 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::fixture::{TarEntry, gzip, tar_bytes};
 use crate::release::PushedReleaseWorld;
+use crate::signing::ReleaseSigner;
 
 /// The versioned graph endpoint (what oc-mirror's `UPDATE_URL_OVERRIDE` names).
+/// Environment variables oc-mirror reads for releases (the update service,
+/// the signature store, the trusted key), in [`CincinnatiServer::release_env`]'s
+/// order.
+pub const RELEASE_ENV: [&str; 3] = [
+    "UPDATE_URL_OVERRIDE",
+    "OCP_SIGNATURE_URL",
+    "OCP_SIGNATURE_VERIFICATION_PK",
+];
+
 pub const GRAPH_PATH: &str = "/api/upgrades_info/v1/graph";
 /// The graph endpoint versioned by content type.
 pub const UNVERSIONED_GRAPH_PATH: &str = "/api/upgrades_info/graph";
@@ -720,6 +730,27 @@ impl CincinnatiServer {
     pub fn add_signature(&self, digest: &str, n: u32, bytes: Vec<u8>) {
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest).to_string();
         lock(&self.state).signatures.insert((hex, n), bytes);
+    }
+
+    /// Serves a good `signature-1` by `signer` for every release of `world`.
+    pub fn sign_releases(&self, signer: &ReleaseSigner, world: &PushedReleaseWorld) {
+        for r in &world.releases {
+            self.add_signature(
+                &r.digest,
+                1,
+                signer.sign_release(&r.digest, &r.tag_reference()),
+            );
+        }
+    }
+
+    /// The environment ([`RELEASE_ENV`]) pointing oc-mirror at this update
+    /// service and signature store, trusting the public key in the file `key`.
+    pub fn release_env(&self, key: &std::path::Path) -> [(&'static str, String); 3] {
+        [
+            (RELEASE_ENV[0], self.graph_url()),
+            (RELEASE_ENV[1], self.signature_base_url()),
+            (RELEASE_ENV[2], key.display().to_string()),
+        ]
     }
 
     /// Stops serving every signature of `digest`.

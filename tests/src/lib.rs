@@ -13,6 +13,11 @@
 //! - [`world`]: the ready-made [`World::standard`] and [`World::bench`] sets.
 //! - [`tls`]: throwaway CA and server certificates.
 //! - [`signing`]: throwaway OpenPGP release signing ([`ReleaseSigner`]).
+//! - [`tools`]: the `oc-mirror` binary under test, `skopeo`, and what to
+//!   install when `docker-registry` or `skopeo` is missing.
+//! - [`imageset`]: an imageset's parts on disk, carried and listed with `tar`.
+//! - [`isc`]: ImageSetConfiguration text.
+//! - [`stats`]: medians of the benchmarks' runs.
 //!
 //! Everything network-facing is async (tokio); use `#[tokio::test]`.
 
@@ -20,10 +25,14 @@ pub mod cincinnati;
 pub mod client;
 pub mod faults;
 pub mod fixture;
+pub mod imageset;
+pub mod isc;
 pub mod registry;
 pub mod release;
 pub mod signing;
+pub mod stats;
 pub mod tls;
+pub mod tools;
 pub mod world;
 
 #[cfg(test)]

@@ -248,6 +248,14 @@ impl Registry {
         self.client.manifest(repo, reference).await
     }
 
+    /// The digest `reference` (a tag or digest) of `repo` resolves to, if any.
+    pub async fn digest(&self, repo: &str, reference: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .manifest(repo, reference)
+            .await?
+            .map(|(digest, _, _)| digest))
+    }
+
     /// See [`RegistryClient::tags`].
     pub async fn tags(&self, repo: &str) -> anyhow::Result<Vec<String>> {
         self.client.tags(repo).await
@@ -393,9 +401,12 @@ http:
                 command.env_remove(key);
             }
         }
-        let child = command
-            .spawn()
-            .with_context(|| format!("starting {} (is it installed?)", bin.to_string_lossy()))?;
+        let child = command.spawn().map_err(|e| {
+            anyhow::anyhow!(
+                "{} (or set {REGISTRY_BIN_ENV})",
+                crate::tools::not_started(&bin.to_string_lossy(), &e)
+            )
+        })?;
         self.child = Some(child);
         Ok(())
     }

@@ -19,7 +19,7 @@ async fn skopeo(args: &[&str]) -> Output {
         .args(args)
         .output()
         .await
-        .expect("running skopeo")
+        .unwrap_or_else(|e| panic!("{}", crate::tools::not_started("skopeo", &e)))
 }
 
 fn assert_success(output: &Output, what: &str) {

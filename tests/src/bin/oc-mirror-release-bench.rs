@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use oc_mirror_tests::release::{PushedReleaseWorld, ReleaseWorld};
 use oc_mirror_tests::signing::ReleaseSigner;
-use oc_mirror_tests::{CincinnatiServer, GraphSpec, Registry, RegistryOptions};
+use oc_mirror_tests::{CincinnatiServer, GraphSpec, Registry, RegistryOptions, isc, stats, tools};
 
 const USAGE: &str = "\
 usage: oc-mirror-release-bench [--releases N] [--components N] [--runs N]
@@ -99,19 +99,6 @@ fn parse_args() -> anyhow::Result<Option<Opts>> {
     Ok(Some(o))
 }
 
-/// `oc-mirror` next to this executable.
-fn oc_mirror_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe.with_file_name("oc-mirror");
-    if !bin.exists() {
-        bail!(
-            "{} is missing: build it with `cargo build --release --workspace --bins`",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
 /// What one timed oc-mirror run needs.
 struct Setup {
     oc_mirror: PathBuf,
@@ -138,9 +125,7 @@ fn run_oc_mirror(
         .arg(format!("docker://{}/{PREFIX}", mirror.host()))
         .args(["--src-tls-verify=false", "--dest-tls-verify=false"])
         .args(extra)
-        .env("UPDATE_URL_OVERRIDE", setup.server.graph_url())
-        .env("OCP_SIGNATURE_URL", setup.server.signature_base_url())
-        .env("OCP_SIGNATURE_VERIFICATION_PK", &setup.key)
+        .envs(setup.server.release_env(&setup.key))
         .stdout(out.try_clone()?)
         .stderr(out)
         .status()?;
@@ -233,20 +218,12 @@ fn run_skopeo(pairs: &[(String, String)], log: &Path) -> anyhow::Result<(Duratio
     Ok((elapsed, first_pass.len()))
 }
 
-/// The digest `repo:tag` has in `mirror`, if any.
-async fn digest_of(mirror: &Registry, repo: &str, tag: &str) -> anyhow::Result<Option<String>> {
-    Ok(mirror
-        .manifest(repo, tag)
-        .await?
-        .map(|(digest, _, _)| digest))
-}
-
 /// Every payload and component of the world is in the mirror, digest for digest.
 async fn verify(mirror: &Registry, world: &PushedReleaseWorld) -> anyhow::Result<usize> {
     let mut checked = 0;
     for r in &world.releases {
         let repo = format!("{PREFIX}/openshift/release-images");
-        let got = digest_of(mirror, &repo, &r.tag).await?;
+        let got = mirror.digest(&repo, &r.tag).await?;
         if got.as_deref() != Some(r.digest.as_str()) {
             bail!("{repo}:{} is {got:?}, not {}", r.tag, r.digest);
         }
@@ -254,7 +231,7 @@ async fn verify(mirror: &Registry, world: &PushedReleaseWorld) -> anyhow::Result
         for c in r.components() {
             let repo = format!("{PREFIX}/openshift/release");
             let tag = format!("{}-{}", r.tag, c.name);
-            let got = digest_of(mirror, &repo, &tag).await?;
+            let got = mirror.digest(&repo, &tag).await?;
             if got.as_deref() != Some(c.digest.as_str()) {
                 bail!("{repo}:{tag} is {got:?}, not {}", c.digest);
             }
@@ -264,13 +241,13 @@ async fn verify(mirror: &Registry, world: &PushedReleaseWorld) -> anyhow::Result
     Ok(checked)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// The median of the runs (there is at least one).
+fn median(v: Vec<f64>) -> f64 {
+    stats::median(v).unwrap_or(f64::NAN)
 }
 
 async fn bench(opts: &Opts, work: &Path) -> anyhow::Result<()> {
-    let oc_mirror = oc_mirror_binary()?;
+    let oc_mirror = tools::oc_mirror_binary()?;
     println!(
         "oc-mirror-release-bench: {} releases × {} components, {} run(s), skopeo {}",
         opts.releases,
@@ -300,21 +277,15 @@ async fn bench(opts: &Opts, work: &Path) -> anyhow::Result<()> {
     );
     let server = CincinnatiServer::start(GraphSpec::linear(&world, CHANNEL)).await?;
     let signer = ReleaseSigner::new();
-    for r in &world.releases {
-        server.add_signature(
-            &r.digest,
-            1,
-            signer.sign_release(&r.digest, &r.tag_reference()),
-        );
-    }
+    server.sign_releases(&signer, &world);
     let key = work.join("release-key.asc");
     std::fs::write(&key, signer.public_key_armored())?;
     let isc = work.join("isc.yaml");
     std::fs::write(
         &isc,
-        format!(
-            "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  platform:\n    channels:\n      - name: {CHANNEL}\n        full: true\n"
-        ),
+        isc::image_set_config(&format!(
+            "  platform:\n    channels:\n      - name: {CHANNEL}\n        full: true\n"
+        )),
     )?;
     let setup = Setup {
         oc_mirror,
