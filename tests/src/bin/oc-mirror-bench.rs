@@ -30,6 +30,7 @@
 //!   target is a finding: the exit code is 0 unless something errored or a
 //!   run was wrong.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
@@ -41,7 +42,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use oc_mirror_tests::fixture::{Format, ImageSpec, LayerSpec};
 use oc_mirror_tests::world::{Artifact, PushedArtifact, WorldItem};
-use oc_mirror_tests::{PushedWorld, Registry, RegistryOptions, World, WorldEntry};
+use oc_mirror_tests::{
+    PushedWorld, Registry, RegistryOptions, World, WorldEntry, imageset, isc, stats, tools,
+};
 
 /// Repository prefix in every destination.
 const PREFIX: &str = "mirror";
@@ -151,22 +154,6 @@ fn parse_args() -> anyhow::Result<Option<Opts>> {
         bail!("--big-images must be at least 1 (or give --big-layer-mib 0)");
     }
     Ok(Some(o))
-}
-
-/// `oc-mirror` next to this executable.
-fn oc_mirror_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("finding this executable")?;
-    let path = exe
-        .parent()
-        .context("this executable has no parent directory")?
-        .join("oc-mirror");
-    if !path.is_file() {
-        bail!(
-            "no oc-mirror binary at {}\nbuild it first: cargo build --release --workspace --bins",
-            path.display()
-        );
-    }
-    Ok(path)
 }
 
 fn command_output(program: &str, args: &[&str]) -> Option<String> {
@@ -466,6 +453,15 @@ impl Bench {
         Ok(dir)
     }
 
+    fn parallel_args(&self, cmd: &mut Command) {
+        if let Some(n) = self.opts.parallel_images {
+            cmd.arg("--parallel-images").arg(n.to_string());
+        }
+        if let Some(n) = self.opts.parallel_layers {
+            cmd.arg("--parallel-layers").arg(n.to_string());
+        }
+    }
+
     fn oc_command(&self, job: &Job, workspace: &Path, dest: &Registry) -> Command {
         let mut cmd = Command::new(&self.oc_mirror);
         cmd.arg("-c")
@@ -475,12 +471,7 @@ impl Bench {
             .arg(format!("docker://{}/{PREFIX}", dest.host()))
             .arg("--dest-tls-verify=false")
             .arg("--src-tls-verify=false");
-        if let Some(n) = self.opts.parallel_images {
-            cmd.arg("--parallel-images").arg(n.to_string());
-        }
-        if let Some(n) = self.opts.parallel_layers {
-            cmd.arg("--parallel-layers").arg(n.to_string());
-        }
+        self.parallel_args(&mut cmd);
         cmd
     }
 
@@ -493,17 +484,16 @@ impl Bench {
         cmd
     }
 
-    /// Runs one tool once against `dest` and checks the result.
-    /// `expect_copies`: whether images should be copied (false: a no-op).
-    async fn run(
+    /// Runs `cmd` (one `case` of `tool`) in a fresh run directory, measured,
+    /// with the source's blob GETs and the CPU time of the source registry
+    /// and (with `dest`) the destination registry during the run.
+    fn execute(
         &mut self,
         tool: Tool,
         case: &str,
-        job: &Job,
-        dest: &Registry,
-        workspace: Option<&Path>,
-        expect_copies: bool,
-    ) -> anyhow::Result<Sample> {
+        cmd: Command,
+        dest: Option<&Registry>,
+    ) -> anyhow::Result<Executed> {
         let slug: String = case
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
@@ -511,16 +501,13 @@ impl Bench {
             .collect();
         let dir = self.next_dir(&format!("{}-{slug}", tool.name()))?;
         let log = dir.join("run.log");
-        let cmd = match tool {
-            Tool::OcMirror => {
-                self.oc_command(job, workspace.context("oc-mirror needs a workspace")?, dest)
-            }
-            Tool::Skopeo => self.skopeo_command(job, dest),
-        };
         let mark = self.source.log_mark();
-        let pids = [registry_pid(&self.source), registry_pid(dest)];
-        let ticks = |pids: &[Option<u32>; 2]| -> Option<u64> {
-            Some(pid_cpu_ticks(pids[0]?)? + pid_cpu_ticks(pids[1]?)?)
+        let mut pids = vec![registry_pid(&self.source)];
+        if let Some(d) = dest {
+            pids.push(registry_pid(d));
+        }
+        let ticks = |pids: &[Option<u32>]| -> Option<u64> {
+            pids.iter().map(|p| pid_cpu_ticks((*p)?)).sum()
         };
         let before = ticks(&pids);
         let m = measure(cmd, &log)?;
@@ -535,43 +522,40 @@ impl Bench {
             .filter(|r| r.method == "GET" && (r.status == 200 || r.status == 206))
             .filter(|r| r.uri.contains("/blobs/sha256:"))
             .count();
-        let mut invalid = None;
-        let mut note = String::new();
-        if !m.success {
-            invalid = Some(format!(
+        let invalid = (!m.success).then(|| {
+            format!(
                 "exited with {:?}; see {}\n{}",
                 m.code,
                 log.display(),
                 tail(&log, 15)
-            ));
-        } else {
-            let wanted = wants(&job.world, tool == Tool::Skopeo);
-            if let Err(why) = verify(dest, &wanted).await {
-                invalid = Some(format!(
-                    "the destination is wrong after the run: {why}; see {}",
-                    log.display()
-                ));
-            }
-        }
-        if tool == Tool::OcMirror && invalid.is_none() {
-            let n = job.world.entries.len() as u64;
-            match oc_images_line(&m.stdout) {
-                Some((copied, already, 0)) => {
-                    note = format!(
-                        "{copied} copied, {already} present; blobs: {}",
-                        oc_blobs_line(&m.stdout)
-                    );
-                    if expect_copies && copied != n {
-                        invalid =
-                            Some(format!("expected {n} images copied, summary says {copied}"));
-                    }
-                }
-                Some((_, _, failed)) => {
-                    invalid = Some(format!("summary reports {failed} failed images"));
-                }
-                None => invalid = Some("no summary on stdout".to_string()),
-            }
-        }
+            )
+        });
+        Ok(Executed {
+            m,
+            log,
+            registry_cpu_secs,
+            source_blob_gets,
+            invalid,
+        })
+    }
+
+    /// Prints a checked run's line (and note), records a failed check, and
+    /// returns the sample.
+    fn report(
+        &mut self,
+        tool: Tool,
+        case: &str,
+        what: &str,
+        run: Executed,
+        note: String,
+    ) -> Sample {
+        let Executed {
+            m,
+            registry_cpu_secs,
+            source_blob_gets,
+            invalid,
+            ..
+        } = run;
         let status = match &invalid {
             None => "ok".to_string(),
             Some(why) => format!("FAILED: {why}"),
@@ -579,7 +563,7 @@ impl Bench {
         println!(
             "  {:<9} {:<34} {:>6.2} s  RSS {:>7}  CPU: tool {:>4.2} s, registries {:>4.2} s, machine {:>4.2} s  src blob GETs {:>2}  {status}",
             tool.name(),
-            format!("{} ({})", case, job.name),
+            format!("{case} ({what})"),
             m.elapsed.as_secs_f64(),
             mb(m.peak_rss),
             m.cpu_secs,
@@ -592,29 +576,79 @@ impl Bench {
         }
         if let Some(why) = &invalid {
             self.failures
-                .push(format!("{} {case} ({}): {why}", tool.name(), job.name));
+                .push(format!("{} {case} ({what}): {why}", tool.name()));
         }
-        Ok(Sample {
+        Sample {
             m,
             source_blob_gets,
             registry_cpu_secs,
             invalid,
             note,
-        })
+        }
     }
+
+    /// Runs one tool once against `dest` and checks the result.
+    /// `expect_copies`: whether images should be copied (false: a no-op).
+    async fn run(
+        &mut self,
+        tool: Tool,
+        case: &str,
+        job: &Job,
+        dest: &Registry,
+        workspace: Option<&Path>,
+        expect_copies: bool,
+    ) -> anyhow::Result<Sample> {
+        let cmd = match tool {
+            Tool::OcMirror => {
+                self.oc_command(job, workspace.context("oc-mirror needs a workspace")?, dest)
+            }
+            Tool::Skopeo => self.skopeo_command(job, dest),
+        };
+        let mut run = self.execute(tool, case, cmd, Some(dest))?;
+        if run.invalid.is_none() {
+            let wanted = wants(&job.world, tool == Tool::Skopeo);
+            if let Err(why) = verify(dest, &wanted).await {
+                run.invalid = Some(format!(
+                    "the destination is wrong after the run: {why}; see {}",
+                    run.log.display()
+                ));
+            }
+        }
+        let mut note = String::new();
+        if tool == Tool::OcMirror && run.invalid.is_none() {
+            let n = job.world.entries.len() as u64;
+            match oc_images_line(&run.m.stdout) {
+                Some((copied, already, 0)) => {
+                    note = format!(
+                        "{copied} copied, {already} present; blobs: {}",
+                        oc_blobs_line(&run.m.stdout)
+                    );
+                    if expect_copies && copied != n {
+                        run.invalid =
+                            Some(format!("expected {n} images copied, summary says {copied}"));
+                    }
+                }
+                Some((_, _, failed)) => {
+                    run.invalid = Some(format!("summary reports {failed} failed images"));
+                }
+                None => run.invalid = Some("no summary on stdout".to_string()),
+            }
+        }
+        Ok(self.report(tool, case, job.name, run, note))
+    }
+}
+
+/// What [`Bench::execute`] measured, and why the run is invalid if it is.
+struct Executed {
+    m: Measured,
+    log: PathBuf,
+    registry_cpu_secs: Option<f64>,
+    source_blob_gets: usize,
+    invalid: Option<String>,
 }
 
 /// Commands of the disk cases (mirror to disk, then publish).
 impl Bench {
-    fn parallel_args(&self, cmd: &mut Command) {
-        if let Some(n) = self.opts.parallel_images {
-            cmd.arg("--parallel-images").arg(n.to_string());
-        }
-        if let Some(n) = self.opts.parallel_layers {
-            cmd.arg("--parallel-layers").arg(n.to_string());
-        }
-    }
-
     /// `oc-mirror -c ISC file://DIR --src-tls-verify=false`.
     fn oc_create_command(&self, job: &Job, dir: &Path) -> Command {
         let mut cmd = Command::new(&self.oc_mirror);
@@ -672,130 +706,47 @@ impl Bench {
         wanted: &[Want],
         expect: &[String],
     ) -> anyhow::Result<Sample> {
-        let slug: String = case
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
-            .map(|c| if c == ' ' { '-' } else { c })
-            .collect();
-        let dir = self.next_dir(&format!("{}-{slug}", tool.name()))?;
-        let log = dir.join("run.log");
-        let mark = self.source.log_mark();
-        let mut pids = vec![registry_pid(&self.source)];
-        if let Some(d) = dest {
-            pids.push(registry_pid(d));
+        let mut run = self.execute(tool, case, cmd, dest)?;
+        if run.invalid.is_none() {
+            if let Some(missing) = expect.iter().find(|e| !run.m.stdout.contains(e.as_str())) {
+                run.invalid = Some(format!(
+                    "stdout lacks `{missing}`; see {}",
+                    run.log.display()
+                ));
+            } else if let Some(d) = dest
+                && let Err(why) = verify(d, wanted).await
+            {
+                run.invalid = Some(format!(
+                    "the destination is wrong after the run: {why}; see {}",
+                    run.log.display()
+                ));
+            }
         }
-        let ticks = |pids: &[Option<u32>]| -> Option<u64> {
-            pids.iter().map(|p| pid_cpu_ticks((*p)?)).sum()
-        };
-        let before = ticks(&pids);
-        let m = measure(cmd, &log)?;
-        let registry_cpu_secs = match (before, ticks(&pids)) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / TICKS_PER_SEC),
-            _ => None,
-        };
-        let source_blob_gets = self
-            .source
-            .requests_since(mark)
-            .iter()
-            .filter(|r| r.method == "GET" && (r.status == 200 || r.status == 206))
-            .filter(|r| r.uri.contains("/blobs/sha256:"))
-            .count();
-        let mut invalid = None;
         let mut note = String::new();
-        if !m.success {
-            invalid = Some(format!(
-                "exited with {:?}; see {}\n{}",
-                m.code,
-                log.display(),
-                tail(&log, 15)
-            ));
-        } else if let Some(missing) = expect.iter().find(|e| !m.stdout.contains(e.as_str())) {
-            invalid = Some(format!("stdout lacks `{missing}`; see {}", log.display()));
-        } else if let Some(d) = dest
-            && let Err(why) = verify(d, wanted).await
-        {
-            invalid = Some(format!(
-                "the destination is wrong after the run: {why}; see {}",
-                log.display()
-            ));
-        }
-        if tool == Tool::OcMirror && invalid.is_none() {
-            let lines: Vec<&str> = m
+        if tool == Tool::OcMirror && run.invalid.is_none() {
+            let lines: Vec<&str> = run
+                .m
                 .stdout
                 .lines()
                 .map(str::trim)
                 .filter(|l| l.starts_with("images:") || l.starts_with("total:"))
                 .collect();
             note = lines.join("; ");
-            if let Some((_, _, failed)) = oc_images_line(&m.stdout)
+            if let Some((_, _, failed)) = oc_images_line(&run.m.stdout)
                 && failed > 0
             {
-                invalid = Some(format!("summary reports {failed} failed images"));
+                run.invalid = Some(format!("summary reports {failed} failed images"));
             }
         }
-        let status = match &invalid {
-            None => "ok".to_string(),
-            Some(why) => format!("FAILED: {why}"),
-        };
-        println!(
-            "  {:<9} {:<34} {:>6.2} s  RSS {:>7}  CPU: tool {:>4.2} s, registries {:>4.2} s, machine {:>4.2} s  src blob GETs {:>2}  {status}",
-            tool.name(),
-            format!("{case} ({what})"),
-            m.elapsed.as_secs_f64(),
-            mb(m.peak_rss),
-            m.cpu_secs,
-            registry_cpu_secs.unwrap_or(f64::NAN),
-            m.machine_busy_secs,
-            source_blob_gets,
-        );
-        if !note.is_empty() {
-            println!("            {note}");
-        }
-        if let Some(why) = &invalid {
-            self.failures
-                .push(format!("{} {case} ({what}): {why}", tool.name()));
-        }
-        Ok(Sample {
-            m,
-            source_blob_gets,
-            registry_cpu_secs,
-            invalid,
-            note,
-        })
+        Ok(self.report(tool, case, what, run, note))
     }
-}
-
-/// The parts `mirror_seq<seq>_*.tar` in `dir`, sorted.
-fn parts_of(dir: &Path, seq: u32) -> anyhow::Result<Vec<PathBuf>> {
-    let prefix = format!("mirror_seq{seq}_");
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".tar"))
-        })
-        .collect();
-    parts.sort();
-    Ok(parts)
 }
 
 /// Copies sequence `seq`'s parts from `from` to `to` (the other side of the
 /// gap): (parts, bytes, time).
-fn carry_parts(from: &Path, to: &Path, seq: u32) -> anyhow::Result<(usize, u64, Duration)> {
+fn carry_parts(from: &Path, to: &Path, seq: u64) -> anyhow::Result<(usize, u64, Duration)> {
     let t = Instant::now();
-    let parts = parts_of(from, seq)?;
-    if parts.is_empty() {
-        bail!("no mirror_seq{seq}_*.tar in {}", from.display());
-    }
-    let mut bytes = 0;
-    for p in &parts {
-        let name = p.file_name().context("part without a name")?;
-        bytes +=
-            std::fs::copy(p, to.join(name)).with_context(|| format!("copying {}", p.display()))?;
-    }
+    let (parts, bytes) = imageset::carry(from, to, seq)?;
     File::open(to)?.sync_all()?;
     Ok((parts.len(), bytes, t.elapsed()))
 }
@@ -830,7 +781,7 @@ fn dir_bytes(dir: &Path) -> u64 {
 }
 
 /// Layer digests (not configs) of every image of `world`, with sizes.
-fn layer_blobs(world: &PushedWorld) -> std::collections::BTreeMap<String, u64> {
+fn layer_blobs(world: &PushedWorld) -> BTreeMap<String, u64> {
     let mut out = std::collections::BTreeMap::new();
     for e in &world.entries {
         let images: Vec<&oc_mirror_tests::fixture::PushedImage> = match &e.pushed {
@@ -864,10 +815,18 @@ struct ArchiveMakeup {
     tar_overhead: u64,
 }
 
+impl ArchiveMakeup {
+    /// The layer bytes carried: the archive less manifests, configs,
+    /// metadata and tar headers.
+    fn layers(&self) -> u64 {
+        self.archive - self.manifests_configs.1 - self.metadata - self.tar_overhead
+    }
+}
+
 fn archive_makeup(
     parts: &[PathBuf],
-    new_layers: &std::collections::BTreeMap<String, u64>,
-    old_layers: &std::collections::BTreeMap<String, u64>,
+    new_layers: &BTreeMap<String, u64>,
+    old_layers: &BTreeMap<String, u64>,
 ) -> anyhow::Result<ArchiveMakeup> {
     let mut a = ArchiveMakeup {
         parts: parts.len(),
@@ -876,28 +835,7 @@ fn archive_makeup(
     let mut entries = 0u64;
     for part in parts {
         a.archive += std::fs::metadata(part)?.len();
-        let out = Command::new("tar")
-            .arg("-tvf")
-            .arg(part)
-            .output()
-            .context("running tar -tvf")?;
-        if !out.status.success() {
-            bail!(
-                "tar -tvf {}: {}",
-                part.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            // -rw-r--r-- 0/0   5243392 1970-01-01 00:00 blobs/sha256/…
-            let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() < 6 {
-                bail!("tar -tvf {}: cannot read `{line}`", part.display());
-            }
-            let size: u64 = f[2]
-                .parse()
-                .with_context(|| format!("tar -tvf: size in `{line}`"))?;
-            let path = f[5..].join(" ");
+        for (path, size) in imageset::tar_entries(part)? {
             entries += size;
             match path.strip_prefix("blobs/sha256/") {
                 Some(hex) => {
@@ -934,22 +872,9 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
 /// Median seconds of the valid samples.
 fn median_secs(samples: &[Sample]) -> Option<f64> {
-    median(
+    stats::median(
         samples
             .iter()
             .filter(|s| s.invalid.is_none())
@@ -978,16 +903,7 @@ fn all_secs(samples: &[Sample]) -> String {
 }
 
 fn write_isc(path: &Path, source: &Registry, world: &PushedWorld) -> anyhow::Result<()> {
-    let mut yaml = String::from(
-        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n",
-    );
-    for e in &world.entries {
-        yaml.push_str(&format!(
-            "    - name: {}/{}\n",
-            source.host(),
-            e.reference()
-        ));
-    }
+    let yaml = isc::additional_images_of(&source.host(), world);
     std::fs::write(path, yaml).with_context(|| format!("writing {}", path.display()))
 }
 
@@ -1130,10 +1046,27 @@ fn machine() -> String {
     format!("{cpus} CPUs ({model}), {mem} RAM, Linux {kernel}")
 }
 
-async fn bench(opts: Opts) -> anyhow::Result<bool> {
-    let oc_mirror = oc_mirror_binary()?;
+/// The bench's state after [`setup`]: the runner, the synthetic set, and
+/// what the report needs of the setup.
+struct Setup {
+    b: Bench,
+    job: Job,
+    tempdir: Option<tempfile::TempDir>,
+    work: PathBuf,
+    /// When the benchmark started.
+    started: Instant,
+    /// Distinct blob bytes of the set.
+    bytes: u64,
+    /// Whether the set is as large as the benchmark.
+    enough: bool,
+}
+
+/// Prints the header, makes the work directory and pushes the synthetic set
+/// into a local source registry.
+async fn setup(opts: &Opts) -> anyhow::Result<Setup> {
+    let oc_mirror = tools::oc_mirror_binary()?;
     let skopeo_version = command_output("skopeo", &["--version"])
-        .context("skopeo is needed for the comparison (apt-get install skopeo)")?;
+        .with_context(|| format!("skopeo is needed for the comparison ({})", tools::INSTALL))?;
     let oc_version =
         command_output(oc_mirror.to_str().unwrap_or("oc-mirror"), &["version"]).unwrap_or_default();
     let registry_version = command_output("docker-registry", &["--version"]).unwrap_or_default();
@@ -1151,7 +1084,7 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
             (t.path().to_path_buf(), Some(t))
         }
     };
-    let total = Instant::now();
+    let started = Instant::now();
     println!("oc-mirror-bench");
     println!("  machine:   {}", machine());
     println!("  oc-mirror: {oc_version} ({})", oc_mirror.display());
@@ -1200,7 +1133,7 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
         );
     }
 
-    let mut b = Bench {
+    let b = Bench {
         opts: opts.clone(),
         oc_mirror,
         work: work.clone(),
@@ -1208,51 +1141,94 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
         counter: 0,
         failures: Vec::new(),
     };
-    let job = Job {
-        name: "set",
-        isc: work.join("isc.yaml"),
-        sync_yaml: work.join("sync.yaml"),
+    let job = Job::new(
+        "set",
         world,
-    };
-    write_isc(&job.isc, &b.source, &job.world)?;
-    write_sync_yaml(&job.sync_yaml, &b.source, &job.world)?;
+        &b.source,
+        &work.join("isc.yaml"),
+        &work.join("sync.yaml"),
+    )?;
+    Ok(Setup {
+        b,
+        job,
+        tempdir,
+        work,
+        started,
+        bytes,
+        enough,
+    })
+}
 
-    let mut oc_full = Vec::new();
-    let mut oc_noop = Vec::new();
-    let mut oc_cold = Vec::new();
-    let mut sk_full = Vec::new();
-    let mut sk_noop = Vec::new();
-    for run in 0..opts.runs {
+impl Job {
+    /// The job for `world` in `source`, with its ImageSetConfiguration
+    /// written to `isc` and its `skopeo sync` file to `sync_yaml`.
+    fn new(
+        name: &'static str,
+        world: PushedWorld,
+        source: &Registry,
+        isc: &Path,
+        sync_yaml: &Path,
+    ) -> anyhow::Result<Job> {
+        write_isc(isc, source, &world)?;
+        write_sync_yaml(sync_yaml, source, &world)?;
+        Ok(Job {
+            name,
+            world,
+            isc: isc.to_path_buf(),
+            sync_yaml: sync_yaml.to_path_buf(),
+        })
+    }
+}
+
+/// Which tool goes first in run `run`: they alternate, so neither always
+/// gets the warmer machine.
+fn tool_order(run: usize) -> [Tool; 2] {
+    if run % 2 == 0 {
+        [Tool::OcMirror, Tool::Skopeo]
+    } else {
+        [Tool::Skopeo, Tool::OcMirror]
+    }
+}
+
+/// Cases a) to c): the samples of every run.
+#[derive(Default)]
+struct Copies {
+    oc_full: Vec<Sample>,
+    oc_noop: Vec<Sample>,
+    oc_cold: Vec<Sample>,
+    sk_full: Vec<Sample>,
+    sk_noop: Vec<Sample>,
+}
+
+/// a) full copy, b) no-op re-run, c) cold workspace and warm destination
+/// (oc-mirror only), `--runs` times, a fresh destination per tool and run.
+async fn copies(b: &mut Bench, job: &Job) -> anyhow::Result<Copies> {
+    let mut c = Copies::default();
+    for run in 0..b.opts.runs {
         println!(
             "\n==> Run {} of {} (fresh destination registry per tool)",
             run + 1,
-            opts.runs
+            b.opts.runs
         );
-        // Alternate which tool goes first, so neither always gets the warmer machine.
-        let order = if run % 2 == 0 {
-            [Tool::OcMirror, Tool::Skopeo]
-        } else {
-            [Tool::Skopeo, Tool::OcMirror]
-        };
-        for tool in order {
+        for tool in tool_order(run) {
             let dest = Registry::start(RegistryOptions::default()).await?;
             match tool {
                 Tool::OcMirror => {
                     let ws = b.next_dir("workspace")?;
-                    oc_full.push(
-                        b.run(tool, "full copy", &job, &dest, Some(&ws), true)
+                    c.oc_full.push(
+                        b.run(tool, "full copy", job, &dest, Some(&ws), true)
                             .await?,
                     );
-                    oc_noop.push(
-                        b.run(tool, "no-op re-run", &job, &dest, Some(&ws), false)
+                    c.oc_noop.push(
+                        b.run(tool, "no-op re-run", job, &dest, Some(&ws), false)
                             .await?,
                     );
                     let cold = b.next_dir("workspace-cold")?;
-                    oc_cold.push(
+                    c.oc_cold.push(
                         b.run(
                             tool,
                             "cold workspace, warm dest",
-                            &job,
+                            job,
                             &dest,
                             Some(&cold),
                             false,
@@ -1263,196 +1239,259 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
                     let _ = std::fs::remove_dir_all(&cold);
                 }
                 Tool::Skopeo => {
-                    sk_full.push(b.run(tool, "full copy", &job, &dest, None, true).await?);
-                    sk_noop.push(
-                        b.run(tool, "no-op re-run", &job, &dest, None, false)
-                            .await?,
-                    );
+                    c.sk_full
+                        .push(b.run(tool, "full copy", job, &dest, None, true).await?);
+                    c.sk_noop
+                        .push(b.run(tool, "no-op re-run", job, &dest, None, false).await?);
                 }
             }
             drop(dest);
         }
     }
+    Ok(c)
+}
 
-    let mut big_oc = Vec::new();
-    let mut big_sk = Vec::new();
-    let mut big_bytes = 0;
-    if opts.big_layer_mib > 0 {
-        println!(
-            "\n==> Peak RSS: {} images with one {} MiB layer each",
-            opts.big_images, opts.big_layer_mib
-        );
-        let t = Instant::now();
-        let big = big_world(opts.big_images, opts.big_layer_mib)
-            .push(&b.source)
-            .await?;
-        big_bytes = big.unique_blob_bytes();
-        println!(
-            "  pushed {} ({}) in {:.1} s",
-            mb(big_bytes),
-            mib(big_bytes),
-            t.elapsed().as_secs_f64()
-        );
-        let big_job = Job {
-            name: "big",
-            isc: work.join("isc-big.yaml"),
-            sync_yaml: work.join("sync-big.yaml"),
-            world: big,
-        };
-        write_isc(&big_job.isc, &b.source, &big_job.world)?;
-        write_sync_yaml(&big_job.sync_yaml, &b.source, &big_job.world)?;
-        for run in 0..opts.runs {
-            let order = if run % 2 == 0 {
-                [Tool::OcMirror, Tool::Skopeo]
-            } else {
-                [Tool::Skopeo, Tool::OcMirror]
-            };
-            for tool in order {
-                let dest = Registry::start(RegistryOptions::default()).await?;
-                match tool {
-                    Tool::OcMirror => {
-                        let ws = b.next_dir("workspace-big")?;
-                        big_oc.push(
-                            b.run(tool, "big layers", &big_job, &dest, Some(&ws), true)
-                                .await?,
-                        );
-                        let _ = std::fs::remove_dir_all(&ws);
-                    }
-                    Tool::Skopeo => {
-                        big_sk.push(
-                            b.run(tool, "big layers", &big_job, &dest, None, true)
-                                .await?,
-                        );
-                    }
+/// The peak-RSS case: the samples and the set's distinct blob bytes.
+#[derive(Default)]
+struct BigLayers {
+    oc: Vec<Sample>,
+    sk: Vec<Sample>,
+    bytes: u64,
+}
+
+/// The peak-RSS case: a second set of very large layers pushed into the
+/// source and copied by both tools, `--runs` times (nothing with
+/// `--big-layer-mib 0`).
+async fn big_layers(b: &mut Bench) -> anyhow::Result<BigLayers> {
+    let mut big = BigLayers::default();
+    if b.opts.big_layer_mib == 0 {
+        return Ok(big);
+    }
+    println!(
+        "\n==> Peak RSS: {} images with one {} MiB layer each",
+        b.opts.big_images, b.opts.big_layer_mib
+    );
+    let t = Instant::now();
+    let world = big_world(b.opts.big_images, b.opts.big_layer_mib)
+        .push(&b.source)
+        .await?;
+    big.bytes = world.unique_blob_bytes();
+    println!(
+        "  pushed {} ({}) in {:.1} s",
+        mb(big.bytes),
+        mib(big.bytes),
+        t.elapsed().as_secs_f64()
+    );
+    let job = Job::new(
+        "big",
+        world,
+        &b.source,
+        &b.work.join("isc-big.yaml"),
+        &b.work.join("sync-big.yaml"),
+    )?;
+    for run in 0..b.opts.runs {
+        for tool in tool_order(run) {
+            let dest = Registry::start(RegistryOptions::default()).await?;
+            match tool {
+                Tool::OcMirror => {
+                    let ws = b.next_dir("workspace-big")?;
+                    big.oc.push(
+                        b.run(tool, "big layers", &job, &dest, Some(&ws), true)
+                            .await?,
+                    );
+                    let _ = std::fs::remove_dir_all(&ws);
                 }
-                drop(dest);
+                Tool::Skopeo => {
+                    big.sk
+                        .push(b.run(tool, "big layers", &job, &dest, None, true).await?);
+                }
             }
+            drop(dest);
         }
     }
+    Ok(big)
+}
 
-    // d) Mirror to disk, carry the files across, publish: oc-mirror
-    // against `skopeo sync` to a directory and from it.
+/// Case d): the samples of every run, and what was carried across.
+#[derive(Default)]
+struct Disk {
+    create_oc: Vec<Sample>,
+    publish_oc: Vec<Sample>,
+    create_sk: Vec<Sample>,
+    publish_sk: Vec<Sample>,
+    /// Create + publish, seconds, of the runs where both were valid.
+    total_oc: Vec<f64>,
+    total_sk: Vec<f64>,
+    /// Seconds the copy across took (not timed in the totals).
+    carry_oc: Vec<f64>,
+    carry_sk: Vec<f64>,
+    /// Bytes carried by the last run of each tool, and oc-mirror's parts.
+    bytes_oc: u64,
+    bytes_sk: u64,
+    parts_oc: usize,
+}
+
+/// d) Mirror to disk, carry the files across, publish: oc-mirror against
+/// `skopeo sync` to a directory and from it, `--runs` times.
+async fn disk(b: &mut Bench, job: &Job) -> anyhow::Result<Disk> {
     println!(
         "\n==> Mirror to disk, carry across, publish ({} images; fresh directories and destination per run)",
         job.world.entries.len()
     );
-    let mut d_create_oc = Vec::new();
-    let mut d_publish_oc = Vec::new();
-    let mut d_create_sk = Vec::new();
-    let mut d_publish_sk = Vec::new();
-    let mut d_total_oc = Vec::new();
-    let mut d_total_sk = Vec::new();
-    let mut d_carry_oc = Vec::new();
-    let mut d_carry_sk = Vec::new();
-    let (mut d_bytes_oc, mut d_bytes_sk, mut d_parts_oc) = (0u64, 0u64, 0usize);
-    let oc_wanted = wants(&job.world, false);
-    let sk_wanted = wants(&job.world, true);
-    for run in 0..opts.runs {
-        let order = if run % 2 == 0 {
-            [Tool::OcMirror, Tool::Skopeo]
-        } else {
-            [Tool::Skopeo, Tool::OcMirror]
-        };
-        for tool in order {
+    let mut d = Disk::default();
+    for run in 0..b.opts.runs {
+        for tool in tool_order(run) {
             let dest = Registry::start(RegistryOptions::default()).await?;
             match tool {
-                Tool::OcMirror => {
-                    let dir = b.next_dir("oc-disk")?;
-                    let other = b.next_dir("oc-other-side")?;
-                    let cmd = b.oc_create_command(&job, &dir);
-                    let create = b
-                        .step(
-                            tool,
-                            "mirror to disk",
-                            job.name,
-                            cmd,
-                            None,
-                            &[],
-                            &["Created imageset sequence 1 ".to_string()],
-                        )
-                        .await?;
-                    let (parts, bytes, took) = carry_parts(&dir, &other, 1)?;
-                    println!(
-                        "            carried {parts} part(s), {} ({bytes} bytes), in {:.2} s (not timed)",
-                        mb(bytes),
-                        took.as_secs_f64()
-                    );
-                    (d_bytes_oc, d_parts_oc) = (bytes, parts);
-                    d_carry_oc.push(took.as_secs_f64());
-                    let cmd = b.oc_publish_command(&other, &dest);
-                    let publish = b
-                        .step(
-                            tool,
-                            "publish from disk",
-                            job.name,
-                            cmd,
-                            Some(&dest),
-                            &oc_wanted,
-                            &["Published sequence 1 ".to_string()],
-                        )
-                        .await?;
-                    if create.invalid.is_none() && publish.invalid.is_none() {
-                        d_total_oc
-                            .push(create.m.elapsed.as_secs_f64() + publish.m.elapsed.as_secs_f64());
-                    }
-                    d_create_oc.push(create);
-                    d_publish_oc.push(publish);
-                    let _ = std::fs::remove_dir_all(&dir);
-                    let _ = std::fs::remove_dir_all(&other);
-                }
-                Tool::Skopeo => {
-                    let dir = b.next_dir("skopeo-disk")?;
-                    let other = b.next_dir("skopeo-other-side")?;
-                    let cmd = b.skopeo_to_dir_command(&job, &dir);
-                    let create = b
-                        .step(tool, "sync to dir", job.name, cmd, None, &[], &[])
-                        .await?;
-                    let (bytes, took) = carry_dir(&dir, &other)?;
-                    println!(
-                        "            carried the directory, {} ({bytes} bytes), in {:.2} s (not timed)",
-                        mb(bytes),
-                        took.as_secs_f64()
-                    );
-                    d_bytes_sk = bytes;
-                    d_carry_sk.push(took.as_secs_f64());
-                    let cmd = b.skopeo_from_dir_command(&other, &dest);
-                    let publish = b
-                        .step(
-                            tool,
-                            "sync from dir",
-                            job.name,
-                            cmd,
-                            Some(&dest),
-                            &sk_wanted,
-                            &[],
-                        )
-                        .await?;
-                    if create.invalid.is_none() && publish.invalid.is_none() {
-                        d_total_sk
-                            .push(create.m.elapsed.as_secs_f64() + publish.m.elapsed.as_secs_f64());
-                    }
-                    d_create_sk.push(create);
-                    d_publish_sk.push(publish);
-                    let _ = std::fs::remove_dir_all(&dir);
-                    let _ = std::fs::remove_dir_all(&other);
-                }
+                Tool::OcMirror => disk_oc_mirror(b, job, &dest, &mut d).await?,
+                Tool::Skopeo => disk_skopeo(b, job, &dest, &mut d).await?,
             }
             drop(dest);
         }
     }
+    Ok(d)
+}
 
-    // e) A diff imageset: half the images get a new top layer (same tags,
-    // same size), sequence 2 is created in the same directory, then published.
-    // This changes the source, so it comes last.
-    let n_changed = (opts.images / 2).max(1);
+/// One run of d) for oc-mirror: create, carry the parts, publish to `dest`.
+async fn disk_oc_mirror(
+    b: &mut Bench,
+    job: &Job,
+    dest: &Registry,
+    d: &mut Disk,
+) -> anyhow::Result<()> {
+    let tool = Tool::OcMirror;
+    let dir = b.next_dir("oc-disk")?;
+    let other = b.next_dir("oc-other-side")?;
+    let cmd = b.oc_create_command(job, &dir);
+    let create = b
+        .step(
+            tool,
+            "mirror to disk",
+            job.name,
+            cmd,
+            None,
+            &[],
+            &["Created imageset sequence 1 ".to_string()],
+        )
+        .await?;
+    let (parts, bytes, took) = carry_parts(&dir, &other, 1)?;
+    println!(
+        "            carried {parts} part(s), {} ({bytes} bytes), in {:.2} s (not timed)",
+        mb(bytes),
+        took.as_secs_f64()
+    );
+    (d.bytes_oc, d.parts_oc) = (bytes, parts);
+    d.carry_oc.push(took.as_secs_f64());
+    let cmd = b.oc_publish_command(&other, dest);
+    let publish = b
+        .step(
+            tool,
+            "publish from disk",
+            job.name,
+            cmd,
+            Some(dest),
+            &wants(&job.world, false),
+            &["Published sequence 1 ".to_string()],
+        )
+        .await?;
+    if create.invalid.is_none() && publish.invalid.is_none() {
+        d.total_oc
+            .push(create.m.elapsed.as_secs_f64() + publish.m.elapsed.as_secs_f64());
+    }
+    d.create_oc.push(create);
+    d.publish_oc.push(publish);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&other);
+    Ok(())
+}
+
+/// One run of d) for skopeo: sync to a directory, copy it, sync from it to `dest`.
+async fn disk_skopeo(
+    b: &mut Bench,
+    job: &Job,
+    dest: &Registry,
+    d: &mut Disk,
+) -> anyhow::Result<()> {
+    let tool = Tool::Skopeo;
+    let dir = b.next_dir("skopeo-disk")?;
+    let other = b.next_dir("skopeo-other-side")?;
+    let cmd = b.skopeo_to_dir_command(job, &dir);
+    let create = b
+        .step(tool, "sync to dir", job.name, cmd, None, &[], &[])
+        .await?;
+    let (bytes, took) = carry_dir(&dir, &other)?;
+    println!(
+        "            carried the directory, {} ({bytes} bytes), in {:.2} s (not timed)",
+        mb(bytes),
+        took.as_secs_f64()
+    );
+    d.bytes_sk = bytes;
+    d.carry_sk.push(took.as_secs_f64());
+    let cmd = b.skopeo_from_dir_command(&other, dest);
+    let publish = b
+        .step(
+            tool,
+            "sync from dir",
+            job.name,
+            cmd,
+            Some(dest),
+            &wants(&job.world, true),
+            &[],
+        )
+        .await?;
+    if create.invalid.is_none() && publish.invalid.is_none() {
+        d.total_sk
+            .push(create.m.elapsed.as_secs_f64() + publish.m.elapsed.as_secs_f64());
+    }
+    d.create_sk.push(create);
+    d.publish_sk.push(publish);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&other);
+    Ok(())
+}
+
+/// Case e): what sequence 2 carried and how its runs went.
+struct Diff {
+    /// Images that got a new top layer.
+    changed: usize,
+    /// Sequence 2's parts (when sequence 1 went through).
+    makeup: Option<ArchiveMakeup>,
+    /// The new layers' compressed bytes: the least sequence 2 can carry.
+    minimum: u64,
+    create: Option<Sample>,
+    publish: Option<Sample>,
+}
+
+impl Diff {
+    /// Layers carried (archive − manifests, configs, metadata and tar
+    /// headers) against [`TARGET_DIFF_RATIO`] × the new layers' size, and no
+    /// layer shipped before; `None` without sequence 2's parts.
+    fn pass(&self) -> Option<bool> {
+        self.makeup.as_ref().map(|a| {
+            a.old_layers.0 == 0 && a.layers() as f64 <= TARGET_DIFF_RATIO * self.minimum as f64
+        })
+    }
+
+    /// Whether the case ran through: sequence 2 listed and published.
+    fn ok(&self) -> bool {
+        self.pass().is_some() && self.publish.as_ref().is_some_and(|p| p.invalid.is_none())
+    }
+}
+
+/// e) A diff imageset: half the images get a new top layer (same tags, same
+/// size), sequence 2 is created in the same directory as 1, its parts
+/// listed, then published and the mirror checked for the new digests. This
+/// changes the source, so it comes last.
+async fn diff(b: &mut Bench, job: &Job) -> anyhow::Result<Diff> {
+    let n_changed = (b.opts.images / 2).max(1);
     println!(
         "\n==> Diff imageset: {n_changed} of {} images get a new top layer of the same size",
-        opts.images
+        b.opts.images
     );
     let dest = Registry::start(RegistryOptions::default()).await?;
     let dir = b.next_dir("oc-diff")?;
     let other = b.next_dir("oc-diff-other-side")?;
-    let cmd = b.oc_create_command(&job, &dir);
+    let cmd = b.oc_create_command(job, &dir);
     let seq1 = b
         .step(
             Tool::OcMirror,
@@ -1473,16 +1512,19 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
             job.name,
             cmd,
             Some(&dest),
-            &oc_wanted,
+            &wants(&job.world, false),
             &["Published sequence 1 ".to_string()],
         )
         .await?;
-    let mut diff = None;
-    let mut diff_minimum = 0u64;
-    let mut diff_create = None;
-    let mut diff_publish = None;
+    let mut diff = Diff {
+        changed: n_changed,
+        makeup: None,
+        minimum: 0,
+        create: None,
+        publish: None,
+    };
     if seq1.invalid.is_none() && pub1.invalid.is_none() {
-        let mut changed = World::bench(opts.images, opts.unique_mib << 20);
+        let mut changed = World::bench(b.opts.images, b.opts.unique_mib << 20);
         changed.items.truncate(n_changed);
         for (i, item) in changed.items.iter_mut().enumerate() {
             if let Artifact::Image(spec) = &mut item.artifact
@@ -1494,15 +1536,16 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
         let t = Instant::now();
         let pushed = changed.push(&b.source).await?;
         let old_layers = layer_blobs(&job.world);
-        let new_layers: std::collections::BTreeMap<String, u64> = layer_blobs(&pushed)
+        let new_layers: BTreeMap<String, u64> = layer_blobs(&pushed)
             .into_iter()
             .filter(|(d, _)| !old_layers.contains_key(d))
             .collect();
-        diff_minimum = new_layers.values().sum();
+        diff.minimum = new_layers.values().sum();
         println!(
-            "  pushed {n_changed} new versions ({} new layers, {} = {diff_minimum} bytes compressed) in {:.1} s",
+            "  pushed {n_changed} new versions ({} new layers, {} = {} bytes compressed) in {:.1} s",
             new_layers.len(),
-            mb(diff_minimum),
+            mb(diff.minimum),
+            diff.minimum,
             t.elapsed().as_secs_f64()
         );
         let mut now = job.world.clone();
@@ -1511,7 +1554,7 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
                 *e = p.clone();
             }
         }
-        let cmd = b.oc_create_command(&job, &dir);
+        let cmd = b.oc_create_command(job, &dir);
         let seq2 = b
             .step(
                 Tool::OcMirror,
@@ -1524,8 +1567,8 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
             )
             .await?;
         if seq2.invalid.is_none() {
-            let parts = parts_of(&dir, 2)?;
-            diff = Some(archive_makeup(&parts, &new_layers, &old_layers)?);
+            let parts = imageset::parts(&dir, 2)?;
+            diff.makeup = Some(archive_makeup(&parts, &new_layers, &old_layers)?);
             carry_parts(&dir, &other, 2)?;
             let cmd = b.oc_publish_command(&other, &dest);
             let publish = b
@@ -1552,221 +1595,227 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
                     ));
                 }
             }
-            diff_publish = Some(publish);
+            diff.publish = Some(publish);
         }
-        diff_create = Some(seq2);
+        diff.create = Some(seq2);
     }
     drop(dest);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&other);
+    Ok(diff)
+}
 
-    // The table.
-    let n = opts.images;
-    let mut rows = Vec::new();
-    let full_oc = median_secs(&oc_full);
-    let full_sk = median_secs(&sk_full);
-    let full_ratio = ratio(full_oc, full_sk);
-    rows.push(Row {
-        case: format!("a) full copy, {n} images, {}", mb(bytes)),
-        oc: full_oc,
-        skopeo: full_sk,
-        unit: "s",
-        target: format!("≤ {TARGET_FULL_RATIO}× skopeo"),
-        result: match full_ratio {
-            Some(r) if r <= TARGET_FULL_RATIO => "PASS".into(),
-            Some(_) => "MISS".into(),
-            None => "FAILED".into(),
+/// PASS / MISS / FAILED of a measured value against a target.
+fn judged(ok: Option<bool>) -> String {
+    match ok {
+        Some(true) => "PASS",
+        Some(false) => "MISS",
+        None => "FAILED",
+    }
+    .into()
+}
+
+/// `info`, or FAILED when there is no valid measurement.
+fn info(v: Option<f64>) -> String {
+    if v.is_some() { "info" } else { "FAILED" }.to_string()
+}
+
+/// The table's rows of a) to c) and the peak RSS of the full copy.
+fn copy_rows(n: usize, bytes: u64, c: &Copies) -> Vec<Row> {
+    let full_oc = median_secs(&c.oc_full);
+    let full_sk = median_secs(&c.sk_full);
+    let noop_oc = median_secs(&c.oc_noop);
+    vec![
+        Row {
+            case: format!("a) full copy, {n} images, {}", mb(bytes)),
+            oc: full_oc,
+            skopeo: full_sk,
+            unit: "s",
+            target: format!("≤ {TARGET_FULL_RATIO}× skopeo"),
+            result: judged(ratio(full_oc, full_sk).map(|r| r <= TARGET_FULL_RATIO)),
         },
-    });
-    let noop_oc = median_secs(&oc_noop);
-    rows.push(Row {
-        case: format!("b) no-op re-run, {n} images"),
-        oc: noop_oc,
-        skopeo: median_secs(&sk_noop),
-        unit: "s",
-        target: format!("≤ {TARGET_NOOP_SECS} s"),
-        result: match noop_oc {
-            Some(t) if t <= TARGET_NOOP_SECS => "PASS".into(),
-            Some(_) => "MISS".into(),
-            None => "FAILED".into(),
+        Row {
+            case: format!("b) no-op re-run, {n} images"),
+            oc: noop_oc,
+            skopeo: median_secs(&c.sk_noop),
+            unit: "s",
+            target: format!("≤ {TARGET_NOOP_SECS} s"),
+            result: judged(noop_oc.map(|t| t <= TARGET_NOOP_SECS)),
         },
-    });
-    rows.push(Row {
-        case: format!("c) cold workspace, warm destination, {n} images"),
-        oc: median_secs(&oc_cold),
-        skopeo: median_secs(&sk_noop),
-        unit: "s",
-        target: "— (skopeo: its no-op)".into(),
-        result: if median_secs(&oc_cold).is_some() {
-            "info".into()
-        } else {
-            "FAILED".into()
+        Row {
+            case: format!("c) cold workspace, warm destination, {n} images"),
+            oc: median_secs(&c.oc_cold),
+            skopeo: median_secs(&c.sk_noop),
+            unit: "s",
+            target: "— (skopeo: its no-op)".into(),
+            result: info(median_secs(&c.oc_cold)),
         },
-    });
-    rows.push(Row {
-        case: format!("peak RSS, full copy of {n} images"),
-        oc: max_rss(&oc_full).map(|v| v as f64),
-        skopeo: max_rss(&sk_full).map(|v| v as f64),
-        unit: "MB",
-        target: "≤ 150 MB".into(),
-        result: match max_rss(&oc_full) {
-            Some(v) if v <= TARGET_RSS_BYTES => "PASS".into(),
-            Some(_) => "MISS".into(),
-            None => "FAILED".into(),
+        Row {
+            case: format!("peak RSS, full copy of {n} images"),
+            oc: max_rss(&c.oc_full).map(|v| v as f64),
+            skopeo: max_rss(&c.sk_full).map(|v| v as f64),
+            unit: "MB",
+            target: "≤ 150 MB".into(),
+            result: judged(max_rss(&c.oc_full).map(|v| v <= TARGET_RSS_BYTES)),
         },
-    });
-    if opts.big_layer_mib > 0 {
-        rows.push(Row {
+    ]
+}
+
+/// The table's rows of the big-layer case (none when it did not run).
+fn big_rows(opts: &Opts, big: &BigLayers) -> Vec<Row> {
+    if opts.big_layer_mib == 0 {
+        return Vec::new();
+    }
+    vec![
+        Row {
             case: format!(
                 "big layers: copy {} × {} MiB layer",
                 opts.big_images, opts.big_layer_mib
             ),
-            oc: median_secs(&big_oc),
-            skopeo: median_secs(&big_sk),
+            oc: median_secs(&big.oc),
+            skopeo: median_secs(&big.sk),
             unit: "s",
             target: "— (time, for reference)".into(),
-            result: if median_secs(&big_oc).is_some() {
-                "info".into()
-            } else {
-                "FAILED".into()
-            },
-        });
-        rows.push(Row {
+            result: info(median_secs(&big.oc)),
+        },
+        Row {
             case: format!(
                 "peak RSS, {} × {} MiB layers",
                 opts.big_images, opts.big_layer_mib
             ),
-            oc: max_rss(&big_oc).map(|v| v as f64),
-            skopeo: max_rss(&big_sk).map(|v| v as f64),
+            oc: max_rss(&big.oc).map(|v| v as f64),
+            skopeo: max_rss(&big.sk).map(|v| v as f64),
             unit: "MB",
             target: "≤ 150 MB".into(),
-            result: match max_rss(&big_oc) {
-                Some(v) if v <= TARGET_RSS_BYTES => "PASS".into(),
-                Some(_) => "MISS".into(),
-                None => "FAILED".into(),
-            },
-        });
-    }
+            result: judged(max_rss(&big.oc).map(|v| v <= TARGET_RSS_BYTES)),
+        },
+    ]
+}
 
-    let info = |v: Option<f64>| if v.is_some() { "info" } else { "FAILED" }.to_string();
-    rows.push(Row {
-        case: format!("d) mirror to disk, {n} images (skopeo: sync to dir)"),
-        oc: median_secs(&d_create_oc),
-        skopeo: median_secs(&d_create_sk),
-        unit: "s",
-        target: "—".into(),
-        result: info(median_secs(&d_create_oc)),
-    });
-    rows.push(Row {
-        case: "d) publish to a fresh registry (skopeo: sync from dir)".into(),
-        oc: median_secs(&d_publish_oc),
-        skopeo: median_secs(&d_publish_sk),
-        unit: "s",
-        target: "—".into(),
-        result: info(median_secs(&d_publish_oc)),
-    });
-    let total_oc = median(d_total_oc.clone());
-    let total_sk = median(d_total_sk.clone());
-    rows.push(Row {
-        case: "d) create + publish".into(),
-        oc: total_oc,
-        skopeo: total_sk,
-        unit: "s",
-        target: "≤ 1× skopeo".into(),
-        result: match ratio(total_oc, total_sk) {
-            Some(r) if r <= 1.0 => "PASS".into(),
-            Some(_) => "MISS".into(),
-            None => "FAILED".into(),
+/// The table's rows of d).
+fn disk_rows(n: usize, d: &Disk) -> Vec<Row> {
+    let total_oc = stats::median(d.total_oc.clone());
+    let total_sk = stats::median(d.total_sk.clone());
+    let rss_oc = max_rss(&d.create_oc).max(max_rss(&d.publish_oc));
+    vec![
+        Row {
+            case: format!("d) mirror to disk, {n} images (skopeo: sync to dir)"),
+            oc: median_secs(&d.create_oc),
+            skopeo: median_secs(&d.create_sk),
+            unit: "s",
+            target: "—".into(),
+            result: info(median_secs(&d.create_oc)),
         },
-    });
-    let d_rss_oc = max_rss(&d_create_oc).max(max_rss(&d_publish_oc));
-    rows.push(Row {
-        case: "peak RSS, create / publish".into(),
-        oc: d_rss_oc.map(|v| v as f64),
-        skopeo: max_rss(&d_create_sk)
-            .max(max_rss(&d_publish_sk))
-            .map(|v| v as f64),
-        unit: "MB",
-        target: "≤ 150 MB".into(),
-        result: match d_rss_oc {
-            Some(v) if v <= TARGET_RSS_BYTES => "PASS".into(),
-            Some(_) => "MISS".into(),
-            None => "FAILED".into(),
+        Row {
+            case: "d) publish to a fresh registry (skopeo: sync from dir)".into(),
+            oc: median_secs(&d.publish_oc),
+            skopeo: median_secs(&d.publish_sk),
+            unit: "s",
+            target: "—".into(),
+            result: info(median_secs(&d.publish_oc)),
         },
-    });
-    // The diff: layers carried (archive − manifests, configs, metadata and
-    // tar headers) against 1.01 × the new layers' compressed size.
-    let diff_pass = diff.as_ref().map(|a| {
-        let layers = a.archive - a.manifests_configs.1 - a.metadata - a.tar_overhead;
-        a.old_layers.0 == 0 && layers as f64 <= TARGET_DIFF_RATIO * diff_minimum as f64
-    });
-    let diff_ok = diff_pass.is_some() && diff_publish.as_ref().is_some_and(|p| p.invalid.is_none());
-    rows.push(Row {
-        case: format!("e) diff archive, {n_changed} of {n} top layers changed"),
-        oc: diff.as_ref().map(|a| a.archive as f64),
+        Row {
+            case: "d) create + publish".into(),
+            oc: total_oc,
+            skopeo: total_sk,
+            unit: "s",
+            target: "≤ 1× skopeo".into(),
+            result: judged(ratio(total_oc, total_sk).map(|r| r <= 1.0)),
+        },
+        Row {
+            case: "peak RSS, create / publish".into(),
+            oc: rss_oc.map(|v| v as f64),
+            skopeo: max_rss(&d.create_sk)
+                .max(max_rss(&d.publish_sk))
+                .map(|v| v as f64),
+            unit: "MB",
+            target: "≤ 150 MB".into(),
+            result: judged(rss_oc.map(|v| v <= TARGET_RSS_BYTES)),
+        },
+    ]
+}
+
+/// The table's row of e).
+fn diff_row(n: usize, diff: &Diff) -> Row {
+    Row {
+        case: format!(
+            "e) diff archive, {} of {n} top layers changed",
+            diff.changed
+        ),
+        oc: diff.makeup.as_ref().map(|a| a.archive as f64),
         skopeo: None,
         unit: "MB",
         target: format!("≤ {TARGET_DIFF_RATIO}× minimum + metadata"),
-        result: match diff_pass {
-            _ if !diff_ok => "FAILED".into(),
+        result: match diff.pass() {
+            _ if !diff.ok() => "FAILED".into(),
             Some(true) => "PASS".into(),
             _ => "MISS".into(),
         },
-    });
+    }
+}
 
-    println!(
-        "\n==> Results (median of {} run(s); peak RSS is the maximum VmHWM over the runs)",
-        opts.runs
-    );
-    print_table(&rows);
+/// Seconds, two decimals, comma-separated.
+fn list_secs(v: &[f64]) -> String {
+    v.iter()
+        .map(|x| format!("{x:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every run's seconds, per case, and what d) carried across.
+fn print_all_runs(c: &Copies, big: &BigLayers, d: &Disk) {
     println!("\nAll runs, seconds:");
     let detail = |label: &str, s: &[Sample]| {
         if !s.is_empty() {
             println!("  {label:<42} {}", all_secs(s));
         }
     };
-    detail("oc-mirror full copy", &oc_full);
-    detail("skopeo full copy", &sk_full);
-    detail("oc-mirror no-op re-run", &oc_noop);
-    detail("skopeo no-op re-run", &sk_noop);
-    detail("oc-mirror cold workspace, warm destination", &oc_cold);
-    detail("oc-mirror big layers", &big_oc);
-    detail("skopeo big layers", &big_sk);
-    detail("oc-mirror mirror to disk", &d_create_oc);
-    detail("oc-mirror publish", &d_publish_oc);
-    detail("skopeo sync to dir", &d_create_sk);
-    detail("skopeo sync from dir", &d_publish_sk);
-    let list = |v: &[f64]| {
-        v.iter()
-            .map(|x| format!("{x:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    detail("oc-mirror full copy", &c.oc_full);
+    detail("skopeo full copy", &c.sk_full);
+    detail("oc-mirror no-op re-run", &c.oc_noop);
+    detail("skopeo no-op re-run", &c.sk_noop);
+    detail("oc-mirror cold workspace, warm destination", &c.oc_cold);
+    detail("oc-mirror big layers", &big.oc);
+    detail("skopeo big layers", &big.sk);
+    detail("oc-mirror mirror to disk", &d.create_oc);
+    detail("oc-mirror publish", &d.publish_oc);
+    detail("skopeo sync to dir", &d.create_sk);
+    detail("skopeo sync from dir", &d.publish_sk);
     println!(
         "  {:<42} {}",
         "oc-mirror create + publish",
-        list(&d_total_oc)
+        list_secs(&d.total_oc)
     );
-    println!("  {:<42} {}", "skopeo to dir + from dir", list(&d_total_sk));
     println!(
-        "Carried across (copy to the other side, not timed in the totals): oc-mirror {d_parts_oc} part(s), {} in {} s; skopeo's directory {} in {} s",
-        mb(d_bytes_oc),
-        list(&d_carry_oc),
-        mb(d_bytes_sk),
-        list(&d_carry_sk),
+        "  {:<42} {}",
+        "skopeo to dir + from dir",
+        list_secs(&d.total_sk)
     );
-    if let Some(a) = &diff {
-        let layers = a.archive - a.manifests_configs.1 - a.metadata - a.tar_overhead;
+    println!(
+        "Carried across (copy to the other side, not timed in the totals): oc-mirror {} part(s), {} in {} s; skopeo's directory {} in {} s",
+        d.parts_oc,
+        mb(d.bytes_oc),
+        list_secs(&d.carry_oc),
+        mb(d.bytes_sk),
+        list_secs(&d.carry_sk),
+    );
+}
+
+/// What sequence 2 carried, from `tar -tvf`, and how its runs went.
+fn print_diff(n: usize, diff: &Diff) {
+    let minimum = diff.minimum;
+    if let Some(a) = &diff.makeup {
+        let layers = a.layers();
         let overhead = a.archive - layers;
         println!(
-            "Diff imageset (sequence 2, {n_changed} of {n} images with a new top layer), from `tar -tvf` of its {} part(s):",
-            a.parts
+            "Diff imageset (sequence 2, {} of {n} images with a new top layer), from `tar -tvf` of its {} part(s):",
+            diff.changed, a.parts
         );
         println!(
             "  archive (sum of mirror_seq2_*.tar)     {:>11} bytes",
             a.archive
         );
-        println!("  minimum (the new compressed layers)    {diff_minimum:>11} bytes");
+        println!("  minimum (the new compressed layers)    {minimum:>11} bytes");
         println!(
             "  in it: new layers                      {:>11} bytes ({} blobs)",
             a.new_layers.1, a.new_layers.0
@@ -1789,24 +1838,24 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
         );
         println!(
             "  overhead (manifests + configs + metadata + tar) {overhead} bytes = {:.2} % of the minimum",
-            100.0 * overhead as f64 / diff_minimum.max(1) as f64
+            100.0 * overhead as f64 / minimum.max(1) as f64
         );
         println!(
             "  ratio archive / minimum {:.4}×; archive − overhead = {layers} bytes = {:.4}× the minimum",
-            a.archive as f64 / diff_minimum.max(1) as f64,
-            layers as f64 / diff_minimum.max(1) as f64
+            a.archive as f64 / minimum.max(1) as f64,
+            layers as f64 / minimum.max(1) as f64
         );
         println!(
             "  judged: archive − overhead ≤ {TARGET_DIFF_RATIO} × minimum ({layers} ≤ {:.0}) and no layer shipped before: {}",
-            TARGET_DIFF_RATIO * diff_minimum as f64,
-            if diff_pass == Some(true) {
+            TARGET_DIFF_RATIO * minimum as f64,
+            if diff.pass() == Some(true) {
                 "PASS"
             } else {
                 "MISS"
             }
         );
     }
-    for (label, s) in [("create", &diff_create), ("publish", &diff_publish)] {
+    for (label, s) in [("create", &diff.create), ("publish", &diff.publish)] {
         if let Some(s) = s {
             println!(
                 "  sequence 2 {label}: {:.2} s{}{}",
@@ -1816,7 +1865,11 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
             );
         }
     }
-    if let (Some(oc), Some(sk)) = (full_oc, full_sk) {
+}
+
+/// MB/s of the full copy and of the big-layer copy, both tools.
+fn print_throughput(bytes: u64, c: &Copies, big: &BigLayers) {
+    if let (Some(oc), Some(sk)) = (median_secs(&c.oc_full), median_secs(&c.sk_full)) {
         println!(
             "Throughput of the full copy ({}): oc-mirror {:.0} MB/s, skopeo {:.0} MB/s",
             mb(bytes),
@@ -1824,23 +1877,27 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
             bytes as f64 / 1e6 / sk
         );
     }
-    if big_bytes > 0
-        && let (Some(oc), Some(sk)) = (median_secs(&big_oc), median_secs(&big_sk))
+    if big.bytes > 0
+        && let (Some(oc), Some(sk)) = (median_secs(&big.oc), median_secs(&big.sk))
     {
         println!(
             "Throughput of the big-layer copy ({}): oc-mirror {:.0} MB/s, skopeo {:.0} MB/s",
-            mb(big_bytes),
-            big_bytes as f64 / 1e6 / oc,
-            big_bytes as f64 / 1e6 / sk
+            mb(big.bytes),
+            big.bytes as f64 / 1e6 / oc,
+            big.bytes as f64 / 1e6 / sk
         );
     }
+}
+
+/// Where the CPU time went, per case (medians of the valid runs).
+fn print_cpu(c: &Copies, big: &BigLayers, d: &Disk) {
     let cpu = |label: &str, s: &[Sample]| {
         let valid: Vec<&Sample> = s.iter().filter(|s| s.invalid.is_none()).collect();
         if valid.is_empty() {
             return;
         }
         let med = |f: &dyn Fn(&Sample) -> f64| {
-            median(valid.iter().map(|s| f(s)).collect()).unwrap_or(0.0)
+            stats::median(valid.iter().map(|s| f(s)).collect()).unwrap_or(0.0)
         };
         let wall = med(&|s| s.m.elapsed.as_secs_f64());
         let machine = med(&|s| s.m.machine_busy_secs);
@@ -1857,22 +1914,55 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
     println!(
         "CPU (medians; `registries` = source + destination docker-registry processes; `whole machine` = every process, /proc/stat):"
     );
-    cpu("oc-mirror full copy", &oc_full);
-    cpu("skopeo full copy", &sk_full);
-    cpu("oc-mirror no-op re-run", &oc_noop);
-    cpu("skopeo no-op re-run", &sk_noop);
-    cpu("oc-mirror big layers", &big_oc);
-    cpu("skopeo big layers", &big_sk);
-    cpu("oc-mirror mirror to disk", &d_create_oc);
-    cpu("skopeo sync to dir", &d_create_sk);
-    cpu("oc-mirror publish", &d_publish_oc);
-    cpu("skopeo sync from dir", &d_publish_sk);
-    let noop_gets: usize = oc_noop.iter().map(|s| s.source_blob_gets).sum();
-    let sk_noop_gets: usize = sk_noop.iter().map(|s| s.source_blob_gets).sum();
+    cpu("oc-mirror full copy", &c.oc_full);
+    cpu("skopeo full copy", &c.sk_full);
+    cpu("oc-mirror no-op re-run", &c.oc_noop);
+    cpu("skopeo no-op re-run", &c.sk_noop);
+    cpu("oc-mirror big layers", &big.oc);
+    cpu("skopeo big layers", &big.sk);
+    cpu("oc-mirror mirror to disk", &d.create_oc);
+    cpu("skopeo sync to dir", &d.create_sk);
+    cpu("oc-mirror publish", &d.publish_oc);
+    cpu("skopeo sync from dir", &d.publish_sk);
+}
+
+/// Runs every case, prints the table and the details; `Ok(false)` when a
+/// run failed its checks.
+async fn bench(opts: Opts) -> anyhow::Result<bool> {
+    let Setup {
+        mut b,
+        job,
+        tempdir,
+        work,
+        started,
+        bytes,
+        enough,
+    } = setup(&opts).await?;
+    let copies = copies(&mut b, &job).await?;
+    let big = big_layers(&mut b).await?;
+    let disk = disk(&mut b, &job).await?;
+    let diff = diff(&mut b, &job).await?;
+
+    let n = opts.images;
+    let mut rows = copy_rows(n, bytes, &copies);
+    rows.extend(big_rows(&opts, &big));
+    rows.extend(disk_rows(n, &disk));
+    rows.push(diff_row(n, &diff));
+    println!(
+        "\n==> Results (median of {} run(s); peak RSS is the maximum VmHWM over the runs)",
+        opts.runs
+    );
+    print_table(&rows);
+    print_all_runs(&copies, &big, &disk);
+    print_diff(n, &diff);
+    print_throughput(bytes, &copies, &big);
+    print_cpu(&copies, &big, &disk);
+    let noop_gets: usize = copies.oc_noop.iter().map(|s| s.source_blob_gets).sum();
+    let sk_noop_gets: usize = copies.sk_noop.iter().map(|s| s.source_blob_gets).sum();
     println!(
         "Source blob downloads during no-op re-runs: oc-mirror {noop_gets}, skopeo {sk_noop_gets} (all runs)"
     );
-    if let Some(s) = oc_cold.iter().find(|s| s.invalid.is_none()) {
+    if let Some(s) = copies.oc_cold.iter().find(|s| s.invalid.is_none()) {
         println!("oc-mirror cold workspace, warm destination: {}", s.note);
     }
     if !enough {
@@ -1880,7 +1970,7 @@ async fn bench(opts: Opts) -> anyhow::Result<bool> {
             "Note: the set is smaller than the issue's (≥ 20 images, ≥ 100 MB); the targets are only indicative."
         );
     }
-    println!("Benchmark took {:.0} s.", total.elapsed().as_secs_f64());
+    println!("Benchmark took {:.0} s.", started.elapsed().as_secs_f64());
 
     let ok = b.failures.is_empty();
     if !ok {
