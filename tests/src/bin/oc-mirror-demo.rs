@@ -8,18 +8,30 @@
 //! 5. checks the mirror with the independent client of `oc-mirror-tests`,
 //!    digest for digest, plus `mapping.txt` and the source registry's log;
 //! 6. runs `oc-mirror` again and shows that it copied nothing;
-//! 7. mirrors OpenShift releases: payloads pushed into the source, a local
+//! 7. carries imagesets across an air gap: on the connected side
+//!    `oc-mirror -c isc.yaml file://DIR` writes sequence 1; its
+//!    `mirror_seq1_*.tar` parts are copied to the disconnected side's directory and
+//!    published into a third, empty registry with
+//!    `oc-mirror --from file://MEDIA docker://REGISTRY/ocp`; then the source
+//!    gains a new tag and a new image (new layers on shared base layers), and
+//!    sequence 2 is created, carried and published the same way. Checked: the
+//!    parts' contents (sequence 1 every layer, sequence 2 exactly the new
+//!    ones), that publishing never reaches the source and uploads no old
+//!    layer, and every image in the disconnected mirror, digest for digest,
+//!    with the client of `oc-mirror-tests` and with `skopeo inspect`;
+//! 8. mirrors OpenShift releases: payloads pushed into the source, a local
 //!    update service, signatures from a throwaway key oc-mirror is told to
 //!    trust; the shortest upgrade path of a channel plus the graph-data image,
 //!    checked in the mirror and in the cluster resources;
-//! 8. prints a report and exits non-zero if any check failed.
+//! 9. prints a report and exits non-zero if any check failed.
 //!
 //! The workspace, the ISC and the logs are kept in
 //! `$TMPDIR/oc-mirror-demo-work` (`/tmp/oc-mirror-demo-work`; or `--work-dir
-//! DIR`), whose path is printed; its `workspace/` is recreated on every run.
-//! The registries are temporary and stop on exit unless `--keep-running`.
+//! DIR`), whose path is printed; its `workspace/`, `workspace-releases/` and
+//! `imagesets/` are recreated on every run. The registries are temporary and
+//! stop on exit unless `--keep-running`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -27,10 +39,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use oc_mirror_tests::client::sha256_digest;
-use oc_mirror_tests::fixture::{Format, ImageSpec, LayerSpec, push_image};
+use oc_mirror_tests::fixture::{Format, ImageSpec, LayerSpec, PushedImage, push_image};
 use oc_mirror_tests::release::ReleaseWorld;
 use oc_mirror_tests::signing::ReleaseSigner;
-use oc_mirror_tests::world::names;
+use oc_mirror_tests::world::{PushedArtifact, names};
 use oc_mirror_tests::{
     CincinnatiServer, GraphSpec, PushedWorld, Registry, RegistryOptions, World, WorldEntry,
 };
@@ -49,14 +61,15 @@ usage: oc-mirror-demo [--work-dir DIR] [--keep-running]
 
 Starts a source and a mirror registry on loopback, fills the source with sample
 images, mirrors them with oc-mirror (found next to this executable), checks the
-mirror digest for digest, runs oc-mirror again (a no-op), then mirrors sample
-OpenShift releases from a local update service (signed, with the graph-data
-image) and reports.
+mirror digest for digest, runs oc-mirror again (a no-op), carries two
+imagesets (a full one, then a differential one) across an air gap into a
+third registry, then mirrors sample OpenShift releases from a local update
+service (signed, with the graph-data image) and reports.
 
-  --work-dir DIR    where the workspace, ISC and logs are kept
+  --work-dir DIR    where the workspaces, ISCs, imagesets and logs are kept
                     (default: /tmp/oc-mirror-demo-work, i.e. under $TMPDIR;
-                    its `workspace/` is recreated on every run)
-  --keep-running    keep both registries up after the report, until Ctrl-C
+                    its `workspace/` and `imagesets/` are recreated on every run)
+  --keep-running    keep the registries up after the report, until Ctrl-C
 ";
 
 struct Args {
@@ -668,7 +681,10 @@ async fn run(args: Args) -> anyhow::Result<usize> {
     )
     .await?;
 
-    println!("\n==> 7. Mirroring OpenShift releases (a local update service, signed payloads)");
+    println!("\n==> 7. Imagesets across the air gap: mirror to disk, carry, disk to mirror");
+    let sets = imagesets(&bin, &work, &source, &world, &mut checks).await?;
+
+    println!("\n==> 8. Mirroring OpenShift releases (a local update service, signed payloads)");
     let releases = mirror_releases(&bin, &work, &source, &mirror, &mut checks).await?;
 
     // The report.
@@ -731,6 +747,44 @@ async fn run(args: Args) -> anyhow::Result<usize> {
             s.downloaded_bytes
         );
     }
+    let [s1, s2] = &sets.seqs;
+    println!(
+        "\nImagesets: connected side → parts carried → disconnected registry {}/{AIRGAP_PREFIX} (never in touch with the source):",
+        sets.disconnected.host()
+    );
+    println!("              parts  carried                manifests+configs  layers");
+    for (n, s, note) in [
+        (1, s1, "everything".to_string()),
+        (
+            2,
+            s2,
+            format!(
+                "only the new ones; {} layers of the set not carried again ({} of them shared by the new images)",
+                s2.layers_not_carried, sets.shared_layers
+            ),
+        ),
+    ] {
+        println!(
+            "  sequence {n}: {:<6} {:<22} {:<18} {} ({}): {note}",
+            s.parts,
+            format!("{} ({} B)", human(s.part_bytes), s.part_bytes),
+            format!("{} ({})", s.small_blobs, human(s.small_bytes)),
+            s.layers,
+            human(s.layer_bytes),
+        );
+    }
+    println!(
+        "  sequence 2 is {:.0}% of sequence 1's bytes for {} images instead of {} ({} new layers); the disconnected mirror holds all {}, digest for digest",
+        100.0 * s2.part_bytes as f64 / s1.part_bytes.max(1) as f64,
+        s2.images,
+        s1.images,
+        sets.new_layers,
+        sets.images
+    );
+    println!(
+        "  times: create seq 1 {:.2} s, publish seq 1 {:.2} s, create seq 2 {:.2} s, publish seq 2 {:.2} s",
+        sets.seconds[0], sets.seconds[1], sets.seconds[2], sets.seconds[3]
+    );
     println!(
         "\nReleases: {} mirrored by the shortest upgrade path 4.14.2 → 4.15.1 of stable-4.15 ({} images), signatures checked and kept, graph-data image built; cluster resources in {}",
         releases.versions.join(", "),
@@ -746,22 +800,839 @@ async fn run(args: Args) -> anyhow::Result<usize> {
         work.join("first-run.log").display(),
         work.join("second-run.log").display()
     );
+    println!(
+        "  imagesets:  {} (isc.yaml, connected/, disconnected/, logs)",
+        sets.root.display()
+    );
     println!("Demo finished in {:.1} s.", total.elapsed().as_secs_f64());
 
     if args.keep_running {
         println!(
-            "\nRegistries still running: source {} , mirror {} (e.g. skopeo inspect --tls-verify=false docker://{}/{}/{}). Ctrl-C to stop.",
+            "\nRegistries still running: source {} , mirror {} , disconnected {} (e.g. skopeo inspect --tls-verify=false docker://{}/{}/{}). Ctrl-C to stop.",
             source.url(),
             mirror.url(),
+            sets.disconnected.url(),
             mirror.host(),
             PREFIX,
             world.entries[0].reference()
         );
         let _ = tokio::signal::ctrl_c().await;
     } else {
-        println!("The two registries were temporary and stop now (--keep-running keeps them).");
+        println!("The three registries were temporary and stop now (--keep-running keeps them).");
     }
     Ok(failed)
+}
+
+/// Repository prefix in the disconnected mirror (step 7).
+const AIRGAP_PREFIX: &str = "ocp";
+
+/// One image of the imageset step: a reference of the ISC and what it is.
+struct SetImage {
+    /// `repo:tag` or `repo@digest` (no host).
+    reference: String,
+    repo: String,
+    /// The tag it gets in the mirror (`sha256-…` when listed by digest).
+    mirror_tag: String,
+    digest: String,
+    manifest_bytes: Vec<u8>,
+    /// The platform manifests of an index.
+    children: Vec<String>,
+    configs: BTreeSet<String>,
+    /// Layer digest → compressed size.
+    layers: BTreeMap<String, u64>,
+}
+
+impl SetImage {
+    /// Every manifest digest (top and children) and config digest.
+    fn manifests_and_configs(&self) -> BTreeSet<String> {
+        let mut out: BTreeSet<String> = self.configs.clone();
+        out.insert(self.digest.clone());
+        out.extend(self.children.iter().cloned());
+        out
+    }
+}
+
+/// Configs and layers of single-platform images.
+fn configs_and_layers(images: &[&PushedImage]) -> (BTreeSet<String>, BTreeMap<String, u64>) {
+    let mut configs = BTreeSet::new();
+    let mut layers = BTreeMap::new();
+    for i in images {
+        configs.insert(i.config_digest.clone());
+        for (d, s) in i.blob_digests.iter().zip(&i.blob_sizes) {
+            if *d != i.config_digest {
+                layers.insert(d.clone(), *s);
+            }
+        }
+    }
+    (configs, layers)
+}
+
+/// One [`SetImage`] per tag of a world entry (by digest when untagged).
+fn set_images_of(e: &WorldEntry) -> Vec<SetImage> {
+    let images: Vec<&PushedImage> = match &e.pushed {
+        PushedArtifact::Image(i) => vec![i],
+        PushedArtifact::Index(ix) => ix.images.iter().collect(),
+    };
+    let (configs, layers) = configs_and_layers(&images);
+    let refs: Vec<(String, String)> = if e.tags.is_empty() {
+        vec![(e.digest_reference(), digest_tag(&e.digest))]
+    } else {
+        e.tags
+            .iter()
+            .map(|t| (format!("{}:{t}", e.repo), t.clone()))
+            .collect()
+    };
+    refs.into_iter()
+        .map(|(reference, mirror_tag)| SetImage {
+            reference,
+            repo: e.repo.clone(),
+            mirror_tag,
+            digest: e.digest.clone(),
+            manifest_bytes: e.manifest_bytes().to_vec(),
+            children: e
+                .children()
+                .iter()
+                .map(|c| c.manifest_digest.clone())
+                .collect(),
+            configs: configs.clone(),
+            layers: layers.clone(),
+        })
+        .collect()
+}
+
+fn set_image_of(p: &PushedImage) -> SetImage {
+    let (configs, layers) = configs_and_layers(&[p]);
+    let tag = p
+        .tag
+        .clone()
+        .unwrap_or_else(|| digest_tag(&p.manifest_digest));
+    SetImage {
+        reference: format!("{}:{tag}", p.repo),
+        repo: p.repo.clone(),
+        mirror_tag: tag,
+        digest: p.manifest_digest.clone(),
+        manifest_bytes: p.manifest_bytes.clone(),
+        children: Vec::new(),
+        configs,
+        layers,
+    }
+}
+
+fn imageset_isc(source: &Registry, images: &[SetImage]) -> String {
+    let mut yaml = String::from(
+        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n",
+    );
+    for i in images {
+        yaml.push_str(&format!("    - name: {}/{}\n", source.host(), i.reference));
+    }
+    yaml
+}
+
+/// The parts `DIR/mirror_seq<seq>_*.tar`, in order.
+fn imageset_parts(dir: &Path, seq: u64) -> anyhow::Result<Vec<PathBuf>> {
+    let prefix = format!("mirror_seq{seq}_");
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with(&prefix) && name.ends_with(".tar")
+        })
+        .map(|e| e.path())
+        .collect();
+    parts.sort();
+    Ok(parts)
+}
+
+/// Copies the parts of sequence `seq` from `from` into `to`, as a person
+/// carries them across the gap on removable media; returns the copies.
+fn carry(from: &Path, to: &Path, seq: u64) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(to)?;
+    let mut out = Vec::new();
+    for part in imageset_parts(from, seq)? {
+        let name = part.file_name().context("a part has a name")?;
+        let dest = to.join(name);
+        let bytes = std::fs::copy(&part, &dest)
+            .with_context(|| format!("copying {} to {}", part.display(), dest.display()))?;
+        println!(
+            "  $ cp {} {}/   ({})",
+            part.display(),
+            to.display(),
+            human(bytes)
+        );
+        out.push(dest);
+    }
+    Ok(out)
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// `(path, size)` of every member of a tar file, read header by header
+/// (ustar, with PAX `path` and GNU long names), skipping over the data.
+fn tar_listing(path: &Path) -> anyhow::Result<Vec<(String, u64)>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let octal = |field: &[u8]| -> anyhow::Result<u64> {
+        let text: String = field
+            .iter()
+            .take_while(|&&b| b != 0)
+            .map(|&b| b as char)
+            .collect();
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(0);
+        }
+        u64::from_str_radix(text, 8).with_context(|| format!("bad octal field {text:?}"))
+    };
+    let cstr = |field: &[u8]| -> String {
+        let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+        String::from_utf8_lossy(&field[..end]).into_owned()
+    };
+    let mut file = BufReader::new(
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
+    );
+    let mut out = Vec::new();
+    let mut long_name: Option<String> = None;
+    let mut header = [0u8; 512];
+    loop {
+        if file.read_exact(&mut header).is_err() || header.iter().all(|&b| b == 0) {
+            break;
+        }
+        let size = octal(&header[124..136])?;
+        let padded = size.div_ceil(512) * 512;
+        match header[156] {
+            b'x' | b'L' => {
+                let mut data = vec![0u8; size as usize];
+                file.read_exact(&mut data)?;
+                file.seek(SeekFrom::Current((padded - size) as i64))?;
+                long_name = if header[156] == b'L' {
+                    Some(cstr(&data))
+                } else {
+                    String::from_utf8_lossy(&data).lines().find_map(|record| {
+                        let (_, kv) = record.split_once(' ')?;
+                        kv.strip_prefix("path=").map(str::to_string)
+                    })
+                };
+            }
+            b'g' => {
+                file.seek(SeekFrom::Current(padded as i64))?;
+            }
+            _ => {
+                let name = match long_name.take() {
+                    Some(name) => name,
+                    None => {
+                        let prefix = cstr(&header[345..500]);
+                        let name = cstr(&header[..100]);
+                        if &header[257..262] == b"ustar" && !prefix.is_empty() {
+                            format!("{prefix}/{name}")
+                        } else {
+                            name
+                        }
+                    }
+                };
+                out.push((name, size));
+                file.seek(SeekFrom::Current(padded as i64))?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What the parts of one sequence hold.
+struct SeqContents {
+    parts: Vec<PathBuf>,
+    part_bytes: u64,
+    /// `blobs/sha256/…` entries: digest → size.
+    blobs: BTreeMap<String, u64>,
+}
+
+fn read_sequence(parts: &[PathBuf]) -> anyhow::Result<SeqContents> {
+    let mut blobs = BTreeMap::new();
+    for part in parts {
+        for (path, size) in tar_listing(part)? {
+            if let Some(hex) = path.strip_prefix("blobs/sha256/") {
+                blobs.insert(format!("sha256:{hex}"), size);
+            }
+        }
+    }
+    Ok(SeqContents {
+        parts: parts.to_vec(),
+        part_bytes: parts.iter().map(|p| file_size(p)).sum(),
+        blobs,
+    })
+}
+
+/// One sequence in numbers, for the report.
+#[derive(Clone, Copy, Default)]
+struct SeqStats {
+    parts: usize,
+    part_bytes: u64,
+    images: usize,
+    small_blobs: usize,
+    small_bytes: u64,
+    layers: usize,
+    layer_bytes: u64,
+    /// Layers of the set left out because an earlier sequence carried them.
+    layers_not_carried: usize,
+}
+
+/// Checks what one sequence carries: every manifest and config of the set,
+/// and exactly the layers in `want_layers`.
+fn check_sequence(
+    checks: &mut Checks,
+    seq: u64,
+    contents: &SeqContents,
+    set: &[SetImage],
+    want_layers: &BTreeMap<String, u64>,
+) -> SeqStats {
+    let small: BTreeSet<String> = set.iter().flat_map(|i| i.manifests_and_configs()).collect();
+    let all_layers: BTreeMap<String, u64> = set.iter().flat_map(|i| i.layers.clone()).collect();
+    let missing_small: Vec<String> = small
+        .iter()
+        .filter(|d| !contents.blobs.contains_key(*d))
+        .map(|d| short(d))
+        .collect();
+    checks.check(
+        missing_small.is_empty(),
+        format!(
+            "sequence {seq} holds every manifest and config of the set ({}){}",
+            small.len(),
+            if missing_small.is_empty() {
+                String::new()
+            } else {
+                format!("; missing {missing_small:?}")
+            }
+        ),
+    );
+    let carried: BTreeMap<String, u64> = contents
+        .blobs
+        .iter()
+        .filter(|(d, _)| !small.contains(*d))
+        .map(|(d, s)| (d.clone(), *s))
+        .collect();
+    let want_bytes: u64 = want_layers.values().sum();
+    let carried_bytes: u64 = carried.values().sum();
+    let ok = carried.keys().eq(want_layers.keys()) && carried_bytes == want_bytes;
+    let unexpected: Vec<String> = carried
+        .keys()
+        .filter(|d| !want_layers.contains_key(*d))
+        .map(|d| short(d))
+        .collect();
+    let absent: Vec<String> = want_layers
+        .keys()
+        .filter(|d| !carried.contains_key(*d))
+        .map(|d| short(d))
+        .collect();
+    checks.check(
+        ok,
+        format!(
+            "sequence {seq} carries exactly {} layer blob(s), {} ({}), of the set's {}{}",
+            want_layers.len(),
+            human(want_bytes),
+            want_bytes,
+            all_layers.len(),
+            if ok {
+                String::new()
+            } else {
+                format!(
+                    "; it carries {} ({carried_bytes} bytes): unexpected {unexpected:?}, missing {absent:?}",
+                    carried.len()
+                )
+            }
+        ),
+    );
+    SeqStats {
+        parts: contents.parts.len(),
+        part_bytes: contents.part_bytes,
+        images: set.len(),
+        small_blobs: small.len(),
+        small_bytes: contents
+            .blobs
+            .iter()
+            .filter(|(d, _)| small.contains(*d))
+            .map(|(_, s)| s)
+            .sum(),
+        layers: carried.len(),
+        layer_bytes: carried_bytes,
+        layers_not_carried: all_layers.len().saturating_sub(carried.len()),
+    }
+}
+
+/// `skopeo inspect --raw` of an image: the sha256 of the manifest it reads.
+fn skopeo_digest(image: &str) -> Result<String, String> {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{image}"))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running skopeo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "skopeo inspect {image}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(sha256_digest(&out.stdout))
+}
+
+/// Checks one image in the disconnected mirror with the client of
+/// `oc-mirror-tests` (tag → digest, manifest bytes, children, every blob) and,
+/// when `skopeo` is set, with skopeo.
+async fn verify_published(mirror: &Registry, i: &SetImage, skopeo: bool) -> Result<String, String> {
+    let repo = format!("{AIRGAP_PREFIX}/{}", i.repo);
+    let at = format!("{repo}:{}", i.mirror_tag);
+    let (digest, _, body) = mirror
+        .manifest(&repo, &i.mirror_tag)
+        .await
+        .map_err(|e| format!("{at}: {e:#}"))?
+        .ok_or_else(|| format!("{at}: missing"))?;
+    if digest != i.digest || body != i.manifest_bytes {
+        return Err(format!("{at}: mirror has {digest}, source {}", i.digest));
+    }
+    for child in &i.children {
+        match mirror.manifest(&repo, child).await {
+            Ok(Some((d, _, _))) if d == *child => {}
+            _ => return Err(format!("{at}: platform manifest {} missing", short(child))),
+        }
+    }
+    for blob in i.configs.iter().chain(i.layers.keys()) {
+        if !mirror
+            .blob_exists(&repo, blob)
+            .await
+            .map_err(|e| format!("{at}: {e:#}"))?
+        {
+            return Err(format!("{at}: blob {} missing", short(blob)));
+        }
+    }
+    let mut how = "client".to_string();
+    if skopeo {
+        let seen = skopeo_digest(&format!("{}/{at}", mirror.host()))?;
+        if seen != i.digest {
+            return Err(format!("{at}: skopeo reads {seen}"));
+        }
+        how.push_str(" + skopeo");
+    }
+    Ok(format!(
+        "{} blob(s), checked by {how}",
+        i.configs.len() + i.layers.len()
+    ))
+}
+
+/// Checks every image of `set` in the disconnected mirror, its catalog and
+/// the metadata it records; returns the metadata manifest's digest.
+async fn verify_disconnected(
+    checks: &mut Checks,
+    mirror: &Registry,
+    set: &[SetImage],
+    skopeo: bool,
+) -> anyhow::Result<Option<String>> {
+    let mut bad = Vec::new();
+    for i in set {
+        match verify_published(mirror, i, skopeo).await {
+            Ok(detail) => println!(
+                "    {:<44} = {}  {detail}",
+                format!("{AIRGAP_PREFIX}/{}:{}", i.repo, i.mirror_tag),
+                short(&i.digest)
+            ),
+            Err(why) => {
+                println!("    {why}");
+                bad.push(why);
+            }
+        }
+    }
+    checks.check(
+        bad.is_empty(),
+        format!(
+            "the disconnected mirror holds all {} images of the set, digest for digest, with every blob{}",
+            set.len(),
+            if skopeo { " (client and skopeo)" } else { "" }
+        ),
+    );
+    let metadata_repo = format!("{AIRGAP_PREFIX}/oc-mirror");
+    let mut want: BTreeSet<String> = set
+        .iter()
+        .map(|i| format!("{AIRGAP_PREFIX}/{}", i.repo))
+        .collect();
+    want.insert(metadata_repo.clone());
+    let catalog: BTreeSet<String> = mirror.catalog().await?.into_iter().collect();
+    checks.check(
+        catalog == want,
+        format!(
+            "its catalog is exactly the {} image repositories plus {metadata_repo}{}",
+            want.len() - 1,
+            if catalog == want {
+                String::new()
+            } else {
+                format!(" (it has {catalog:?})")
+            }
+        ),
+    );
+    let metadata = mirror.digest(&metadata_repo, "metadata").await?;
+    checks.check(
+        metadata.is_some(),
+        format!("the mirror records what it holds ({metadata_repo}:metadata)"),
+    );
+    Ok(metadata)
+}
+
+/// Completed blob uploads (the `digest=` of each closing PUT) since `mark`.
+fn uploaded_since(reg: &Registry, mark: usize) -> BTreeSet<String> {
+    reg.requests_since(mark)
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.uri.contains("/blobs/uploads/") && r.status == 201)
+        .filter_map(|r| {
+            let query = r.uri.split_once('?')?.1.to_string();
+            query.split('&').find_map(|kv| {
+                kv.strip_prefix("digest=")
+                    .map(|d| d.replace("%3A", ":").replace("%3a", ":"))
+            })
+        })
+        .collect()
+}
+
+/// What the imageset step did, for the report.
+struct ImagesetsDone {
+    disconnected: Registry,
+    root: PathBuf,
+    seqs: [SeqStats; 2],
+    /// Layers of sequence 2 that sequence 1 already had in the set.
+    shared_layers: usize,
+    new_layers: usize,
+    images: usize,
+    seconds: [f64; 4],
+}
+
+/// Runs oc-mirror and records a check that it succeeded.
+fn run_step(
+    checks: &mut Checks,
+    bin: &Path,
+    args: &[String],
+    log: &Path,
+    what: &str,
+) -> anyhow::Result<Run> {
+    let run = run_oc_mirror(bin, args, &[], log)?;
+    checks.check(
+        run.success,
+        format!(
+            "{what}: oc-mirror exited with {:?} in {:.2} s",
+            run.code,
+            run.elapsed.as_secs_f64()
+        ),
+    );
+    Ok(run)
+}
+
+/// Step 7: mirror to disk on the connected side, carry the parts, publish
+/// them into a third registry on the disconnected side; then the source
+/// changes and a differential second sequence crosses the same way.
+async fn imagesets(
+    bin: &Path,
+    work: &Path,
+    source: &Registry,
+    world: &PushedWorld,
+    checks: &mut Checks,
+) -> anyhow::Result<ImagesetsDone> {
+    let disconnected = Registry::start(RegistryOptions::default()).await?;
+    let root = work.join("imagesets");
+    if root.exists() {
+        std::fs::remove_dir_all(&root)
+            .with_context(|| format!("removing the previous {}", root.display()))?;
+    }
+    let connected = root.join("connected");
+    // What the media brought over: the disconnected side keeps this directory
+    // (its `working-dir/` records the sequences it published).
+    let carried = root.join("disconnected");
+    std::fs::create_dir_all(&connected)?;
+    println!(
+        "  connected side: source {} and the directory {}",
+        source.url(),
+        connected.display()
+    );
+    println!(
+        "  disconnected side: the directory {} (what crosses) and a new, empty registry {} (prefix {AIRGAP_PREFIX}); it never talks to the source",
+        carried.display(),
+        disconnected.url()
+    );
+    let skopeo = Command::new("skopeo")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    checks.check(
+        skopeo,
+        "skopeo is installed (a second, independent reader of the mirror)",
+    );
+    let mut seconds = [0.0; 4];
+
+    println!("\n==> 7.1 Connected side: creating imageset sequence 1 (mirror to disk)");
+    let mut set: Vec<SetImage> = world.entries.iter().flat_map(set_images_of).collect();
+    let isc_path = root.join("isc.yaml");
+    let isc = imageset_isc(source, &set);
+    std::fs::write(&isc_path, &isc)?;
+    println!("  {}:", isc_path.display());
+    for line in isc.lines() {
+        println!("    {line}");
+    }
+    let create_args = vec![
+        "-c".to_string(),
+        isc_path.display().to_string(),
+        format!("file://{}", connected.display()),
+        "--src-tls-verify=false".to_string(),
+    ];
+    let run = run_step(
+        checks,
+        bin,
+        &create_args,
+        &root.join("create-seq1.log"),
+        "create sequence 1",
+    )?;
+    seconds[0] = run.elapsed.as_secs_f64();
+    let parts1 = imageset_parts(&connected, 1)?;
+    checks.check(
+        !parts1.is_empty(),
+        format!(
+            "{} holds {} part(s) mirror_seq1_*.tar",
+            connected.display(),
+            parts1.len()
+        ),
+    );
+    let seq1 = read_sequence(&parts1)?;
+    let set1_layers: BTreeMap<String, u64> = set.iter().flat_map(|i| i.layers.clone()).collect();
+    let stats1 = check_sequence(checks, 1, &seq1, &set, &set1_layers);
+
+    println!(
+        "\n==> 7.2 Carrying sequence 1 across the gap (copying its parts, as onto removable media)"
+    );
+    let carried1 = carry(&connected, &carried, 1)?;
+    checks.check(
+        carried1.len() == parts1.len()
+            && carried1.iter().map(|p| file_size(p)).sum::<u64>() == seq1.part_bytes,
+        format!(
+            "{} part(s), {} bytes carried to {}",
+            carried1.len(),
+            seq1.part_bytes,
+            carried.display()
+        ),
+    );
+
+    println!("\n==> 7.3 Disconnected side: publishing sequence 1 (disk to mirror)");
+    let publish_args = |dir: &Path| {
+        vec![
+            "--from".to_string(),
+            format!("file://{}", dir.display()),
+            format!("docker://{}/{AIRGAP_PREFIX}", disconnected.host()),
+            "--dest-tls-verify=false".to_string(),
+        ]
+    };
+    let source_mark = source.log_mark();
+    let run = run_step(
+        checks,
+        bin,
+        &publish_args(&carried),
+        &root.join("publish-seq1.log"),
+        "publish sequence 1",
+    )?;
+    seconds[1] = run.elapsed.as_secs_f64();
+    let to_source = source.requests_since(source_mark).len();
+    checks.check(
+        to_source == 0,
+        format!("publishing sent {to_source} requests to the source registry (want 0: offline)"),
+    );
+    let metadata1 = verify_disconnected(checks, &disconnected, &set, false).await?;
+
+    println!("\n==> 7.4 The source changes: a new tag and a new image, on shared base layers");
+    let base_a = LayerSpec {
+        seed: 1,
+        size: 48 << 10,
+    };
+    let base_b = LayerSpec {
+        seed: 2,
+        size: 24 << 10,
+    };
+    let changes = [
+        ImageSpec::new(
+            "fixtures/shared-oci",
+            Some("1.1"),
+            Format::Oci,
+            vec![
+                base_a,
+                base_b,
+                LayerSpec {
+                    seed: 102,
+                    size: 10 << 10,
+                },
+                LayerSpec {
+                    seed: 9_102,
+                    size: 32 << 10,
+                },
+            ],
+        ),
+        ImageSpec::new(
+            "fixtures/new-app",
+            Some("1.0"),
+            Format::Docker,
+            vec![
+                base_a,
+                LayerSpec {
+                    seed: 9_200,
+                    size: 40 << 10,
+                },
+            ],
+        ),
+    ];
+    let mut new_layers: BTreeMap<String, u64> = BTreeMap::new();
+    let mut shared_layers: BTreeSet<String> = BTreeSet::new();
+    let mut added = Vec::new();
+    for spec in &changes {
+        let pushed = push_image(source.client(), spec).await?;
+        let image = set_image_of(&pushed);
+        let (old, new): (Vec<_>, Vec<_>) = image
+            .layers
+            .iter()
+            .partition(|(d, _)| set1_layers.contains_key(*d));
+        println!(
+            "  pushed {}/{} = {}: {} layers, {} shared with sequence 1, {} new ({})",
+            source.host(),
+            image.reference,
+            short(&image.digest),
+            image.layers.len(),
+            old.len(),
+            new.len(),
+            human(new.iter().map(|(_, s)| **s).sum())
+        );
+        shared_layers.extend(old.iter().map(|(d, _)| (*d).clone()));
+        new_layers.extend(new.iter().map(|(d, s)| ((*d).clone(), **s)));
+        added.push(image);
+    }
+
+    println!("\n==> 7.5 Connected side: creating sequence 2 (only what is new)");
+    let before = isc.lines().count();
+    set.extend(added);
+    let isc = imageset_isc(source, &set);
+    std::fs::write(&isc_path, &isc)?;
+    println!("  {} gains:", isc_path.display());
+    for line in isc.lines().skip(before) {
+        println!("  + {line}");
+    }
+    let run = run_step(
+        checks,
+        bin,
+        &create_args,
+        &root.join("create-seq2.log"),
+        "create sequence 2",
+    )?;
+    seconds[2] = run.elapsed.as_secs_f64();
+    let parts2 = imageset_parts(&connected, 2)?;
+    checks.check(
+        !parts2.is_empty(),
+        format!(
+            "{} holds {} part(s) mirror_seq2_*.tar",
+            connected.display(),
+            parts2.len()
+        ),
+    );
+    let seq2 = read_sequence(&parts2)?;
+    let stats2 = check_sequence(checks, 2, &seq2, &set, &new_layers);
+    checks.check(
+        stats2.part_bytes < stats1.part_bytes && stats2.layers < stats1.layers,
+        format!(
+            "sequence 2 is smaller than sequence 1: {} vs {} bytes, {} vs {} layers",
+            stats2.part_bytes, stats1.part_bytes, stats2.layers, stats1.layers
+        ),
+    );
+    if let Some(first) = parts2.first() {
+        let describe = vec!["describe".to_string(), first.display().to_string()];
+        run_step(
+            checks,
+            bin,
+            &describe,
+            &root.join("describe-seq2.log"),
+            "describe sequence 2",
+        )?;
+    }
+
+    println!("\n==> 7.6 Carrying sequence 2 and publishing it");
+    let carried2 = carry(&connected, &carried, 2)?;
+    checks.check(
+        carried2.len() == parts2.len()
+            && carried2.iter().map(|p| file_size(p)).sum::<u64>() == seq2.part_bytes,
+        format!(
+            "{} part(s), {} bytes carried to {} (only sequence 2's parts: sequence 1 crossed before)",
+            carried2.len(),
+            seq2.part_bytes,
+            carried.display()
+        ),
+    );
+    let source_mark = source.log_mark();
+    let mirror_mark = disconnected.log_mark();
+    let run = run_step(
+        checks,
+        bin,
+        &publish_args(&carried),
+        &root.join("publish-seq2.log"),
+        "publish sequence 2",
+    )?;
+    seconds[3] = run.elapsed.as_secs_f64();
+    let to_source = source.requests_since(source_mark).len();
+    checks.check(
+        to_source == 0,
+        format!("publishing sent {to_source} requests to the source registry (want 0: offline)"),
+    );
+    let uploaded = uploaded_since(&disconnected, mirror_mark);
+    let old_uploaded: Vec<String> = uploaded
+        .iter()
+        .filter(|d| set1_layers.contains_key(*d))
+        .map(|d| short(d))
+        .collect();
+    let new_missing: Vec<String> = new_layers
+        .keys()
+        .filter(|d| !uploaded.contains(*d))
+        .map(|d| short(d))
+        .collect();
+    checks.check(
+        old_uploaded.is_empty() && new_missing.is_empty(),
+        format!(
+            "the disconnected registry received {} blob upload(s): all {} new layers, none of sequence 1's{}",
+            uploaded.len(),
+            new_layers.len(),
+            if old_uploaded.is_empty() && new_missing.is_empty() {
+                String::new()
+            } else {
+                format!("; old ones uploaded again {old_uploaded:?}, new ones not uploaded {new_missing:?}")
+            }
+        ),
+    );
+
+    println!("\n==> 7.7 Checking the disconnected mirror after sequence 2");
+    let metadata2 = verify_disconnected(checks, &disconnected, &set, skopeo).await?;
+    let recorded = |dir: &Path| {
+        std::fs::read_dir(dir.join("working-dir/metadata"))
+            .map(|d| d.filter_map(|e| e.ok()).count())
+            .unwrap_or(0)
+    };
+    let (here, there) = (recorded(&carried), recorded(&connected));
+    checks.check(
+        here > 0 && here == there,
+        format!(
+            "both sides' workspaces record the same history (working-dir/metadata/: {here} entries on the disconnected side, {there} on the connected side)"
+        ),
+    );
+    checks.check(
+        metadata2.is_some() && metadata2 != metadata1,
+        "the mirror's metadata moved on with sequence 2",
+    );
+
+    Ok(ImagesetsDone {
+        disconnected,
+        root,
+        seqs: [stats1, stats2],
+        shared_layers: shared_layers.len(),
+        new_layers: new_layers.len(),
+        images: set.len(),
+        seconds,
+    })
 }
 
 /// What the release step mirrored.
