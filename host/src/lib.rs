@@ -4,6 +4,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod copy;
+pub mod digest;
 pub mod image_build;
 pub mod image_files;
 pub mod imageset;
