@@ -19,6 +19,7 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
 use crate::copy::plan::{self, ImageJob, ManifestCopy, ResolvedImage};
+use crate::digest::Digest;
 use crate::manifest::{self, Descriptor, HashingWriter};
 use crate::plugin::Grants;
 use crate::plugin::host::{GetError, get_allowed};
@@ -84,7 +85,7 @@ pub async fn build(
     // Each image manifest gets the layers and a new config; an index then
     // points at the new manifests.
     let mut manifests = Vec::new();
-    let mut replaced: Vec<(String, String, u64)> = Vec::new();
+    let mut replaced: Vec<(Digest, Digest, u64)> = Vec::new();
     for m in &base_image.manifests {
         if m.blobs.is_empty() {
             continue; // the index, redone below
@@ -103,7 +104,7 @@ pub async fn build(
         let config_desc = store(cache, &config.media_type, new_config)?;
         let new = extend_manifest(&m.bytes, &config_desc, &layers)
             .map_err(|e| anyhow::anyhow!("{what}: the base's manifest: {e}"))?;
-        let digest = manifest::sha256_digest(&new);
+        let digest = Digest::of(&new);
         let mut blobs = vec![config_desc];
         blobs.extend(m.blobs[1..].iter().cloned());
         blobs.extend(layers.iter().map(|l| l.descriptor(&m.media_type)));
@@ -119,7 +120,7 @@ pub async fn build(
         let new = repoint_index(&index.bytes, &replaced)
             .map_err(|e| anyhow::anyhow!("{what}: the base's index: {e}"))?;
         manifests.push(ManifestCopy {
-            digest: manifest::sha256_digest(&new),
+            digest: Digest::of(&new),
             bytes: Bytes::from(new),
             media_type: index.media_type.clone(),
             blobs: Vec::new(),
@@ -131,10 +132,10 @@ pub async fn build(
 /// A layer made here, stored in the cache.
 #[derive(Debug, Clone)]
 struct Layer {
-    digest: String,
+    digest: Digest,
     size: u64,
     /// `sha256:` of the uncompressed tar (the config's `rootfs.diff_ids`).
-    diff_id: String,
+    diff_id: Digest,
     /// What the history entry says.
     created_by: String,
 }
@@ -221,7 +222,7 @@ async fn tarball_layer(
 fn relayer(
     mut archive: std::fs::File,
     directory: &str,
-) -> io::Result<(std::fs::File, String, u64, String)> {
+) -> io::Result<(std::fs::File, Digest, u64, Digest)> {
     archive.rewind()?;
     let input = flate2::read::GzDecoder::new(io::BufReader::new(archive));
     let mut entries = tar::Archive::new(input);
@@ -286,7 +287,7 @@ fn append_dir<W: Write>(builder: &mut tar::Builder<W>, path: &str) -> io::Result
 
 /// Stores bytes in the cache as a blob; its descriptor.
 fn store(cache: &BlobCache, media_type: &str, bytes: Vec<u8>) -> anyhow::Result<Descriptor> {
-    let digest = manifest::sha256_digest(&bytes);
+    let digest = Digest::of(&bytes);
     let size = bytes.len() as u64;
     cache.store(&digest, size, &mut bytes.as_slice())?;
     Ok(Descriptor {
@@ -312,7 +313,7 @@ fn extend_config(base: &[u8], layers: &[Layer], cmd: &[String]) -> Result<Vec<u8
         .and_then(|d| d.as_array_mut())
         .ok_or("no `rootfs.diff_ids`")?;
     for l in layers {
-        diff_ids.push(l.diff_id.clone().into());
+        diff_ids.push(l.diff_id.to_string().into());
     }
     let history = object
         .entry("history")
@@ -346,7 +347,7 @@ fn extend_manifest(base: &[u8], config: &Descriptor, layers: &[Layer]) -> Result
         .unwrap_or(manifest::OCI_MANIFEST)
         .to_string();
     let c = m.get_mut("config").ok_or("no `config`")?;
-    c["digest"] = config.digest.clone().into();
+    c["digest"] = config.digest.to_string().into();
     c["size"] = config.size.into();
     let list = m
         .get_mut("layers")
@@ -364,7 +365,7 @@ fn extend_manifest(base: &[u8], config: &Descriptor, layers: &[Layer]) -> Result
 }
 
 /// The base index pointing at the rebuilt manifests (`(old, new, size)`).
-fn repoint_index(base: &[u8], replaced: &[(String, String, u64)]) -> Result<Vec<u8>, String> {
+fn repoint_index(base: &[u8], replaced: &[(Digest, Digest, u64)]) -> Result<Vec<u8>, String> {
     let mut index: serde_json::Value =
         serde_json::from_slice(base).map_err(|e| format!("not JSON: {e}"))?;
     let entries = index
@@ -375,7 +376,7 @@ fn repoint_index(base: &[u8], replaced: &[(String, String, u64)]) -> Result<Vec<
     entries.retain(|e| {
         e.get("digest")
             .and_then(|d| d.as_str())
-            .is_some_and(|d| replaced.iter().any(|(old, _, _)| old == d))
+            .is_some_and(|d| replaced.iter().any(|(old, _, _)| *old == d))
     });
     for e in entries.iter_mut() {
         let old = e
@@ -384,7 +385,7 @@ fn repoint_index(base: &[u8], replaced: &[(String, String, u64)]) -> Result<Vec<
             .unwrap_or_default()
             .to_string();
         if let Some((_, new, size)) = replaced.iter().find(|(o, _, _)| *o == old) {
-            e["digest"] = new.clone().into();
+            e["digest"] = new.to_string().into();
             e["size"] = (*size).into();
         }
     }
@@ -433,12 +434,12 @@ mod tests {
         let mut bytes = Vec::new();
         f.read_to_end(&mut bytes).unwrap();
         assert_eq!(bytes.len() as u64, size);
-        assert_eq!(manifest::sha256_digest(&bytes), digest);
+        assert_eq!(Digest::of(&bytes), digest);
         let mut tar = Vec::new();
         flate2::read::GzDecoder::new(&bytes[..])
             .read_to_end(&mut tar)
             .unwrap();
-        assert_eq!(manifest::sha256_digest(&tar), diff_id);
+        assert_eq!(Digest::of(&tar), diff_id);
         let mut a = tar::Archive::new(&tar[..]);
         let got: Vec<(String, u32, u64, u64)> = a
             .entries()
@@ -479,15 +480,15 @@ mod tests {
     #[test]
     fn config_manifest_and_index_are_extended() {
         let layer = Layer {
-            digest: format!("sha256:{}", "a".repeat(64)),
+            digest: Digest::of(b"a"),
             size: 10,
-            diff_id: format!("sha256:{}", "b".repeat(64)),
+            diff_id: Digest::of(b"b"),
             created_by: "test".into(),
         };
         let config = br#"{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:x"]},"history":[{"created_by":"base"}]}"#;
         let new = extend_config(config, std::slice::from_ref(&layer), &["run".into()]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&new).unwrap();
-        assert_eq!(v["rootfs"]["diff_ids"][1], layer.diff_id);
+        assert_eq!(v["rootfs"]["diff_ids"][1], layer.diff_id.as_str());
         assert_eq!(v["config"]["Cmd"], serde_json::json!(["run"]));
         assert_eq!(v["history"].as_array().unwrap().len(), 2);
         let kept = extend_config(config, std::slice::from_ref(&layer), &[]).unwrap();
@@ -495,26 +496,30 @@ mod tests {
         assert_eq!(v["config"]["Cmd"], serde_json::json!(["/bin/sh"]));
 
         let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"c","digest":"sha256:old","size":1},"layers":[{"mediaType":"l","digest":"sha256:l1","size":5}]}"#;
+        let new_digest = Digest::of(b"new");
         let cfg = Descriptor {
             media_type: "c".into(),
-            digest: "sha256:new".into(),
+            digest: new_digest.clone(),
             size: 7,
             platform: None,
             urls: None,
         };
         let new = extend_manifest(m, &cfg, std::slice::from_ref(&layer)).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&new).unwrap();
-        assert_eq!(v["config"]["digest"], "sha256:new");
+        assert_eq!(v["config"]["digest"], new_digest.as_str());
         assert_eq!(
             v["layers"][1]["mediaType"],
             "application/vnd.docker.image.rootfs.diff.tar.gzip"
         );
 
-        let index = br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:a","size":1,"platform":{"os":"linux","architecture":"amd64"}},{"digest":"sha256:att","size":1}]}"#;
-        let new = repoint_index(index, &[("sha256:a".into(), "sha256:b".into(), 9)]).unwrap();
+        let (a, b) = (Digest::of(b"a"), Digest::of(b"b"));
+        let index = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"digest":"{a}","size":1,"platform":{{"os":"linux","architecture":"amd64"}}}},{{"digest":"sha256:att","size":1}}]}}"#
+        );
+        let new = repoint_index(index.as_bytes(), &[(a, b.clone(), 9)]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&new).unwrap();
         assert_eq!(v["manifests"].as_array().unwrap().len(), 1);
-        assert_eq!(v["manifests"][0]["digest"], "sha256:b");
+        assert_eq!(v["manifests"][0]["digest"], b.as_str());
         assert_eq!(v["manifests"][0]["size"], 9);
         assert_eq!(v["manifests"][0]["platform"]["architecture"], "amd64");
     }

@@ -192,7 +192,7 @@ async fn layers_of(
             let child_ref = Reference::with_digest(
                 reference.registry().to_string(),
                 reference.repository().to_string(),
-                child.digest.clone(),
+                child.digest.to_string(),
             );
             let m = client.get_manifest(&child_ref).await?;
             match manifest::parse(&m.bytes, &m.media_type).map_err(bad)? {
@@ -236,7 +236,7 @@ async fn download(
         size += chunk.len() as u64;
         out.write_all(&chunk).await.map_err(io_err)?;
     }
-    let digest = format!("sha256:{}", hex::encode(hash.finalize()));
+    let digest = crate::digest::Digest::from_hasher(hash);
     if digest != layer.digest || size != layer.size {
         return Err(ImageFilesError::Content {
             image: image.to_string(),

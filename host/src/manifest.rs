@@ -8,6 +8,8 @@
 
 use serde::Deserialize;
 
+use crate::digest::Digest;
+
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -29,7 +31,7 @@ pub const ACCEPTED: &[&str] = &[
 pub struct Descriptor {
     #[serde(default)]
     pub media_type: String,
-    pub digest: String,
+    pub digest: Digest,
     pub size: u64,
     #[serde(default)]
     pub platform: Option<Platform>,
@@ -73,7 +75,8 @@ impl Parsed {
 /// A manifest that cannot be copied.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("the manifest is not valid JSON: {0}")]
+    /// Not JSON, or not shaped like a manifest (a malformed digest included).
+    #[error("the manifest is not valid{}: {}", if .0.is_data() { "" } else { " JSON" }, .0)]
     Json(#[from] serde_json::Error),
     #[error(
         "Docker schema 1 manifests are not supported (deprecated since 2017)\nhint: re-push the image with a current client to convert it to schema 2 or OCI"
@@ -141,12 +144,6 @@ pub fn parse(bytes: &[u8], media_type: &str) -> Result<Parsed, ManifestError> {
     }
 }
 
-/// `sha256:<hex>` of some bytes.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
 /// A writer that hashes (sha256) and counts what passes through it: the one
 /// used wherever the host writes content whose digest it must know.
 pub struct HashingWriter<W> {
@@ -157,7 +154,7 @@ pub struct HashingWriter<W> {
 
 impl<W> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
-        use sha2::Digest;
+        use sha2::Digest as _;
         HashingWriter {
             inner,
             hasher: sha2::Sha256::new(),
@@ -166,16 +163,14 @@ impl<W> HashingWriter<W> {
     }
 
     /// The writer, the `sha256:` digest and the byte count of what went through.
-    pub fn finish(self) -> (W, String, u64) {
-        use sha2::Digest;
-        let digest = format!("sha256:{}", hex::encode(self.hasher.finalize()));
-        (self.inner, digest, self.bytes)
+    pub fn finish(self) -> (W, Digest, u64) {
+        (self.inner, Digest::from_hasher(self.hasher), self.bytes)
     }
 }
 
 impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        use sha2::Digest;
+        use sha2::Digest as _;
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
@@ -193,7 +188,7 @@ mod tests {
 
     #[test]
     fn oci_manifest_without_media_type_is_inferred() {
-        let m = br#"{"schemaVersion":2,"config":{"digest":"sha256:a","size":1},"layers":[]}"#;
+        let m = br#"{"schemaVersion":2,"config":{"digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":1},"layers":[]}"#;
         assert_eq!(media_type_of(m, None).unwrap(), OCI_MANIFEST);
         let i = br#"{"schemaVersion":2,"manifests":[]}"#;
         assert_eq!(media_type_of(i, None).unwrap(), OCI_INDEX);
@@ -201,12 +196,32 @@ mod tests {
 
     #[test]
     fn image_lists_config_then_layers() {
-        let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
-            "config":{"mediaType":"c","digest":"sha256:c","size":3},
-            "layers":[{"mediaType":"l","digest":"sha256:l1","size":5},{"mediaType":"l","digest":"sha256:l2","size":7}]}"#;
-        let p = parse(m, DOCKER_MANIFEST).unwrap();
+        let (c, l1, l2) = (d('c'), d('1'), d('2'));
+        let m = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+            "config":{{"mediaType":"c","digest":"{c}","size":3}},
+            "layers":[{{"mediaType":"l","digest":"{l1}","size":5}},{{"mediaType":"l","digest":"{l2}","size":7}}]}}"#
+        );
+        let p = parse(m.as_bytes(), DOCKER_MANIFEST).unwrap();
         let digests: Vec<_> = p.blobs().iter().map(|d| d.digest.clone()).collect();
-        assert_eq!(digests, ["sha256:c", "sha256:l1", "sha256:l2"]);
+        assert_eq!(digests, [c, l1, l2]);
+    }
+
+    fn d(c: char) -> Digest {
+        Digest::parse(&format!("sha256:{}", c.to_string().repeat(64))).unwrap()
+    }
+
+    #[test]
+    fn a_bad_digest_is_refused_when_parsed() {
+        let m = br#"{"schemaVersion":2,"config":{"digest":"sha256:../../x","size":1},"layers":[]}"#;
+        let err = parse(m, OCI_MANIFEST).unwrap_err().to_string();
+        assert!(
+            err.contains("`sha256:../../x` is not a valid digest"),
+            "{err}"
+        );
+        let i = br#"{"schemaVersion":2,"manifests":[{"digest":"md5:x","size":1}]}"#;
+        let err = parse(i, OCI_INDEX).unwrap_err().to_string();
+        assert!(err.contains("`md5:x`"), "{err}");
     }
 
     #[test]

@@ -65,6 +65,8 @@ use std::collections::{BTreeMap, HashSet};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::digest::Digest;
+
 /// Version of the metadata format written by this oc-mirror. A document with a
 /// higher version is refused ([`MetadataError::UnsupportedVersion`]).
 pub const FORMAT_VERSION: u32 = 2;
@@ -136,7 +138,7 @@ pub struct Parent {
     /// The parent's sequence: always this document's sequence minus one.
     pub sequence: Sequence,
     /// `sha256:<hex>` of the parent's canonical bytes ([`Metadata::digest`]).
-    pub digest: String,
+    pub digest: Digest,
 }
 
 /// One image covered by a sequence.
@@ -150,7 +152,7 @@ pub struct ImageRecord {
     pub destination: String,
     /// `sha256:` digest of the top-level manifest (or index), which the mirror
     /// keeps unchanged.
-    pub digest: String,
+    pub digest: Digest,
     /// Media type of the top-level manifest.
     pub media_type: String,
     /// The configuration section the image comes from (`additionalImages`,
@@ -163,10 +165,10 @@ pub struct ImageRecord {
     pub kind: String,
     /// Every manifest digest of the image: the top-level one and, for an
     /// index, each platform manifest kept. Sorted, without duplicates.
-    pub manifests: Vec<String>,
+    pub manifests: Vec<Digest>,
     /// Every blob digest (configs and layers) the image needs, whether or not
     /// this sequence ships it. Sorted, without duplicates.
-    pub blobs: Vec<String>,
+    pub blobs: Vec<Digest>,
 }
 
 fn generic_kind() -> String {
@@ -178,7 +180,7 @@ fn generic_kind() -> String {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BlobRecord {
     /// `sha256:<hex>` of the blob.
-    pub digest: String,
+    pub digest: Digest,
     /// Size in bytes.
     pub size: u64,
 }
@@ -234,7 +236,7 @@ pub struct AttachmentRecord {
     pub name: String,
     pub media_type: String,
     /// `sha256:<hex>` of its bytes (a blob of the archive).
-    pub digest: String,
+    pub digest: Digest,
     pub size: u64,
 }
 
@@ -327,13 +329,13 @@ impl Metadata {
 
     /// `sha256:<hex>` of the canonical bytes: what a child's [`Parent::digest`]
     /// must hold.
-    pub fn digest(&self) -> String {
-        sha256(&self.to_canonical_bytes())
+    pub fn digest(&self) -> Digest {
+        Digest::of(&self.to_canonical_bytes())
     }
 
     /// Checks what a single document can say about itself: the version,
-    /// sequence and parent agree, `since` is earlier, digests and part names
-    /// are well formed.
+    /// sequence and parent agree, `since` is earlier, part names are well
+    /// formed. (Digests are [`Digest`]s, checked when the document is parsed.)
     pub fn validate(&self) -> Result<(), MetadataError> {
         let sequence = self.sequence;
         let invalid = |reason: String| MetadataError::Invalid { sequence, reason };
@@ -364,7 +366,6 @@ impl Metadata {
                         s - 1
                     )));
                 }
-                check_digest(&p.digest, "`parent.digest`").map_err(invalid)?;
             }
         }
         if let Some(since) = self.since
@@ -374,19 +375,6 @@ impl Metadata {
                 "`since` is {since}: it must name an earlier sequence (1 to {})",
                 sequence - 1
             )));
-        }
-        for image in &self.images {
-            let what = |field: &str| format!("image `{}`: `{field}`", image.destination);
-            check_digest(&image.digest, &what("digest")).map_err(invalid)?;
-            for d in &image.manifests {
-                check_digest(d, &what("manifests")).map_err(invalid)?;
-            }
-            for d in &image.blobs {
-                check_digest(d, &what("blobs")).map_err(invalid)?;
-            }
-        }
-        for blob in &self.blobs {
-            check_digest(&blob.digest, "`blobs`").map_err(invalid)?;
         }
         for part in &self.parts {
             if part.is_empty() || part == "." || part == ".." || part.contains(['/', '\\', '\0']) {
@@ -403,7 +391,7 @@ impl Metadata {
 pub struct History {
     sequences: Vec<Metadata>,
     /// `digests[i]` is `sequences[i].digest()`, computed once.
-    digests: Vec<String>,
+    digests: Vec<Digest>,
 }
 
 impl History {
@@ -432,8 +420,8 @@ impl History {
     }
 
     /// The digest of sequence `n`'s document, if held here.
-    pub fn digest_of(&self, n: Sequence) -> Option<&str> {
-        self.index_of(n).map(|i| self.digests[i].as_str())
+    pub fn digest_of(&self, n: Sequence) -> Option<&Digest> {
+        self.index_of(n).map(|i| &self.digests[i])
     }
 
     fn index_of(&self, n: Sequence) -> Option<usize> {
@@ -447,7 +435,7 @@ impl History {
     }
 
     /// The digest of the last document: the parent digest of the next one.
-    pub fn latest_digest(&self) -> &str {
+    pub fn latest_digest(&self) -> &Digest {
         &self.digests[self.digests.len() - 1]
     }
 
@@ -464,7 +452,7 @@ impl History {
             sequence: latest.sequence + 1,
             parent: Some(Parent {
                 sequence: latest.sequence,
-                digest: self.latest_digest().to_string(),
+                digest: self.latest_digest().clone(),
             }),
             since: Some(latest.sequence),
             ..Metadata::first(latest.uuid.clone(), config, created)
@@ -479,7 +467,7 @@ impl History {
     /// the sequences `1..=up_to`; past a re-created sequence it leaves out what
     /// only the replaced (lost) sequences shipped, which a mirror fed by the
     /// re-created imageset does not have.
-    pub fn shipped_blobs(&self, up_to: Sequence) -> HashSet<String> {
+    pub fn shipped_blobs(&self, up_to: Sequence) -> HashSet<Digest> {
         let mut out = HashSet::new();
         let start = self.sequences.partition_point(|m| m.sequence <= up_to);
         let mut next = start.checked_sub(1);
@@ -537,7 +525,7 @@ pub fn check_successor(history: Option<&History>, m: &Metadata) -> Result<(), Me
     }
 }
 
-fn check_after(prev: &[Metadata], digests: &[String], m: &Metadata) -> Result<(), MetadataError> {
+fn check_after(prev: &[Metadata], digests: &[Digest], m: &Metadata) -> Result<(), MetadataError> {
     m.validate()?;
     let held = |s: Sequence| prev.binary_search_by_key(&s, |p| p.sequence).is_ok();
     let (Some(latest), Some(latest_digest)) = (prev.last(), digests.last()) else {
@@ -568,7 +556,7 @@ fn check_after(prev: &[Metadata], digests: &[String], m: &Metadata) -> Result<()
         if found != latest_digest {
             return Err(MetadataError::ChainBroken {
                 sequence: m.sequence,
-                expected: latest_digest.clone(),
+                expected: latest_digest.to_string(),
                 found: found.to_string(),
             });
         }
@@ -590,28 +578,6 @@ fn check_after(prev: &[Metadata], digests: &[String], m: &Metadata) -> Result<()
             found: m.sequence,
         }),
     }
-}
-
-/// `sha256:` followed by 64 lowercase hex digits.
-pub fn is_sha256_digest(s: &str) -> bool {
-    s.strip_prefix("sha256:").is_some_and(|h| {
-        h.len() == 64
-            && h.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
-fn check_digest(d: &str, what: &str) -> Result<(), String> {
-    if is_sha256_digest(d) {
-        Ok(())
-    } else {
-        Err(format!("{what}: `{d}` is not a sha256 digest"))
-    }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 /// A JSON value serialized with the keys of every object sorted, whatever
@@ -663,8 +629,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    pub(crate) fn d(n: u8) -> String {
-        format!("sha256:{}", hex::encode([n; 32]))
+    pub(crate) fn d(n: u8) -> Digest {
+        Digest::parse(&format!("sha256:{}", hex::encode([n; 32]))).unwrap()
     }
 
     fn sample(uuid: &str) -> Metadata {
@@ -757,7 +723,7 @@ mod tests {
         // keys inside JSON values sorted.
         assert!(text.find("a/app:1").unwrap() < text.find("b/app:1").unwrap());
         let shipped = &text[text.find("\n  \"blobs\"").unwrap()..];
-        assert!(shipped.find(&d(2)).unwrap() < shipped.find(&d(5)).unwrap());
+        assert!(shipped.find(d(2).as_str()).unwrap() < shipped.find(d(5).as_str()).unwrap());
         assert!(text.find("000001.tar").unwrap() < text.find("000000.tar").unwrap());
         assert!(text.find("\"apiVersion\"").unwrap() < text.find("\"kind\"").unwrap());
         assert!(text.find("\"b\": 3").unwrap() < text.find("\"y\": 2").unwrap());
@@ -766,7 +732,7 @@ mod tests {
         shuffled.images.reverse();
         shuffled.blobs.reverse();
         assert_eq!(shuffled.digest(), m.digest());
-        assert!(m.digest().starts_with("sha256:") && is_sha256_digest(&m.digest()));
+        assert_eq!(m.digest(), Digest::of(&m.to_canonical_bytes()));
     }
 
     #[test]
@@ -847,7 +813,7 @@ mod tests {
         mirror.push(four.clone()).unwrap();
         History::new(mirror.sequences().to_vec()).unwrap();
         // What the next imageset may leave out: 4 and what it builds on.
-        let expected: HashSet<String> = [d(40), d(20), d(2), d(5)].into_iter().collect();
+        let expected: HashSet<Digest> = [d(40), d(20), d(2), d(5)].into_iter().collect();
         assert_eq!(ws.shipped_blobs(4), expected);
         assert_eq!(mirror.shipped_blobs(4), expected);
         // 4 made against 3 cannot go to a mirror at 2.
@@ -865,7 +831,7 @@ mod tests {
     #[test]
     fn shipped_blobs_collects_up_to_a_sequence() {
         let h = chain(3);
-        let one: HashSet<String> = [d(2), d(5)].into_iter().collect();
+        let one: HashSet<Digest> = [d(2), d(5)].into_iter().collect();
         assert_eq!(h.shipped_blobs(1), one);
         let mut two = one.clone();
         two.insert(d(20));
@@ -937,10 +903,6 @@ mod tests {
             ),
             ("no parent on 2", Box::new(|m| m.sequence = 2)),
             ("since not earlier", Box::new(|m| m.since = Some(1))),
-            (
-                "bad digest",
-                Box::new(|m| m.blobs[0].digest = "sha256:ABC".into()),
-            ),
             ("bad part", Box::new(|m| m.parts[0] = "../x.tar".into())),
             ("empty uuid", Box::new(|m| m.uuid = String::new())),
         ];
@@ -956,5 +918,43 @@ mod tests {
                 "{what}"
             );
         }
+    }
+
+    #[test]
+    fn bad_digests_are_refused_when_parsed() {
+        let m = sample("u-1");
+        let paths: [&[&str]; 5] = [
+            &["blobs", "0", "digest"],
+            &["images", "0", "digest"],
+            &["images", "0", "manifests", "0"],
+            &["images", "1", "blobs", "0"],
+            &["attachments", "0", "digest"],
+        ];
+        for path in paths {
+            let mut v: serde_json::Value = serde_json::from_slice(&m.to_canonical_bytes()).unwrap();
+            if path[0] == "attachments" {
+                v["attachments"] =
+                    json!([{"name": "a", "mediaType": "t", "digest": d(1), "size": 1}]);
+            }
+            let mut at = &mut v;
+            for p in path {
+                at = match p.parse::<usize>() {
+                    Ok(i) => &mut at[i],
+                    Err(_) => &mut at[*p],
+                };
+            }
+            *at = json!("sha256:ABC");
+            let err = Metadata::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+            assert!(
+                matches!(&err, MetadataError::Parse { reason } if reason.contains("`sha256:ABC` is not a valid digest")),
+                "{path:?}: {err}"
+            );
+        }
+        let mut child = History::new(vec![m]).unwrap().successor(json!({}), 0);
+        child.parts = vec!["p.tar".into()];
+        let mut v: serde_json::Value = serde_json::from_slice(&child.to_canonical_bytes()).unwrap();
+        v["parent"]["digest"] = json!("md5:x");
+        let err = Metadata::from_slice(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("`md5:x`"), "{err}");
     }
 }

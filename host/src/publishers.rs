@@ -17,6 +17,7 @@ use std::sync::Arc;
 use anyhow::bail;
 
 use crate::copy::{ImageOutcome, ImageStatus};
+use crate::digest::Digest;
 use crate::metadata::ImageRecord;
 use crate::plugin::bindings::types::MirroredImage;
 use crate::plugin::configured::Configured;
@@ -136,7 +137,8 @@ pub fn mirrored_from_outcomes(outcomes: &[ImageOutcome]) -> Vec<MirroredImage> {
         .map(|o| MirroredImage {
             source: o.source.whole(),
             destination: o.destination.whole(),
-            digest: o.digest.clone().unwrap_or_default(),
+            // The plugin interface carries digests as strings.
+            digest: o.digest.as_ref().map(Digest::to_string).unwrap_or_default(),
             kind: crate::plugin::bindings::kind_to_wit(o.kind),
         })
         .collect()
@@ -150,10 +152,8 @@ pub fn mirrored_from_record(
     Ok(MirroredImage {
         source: record.source.clone(),
         destination: target.place_recorded(&record.destination)?.whole(),
-        digest: record.digest.clone(),
-        kind: crate::plugin::bindings::kind_to_wit(crate::copy::ImageKind::from_name(
-            &record.kind,
-        )),
+        digest: record.digest.to_string(),
+        kind: crate::plugin::bindings::kind_to_wit(crate::copy::ImageKind::from_name(&record.kind)),
     })
 }
 

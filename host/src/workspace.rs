@@ -29,6 +29,8 @@ use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions};
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Digest;
+
 /// Name of the directory inside the workspace path, as in oc-mirror v2.
 pub const WORKING_DIR: &str = "working-dir";
 const WORKSPACE_FILE: &str = "workspace.json";
@@ -49,10 +51,6 @@ pub enum WorkspaceError {
         "workspace `{path}` has an unreadable `{WORKSPACE_FILE}`: {reason}\nhint: move the workspace aside and start a new one"
     )]
     Corrupt { path: PathBuf, reason: String },
-    #[error(
-        "`{digest}` is not a digest this tool can store (only `sha256:` followed by 64 hex characters)"
-    )]
-    BadDigest { digest: String },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -158,12 +156,11 @@ impl Workspace {
     }
 
     /// Where a cached blob's file is, for code that opens files by path (the
-    /// imageset writer). Only valid digests map to a path.
-    pub fn blob_path(&self, digest: &str) -> Result<PathBuf, WorkspaceError> {
-        Ok(self
-            .working_dir()
+    /// imageset writer).
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.working_dir()
             .join(CACHE_DIR)
-            .join(BlobCache::complete(digest)?))
+            .join(BlobCache::complete(digest))
     }
 
     /// The content-addressed blob cache.
@@ -225,35 +222,19 @@ pub struct BlobCache {
     dir: Dir,
 }
 
-/// The hex of a `sha256:` digest, refusing anything that is not one (a digest
-/// becomes a file name).
-fn hex_of(digest: &str) -> Result<&str, WorkspaceError> {
-    match digest.strip_prefix("sha256:") {
-        Some(h)
-            if h.len() == 64
-                && h.bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
-        {
-            Ok(h)
-        }
-        _ => Err(WorkspaceError::BadDigest {
-            digest: digest.to_string(),
-        }),
-    }
-}
-
 impl BlobCache {
-    fn complete(digest: &str) -> Result<String, WorkspaceError> {
-        Ok(format!("sha256/{}", hex_of(digest)?))
+    /// A digest is a file name here: [`Digest`] guarantees it is only hex.
+    fn complete(digest: &Digest) -> String {
+        format!("sha256/{}", digest.hex())
     }
 
-    fn partial(digest: &str) -> Result<String, WorkspaceError> {
-        Ok(format!("partial/{}", hex_of(digest)?))
+    fn partial(digest: &Digest) -> String {
+        format!("partial/{}", digest.hex())
     }
 
     /// The size of a cached blob, or `None` when it is not cached.
-    pub fn size(&self, digest: &str) -> Result<Option<u64>, WorkspaceError> {
-        match self.dir.metadata(Self::complete(digest)?) {
+    pub fn size(&self, digest: &Digest) -> Result<Option<u64>, WorkspaceError> {
+        match self.dir.metadata(Self::complete(digest)) {
             Ok(m) => Ok(Some(m.len())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(WorkspaceError::Io {
@@ -264,15 +245,15 @@ impl BlobCache {
     }
 
     /// Opens a cached blob for reading.
-    pub fn open(&self, digest: &str) -> io::Result<std::fs::File> {
-        let name = Self::complete(digest).map_err(io::Error::other)?;
+    pub fn open(&self, digest: &Digest) -> io::Result<std::fs::File> {
+        let name = Self::complete(digest);
         Ok(self.dir.open(name)?.into_std())
     }
 
     /// Opens (or creates) the partial download of a blob for appending, with
     /// the number of bytes it already holds.
-    pub fn open_partial(&self, digest: &str) -> io::Result<(std::fs::File, u64)> {
-        let name = Self::partial(digest).map_err(io::Error::other)?;
+    pub fn open_partial(&self, digest: &Digest) -> io::Result<(std::fs::File, u64)> {
+        let name = Self::partial(digest);
         let f = self.dir.open_with(
             &name,
             OpenOptions::new().create(true).append(true).read(true),
@@ -282,17 +263,17 @@ impl BlobCache {
     }
 
     /// How many bytes a partial download of the blob holds (0 when none).
-    pub fn partial_len(&self, digest: &str) -> u64 {
-        Self::partial(digest)
+    pub fn partial_len(&self, digest: &Digest) -> u64 {
+        self.dir
+            .metadata(Self::partial(digest))
             .ok()
-            .and_then(|name| self.dir.metadata(name).ok())
             .map(|m| m.len())
             .unwrap_or(0)
     }
 
     /// Throws away a partial download (after a digest mismatch).
-    pub fn discard_partial(&self, digest: &str) -> io::Result<()> {
-        let name = Self::partial(digest).map_err(io::Error::other)?;
+    pub fn discard_partial(&self, digest: &Digest) -> io::Result<()> {
+        let name = Self::partial(digest);
         match self.dir.remove_file(name) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -303,11 +284,11 @@ impl BlobCache {
     /// cleanly at `size` bytes: the imageset reader fails the read instead of
     /// ending it when the bytes do not match the digest. Nothing unverified is
     /// ever committed.
-    pub fn store(&self, digest: &str, size: u64, reader: &mut dyn io::Read) -> io::Result<()> {
+    pub fn store(&self, digest: &Digest, size: u64, reader: &mut dyn io::Read) -> io::Result<()> {
         if matches!(self.size(digest), Ok(Some(s)) if s == size) {
             return Ok(());
         }
-        let name = Self::partial(digest).map_err(io::Error::other)?;
+        let name = Self::partial(digest);
         let mut f = self.dir.create(&name)?;
         let copied = io::copy(reader, &mut f).and_then(|n| f.sync_data().map(|_| n));
         match copied {
@@ -327,9 +308,9 @@ impl BlobCache {
     }
 
     /// Moves a verified partial download into the cache.
-    pub fn commit(&self, digest: &str) -> io::Result<()> {
-        let from = Self::partial(digest).map_err(io::Error::other)?;
-        let to = Self::complete(digest).map_err(io::Error::other)?;
+    pub fn commit(&self, digest: &Digest) -> io::Result<()> {
+        let from = Self::partial(digest);
+        let to = Self::complete(digest);
         self.dir.rename(from, &self.dir, to)
     }
 }
@@ -338,7 +319,9 @@ impl BlobCache {
 mod tests {
     use super::*;
 
-    const D: &str = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    fn d() -> Digest {
+        Digest::of(b"foo")
+    }
 
     #[test]
     fn uuid_is_kept_across_opens_and_lock_is_exclusive() {
@@ -355,20 +338,26 @@ mod tests {
     }
 
     #[test]
-    fn cache_commits_partials_and_refuses_bad_digests() {
+    fn cache_commits_partials() {
         let tmp = tempfile::tempdir().unwrap();
+        let d = d();
         let ws = Workspace::open(tmp.path()).unwrap();
         let cache = ws.blob_cache().unwrap();
-        assert_eq!(cache.size(D).unwrap(), None);
-        let (mut f, len) = cache.open_partial(D).unwrap();
+        assert_eq!(cache.size(&d).unwrap(), None);
+        let (mut f, len) = cache.open_partial(&d).unwrap();
         assert_eq!(len, 0);
         f.write_all(b"foo").unwrap();
-        assert_eq!(cache.open_partial(D).unwrap().1, 3);
-        cache.commit(D).unwrap();
-        assert_eq!(cache.size(D).unwrap(), Some(3));
-        for bad in ["sha256:../../etc/passwd", "md5:abc", "sha256:ABC"] {
-            assert!(cache.size(bad).is_err(), "{bad}");
-        }
+        assert_eq!(cache.open_partial(&d).unwrap().1, 3);
+        assert_eq!(cache.partial_len(&d), 3);
+        cache.commit(&d).unwrap();
+        assert_eq!(cache.size(&d).unwrap(), Some(3));
+        assert_eq!(
+            ws.blob_path(&d),
+            ws.working_dir()
+                .join(CACHE_DIR)
+                .join("sha256")
+                .join(d.hex())
+        );
     }
 
     #[test]

@@ -705,7 +705,7 @@ async fn hostile_plugins_compiled_once_then_loaded_from_the_cache() {
     let files = cached();
     assert_eq!(files.len(), 1, "one compiled component: {files:?}");
     let file = &files[0];
-    let digest = first.digest.trim_start_matches("sha256:");
+    let digest = first.digest.hex();
     assert!(
         file.file_name()
             .and_then(|n| n.to_str())

@@ -89,7 +89,12 @@ impl LocalBackend {
             })
     }
 
-    fn read_one(&self, dir: &Dir, name: &str, sequence: Sequence) -> Result<Metadata, BackendError> {
+    fn read_one(
+        &self,
+        dir: &Dir,
+        name: &str,
+        sequence: Sequence,
+    ) -> Result<Metadata, BackendError> {
         let corrupt = |reason: String| BackendError::Corrupt {
             what: format!("`{}`", self.path.join(name).display()),
             reason,
@@ -219,7 +224,7 @@ mod tests {
     fn first() -> Metadata {
         let mut m = Metadata::first("u-1", json!({"kind": "ImageSetConfiguration"}), 0);
         m.blobs = vec![crate::metadata::BlobRecord {
-            digest: format!("sha256:{}", "a".repeat(64)),
+            digest: crate::digest::Digest::of(b"a"),
             size: 1,
         }];
         m

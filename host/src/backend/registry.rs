@@ -49,7 +49,8 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, BackendError, BackendFuture, conflict_or, file_name, headline};
-use crate::manifest::{OCI_MANIFEST, sha256_digest};
+use crate::digest::Digest;
+use crate::manifest::OCI_MANIFEST;
 use crate::metadata::{History, Metadata, MetadataError, check_successor};
 use crate::reference::{self, DEFAULT_TAG, Reference};
 use crate::registry::RegistryClient;
@@ -82,7 +83,7 @@ pub struct RegistryBackend {
 
 /// What the tag holds now.
 struct Current {
-    digest: String,
+    digest: Digest,
     layers: Vec<Descriptor>,
     history: History,
 }
@@ -106,7 +107,7 @@ struct ArtifactManifest {
 #[serde(rename_all = "camelCase")]
 struct Descriptor {
     media_type: String,
-    digest: String,
+    digest: Digest,
     size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     data: Option<String>,
@@ -267,7 +268,7 @@ impl RegistryBackend {
             artifact_type: Some(METADATA_ARTIFACT_TYPE.to_string()),
             config: Descriptor {
                 media_type: EMPTY_CONFIG_MEDIA_TYPE.to_string(),
-                digest: EMPTY_CONFIG_DIGEST.to_string(),
+                digest: Digest::of(EMPTY_CONFIG_DATA),
                 size: EMPTY_CONFIG_DATA.len() as u64,
                 data: Some("e30=".to_string()),
                 annotations: BTreeMap::new(),
@@ -281,7 +282,7 @@ impl RegistryBackend {
         let body = serde_json::to_vec(&manifest)
             .map(Bytes::from)
             .map_err(|e| self.corrupt(format!("cannot write its manifest: {e}")))?;
-        let manifest_digest = sha256_digest(&body);
+        let manifest_digest = Digest::of(&body);
 
         // Compare: has another writer moved the tag since we read it?
         if self.client.manifest_digest(&self.reference).await? != before {
@@ -294,7 +295,7 @@ impl RegistryBackend {
         let now = self.current().await?;
         let ours = m.digest();
         match now.as_ref().and_then(|c| c.history.digest_of(m.sequence)) {
-            Some(d) if d == ours => {
+            Some(d) if *d == ours => {
                 tracing::debug!(
                     backend = %self.describe(),
                     sequence = m.sequence,
@@ -442,7 +443,7 @@ mod tests {
             None => Metadata::first("uuid-1", json!({"kind": "ImageSetConfiguration"}), 0),
         };
         m.blobs = vec![crate::metadata::BlobRecord {
-            digest: format!("sha256:{}", hex::encode([n; 32])),
+            digest: Digest::of(&[n]),
             size: u64::from(n),
         }];
         m
@@ -482,7 +483,7 @@ mod tests {
             Some(METADATA_ARTIFACT_TYPE)
         );
         assert_eq!(manifest.config.digest, EMPTY_CONFIG_DIGEST);
-        assert_eq!(sha256_digest(EMPTY_CONFIG_DATA), EMPTY_CONFIG_DIGEST);
+        assert_eq!(Digest::of(EMPTY_CONFIG_DATA), EMPTY_CONFIG_DIGEST);
         assert_eq!(manifest.layers.len(), 3);
         for (layer, m) in manifest.layers.iter().zip(&recorded) {
             assert_eq!(layer.annotations[TITLE_ANNOTATION], file_name(m.sequence));

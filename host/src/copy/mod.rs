@@ -37,9 +37,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use tracing::{debug, warn};
 
+use crate::digest::Digest;
 use crate::manifest::Descriptor;
 use crate::reference::Reference;
 use crate::registry::{RegistryClient, RegistryError};
@@ -111,7 +112,7 @@ pub struct ImageOutcome {
     /// The part of the configuration that asked for it.
     pub origin: plan::Origin,
     /// The manifest digest the destination tag points at (when resolved).
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     pub status: ImageStatus,
 }
 
@@ -164,7 +165,7 @@ pub struct CopyEngine {
     /// registry), so that each is done once however many images share it.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Per destination registry: a repository known to hold each digest.
-    known: Mutex<HashMap<String, HashMap<String, String>>>,
+    known: Mutex<HashMap<String, HashMap<Digest, String>>>,
     counters: BlobCounters,
     /// Set (by a first Ctrl-C) to start no new image; copies under way finish.
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -271,9 +272,9 @@ impl CopyEngine {
                             .manifest_digest(&image.job.destination)
                             .await
                         {
-                            Ok(Some(d)) if d == image.digest() => Ok((image, true)),
+                            Ok(Some(d)) if d == *image.digest() => Ok((image, true)),
                             Ok(_) => Ok((image, false)),
-                            Err(e) => Err(failed(&image.job, Some(image.digest().to_string()), &e)),
+                            Err(e) => Err(failed(&image.job, Some(image.digest().clone()), &e)),
                         },
                     }
                 })
@@ -305,7 +306,7 @@ impl CopyEngine {
         let planned_bytes: u64 = resolved_ok()
             .map(|i| i.blobs().iter().map(|b| b.size).sum::<u64>())
             .sum();
-        let distinct: HashMap<String, u64> = resolved_ok()
+        let distinct: HashMap<Digest, u64> = resolved_ok()
             .flat_map(|i| i.blobs())
             .map(|b| (b.digest, b.size))
             .collect();
@@ -327,11 +328,11 @@ impl CopyEngine {
                             reference: image.job.source.whole(),
                             cause: "not copied: the run was interrupted".into(),
                         };
-                        failed(&image.job, Some(image.digest().to_string()), &e)
+                        failed(&image.job, Some(image.digest().clone()), &e)
                     }
                     Ok((image, false)) => match self.copy_image(&image).await {
                         Ok(()) => outcome(&image, ImageStatus::Copied),
-                        Err(e) => failed(&image.job, Some(image.digest().to_string()), &e),
+                        Err(e) => failed(&image.job, Some(image.digest().clone()), &e),
                     },
                 };
                 self.reporter.image_done(&outcome);
@@ -373,7 +374,7 @@ impl CopyEngine {
             let target = if i == last {
                 dest.clone()
             } else {
-                dest.clone_with_digest(m.digest.clone())
+                dest.clone_with_digest(m.digest.to_string())
             };
             let target = if i == last {
                 target
@@ -398,17 +399,17 @@ impl CopyEngine {
         locks.entry(key).or_default().clone()
     }
 
-    fn known_repo(&self, registry: &str, digest: &str) -> Option<String> {
+    fn known_repo(&self, registry: &str, digest: &Digest) -> Option<String> {
         let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         known.get(registry).and_then(|m| m.get(digest)).cloned()
     }
 
-    fn remember(&self, registry: &str, digest: &str, repo: &str) {
+    fn remember(&self, registry: &str, digest: &Digest, repo: &str) {
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         known
             .entry(registry.to_string())
             .or_default()
-            .insert(digest.to_string(), repo.to_string());
+            .insert(digest.clone(), repo.to_string());
     }
 
     /// Puts one blob into the destination repository of `image`.
@@ -435,7 +436,7 @@ impl CopyEngine {
             return Ok(());
         }
         if let Some(repo) = known {
-            let from = Reference::with_digest(registry.to_string(), repo, blob.digest.clone());
+            let from = Reference::with_digest(registry.to_string(), repo, blob.digest.to_string());
             if self
                 .destination
                 .mount_blob(dest, &from, &blob.digest)
@@ -657,7 +658,7 @@ impl CopyEngine {
                 format!("got {total} of {} bytes", blob.size),
             )));
         }
-        let actual = format!("sha256:{}", hex::encode(hasher.finalize()));
+        let actual = Digest::from_hasher(hasher);
         if total != blob.size || actual != blob.digest {
             return Err(DownloadError::Mismatch {
                 actual: format!("{actual} ({total} bytes)"),
@@ -694,12 +695,12 @@ fn outcome(image: &ResolvedImage, status: ImageStatus) -> ImageOutcome {
         destination: image.job.destination.clone(),
         kind: image.job.kind,
         origin: image.job.origin,
-        digest: Some(image.digest().to_string()),
+        digest: Some(image.digest().clone()),
         status,
     }
 }
 
-fn failed(job: &ImageJob, digest: Option<String>, err: &RegistryError) -> ImageOutcome {
+fn failed(job: &ImageJob, digest: Option<Digest>, err: &RegistryError) -> ImageOutcome {
     ImageOutcome {
         source: job.source.clone(),
         destination: job.destination.clone(),

@@ -9,6 +9,7 @@
 
 use bytes::Bytes;
 
+use crate::digest::Digest;
 use crate::manifest::{self, Descriptor, Parsed};
 use crate::reference::{self, Reference};
 use crate::registry::{RegistryClient, RegistryError};
@@ -153,7 +154,7 @@ pub struct CopyPlan {
 pub struct ManifestCopy {
     pub bytes: Bytes,
     pub media_type: String,
-    pub digest: String,
+    pub digest: Digest,
     /// Config and layers (empty for an index).
     pub blobs: Vec<Descriptor>,
 }
@@ -168,11 +169,15 @@ pub struct ResolvedImage {
 
 impl ResolvedImage {
     /// The digest the destination tag will point at.
-    pub fn digest(&self) -> &str {
-        self.manifests
+    ///
+    /// Every resolved image holds its top-level manifest (resolution, an
+    /// imageset and a built image all push it last), so there is one.
+    pub fn digest(&self) -> &Digest {
+        &self
+            .manifests
             .last()
-            .map(|m| m.digest.as_str())
-            .unwrap_or_default()
+            .expect("a resolved image always holds its top-level manifest")
+            .digest
     }
 
     /// Distinct blobs of the image, largest first (the long transfers start early).
@@ -237,7 +242,7 @@ pub async fn resolve(
                 });
             }
             for child in &wanted {
-                let child_ref = job.source.clone_with_digest(child.digest.clone());
+                let child_ref = job.source.clone_with_digest(child.digest.to_string());
                 let child_ref = reference::pull_reference(&child_ref);
                 let raw = client.get_manifest(&child_ref).await?;
                 let parsed = parse(&raw.bytes, &raw.media_type, &child_ref)?;
@@ -270,7 +275,7 @@ pub async fn resolve(
                         reference: job.source.whole(),
                         source: e.into(),
                     })?;
-                let digest = manifest::sha256_digest(&bytes);
+                let digest = Digest::of(&bytes);
                 manifests.push(ManifestCopy {
                     bytes,
                     media_type: top.media_type,
@@ -294,7 +299,7 @@ fn filtered_index(bytes: &[u8], wanted: &[&Descriptor]) -> Result<Bytes, serde_j
             entry
                 .get("digest")
                 .and_then(|d| d.as_str())
-                .is_some_and(|d| wanted.iter().any(|w| w.digest == d))
+                .is_some_and(|d| wanted.iter().any(|w| w.digest == *d))
         });
     }
     Ok(Bytes::from(serde_json::to_vec_pretty(&value)?))

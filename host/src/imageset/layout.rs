@@ -16,6 +16,8 @@ pub const METADATA_PATH: &str = "oc-mirror/metadata.json";
 /// Every blob lives at this prefix followed by its 64 lowercase hex digits.
 pub const BLOBS_PREFIX: &str = "blobs/sha256/";
 
+use crate::digest::Digest;
+
 /// The content of `oci-layout`: the only layout version there is.
 pub const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
@@ -34,7 +36,7 @@ pub struct LayoutRef {
     /// The manifest's media type, e.g. `application/vnd.oci.image.manifest.v1+json`.
     pub media_type: String,
     /// `sha256:<hex>` of the manifest bytes.
-    pub digest: String,
+    pub digest: Digest,
     /// Size of the manifest in bytes.
     pub size: u64,
     /// The name a tool asks for (`oci:DIR:<ref_name>`); empty to list the
@@ -78,7 +80,10 @@ pub fn index_json(entries: &[LayoutRef]) -> Vec<u8> {
             "      \"mediaType\": {},\n",
             json_string(&r.media_type)
         ));
-        out.push_str(&format!("      \"digest\": {},\n", json_string(&r.digest)));
+        out.push_str(&format!(
+            "      \"digest\": {},\n",
+            json_string(r.digest.as_str())
+        ));
         if r.ref_name.is_empty() {
             out.push_str(&format!("      \"size\": {}\n", r.size));
         } else {
@@ -107,17 +112,22 @@ fn json_string(s: &str) -> String {
 }
 
 /// What an entry path is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EntryPath<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EntryPath {
     /// One of [`HEAD_PATHS`]; the value is its position there.
     Head(usize),
-    /// `blobs/sha256/<hex>`, with the 64 hex digits.
-    Blob(&'a str),
+    /// `blobs/sha256/<hex>`: the digest its name promises, parsed here.
+    Blob(Digest),
+}
+
+/// The archive path of a blob: `blobs/sha256/<hex>`.
+pub fn blob_entry_path(digest: &Digest) -> String {
+    format!("{BLOBS_PREFIX}{}", digest.hex())
 }
 
 /// Classifies `path`, or says why an imageset cannot hold it (the reason reads
 /// after "which").
-pub(crate) fn classify(path: &str) -> Result<EntryPath<'_>, String> {
+pub(crate) fn classify(path: &str) -> Result<EntryPath, String> {
     if let Some(i) = HEAD_PATHS.iter().position(|&h| h == path) {
         return Ok(EntryPath::Head(i));
     }
@@ -128,18 +138,13 @@ pub(crate) fn classify(path: &str) -> Result<EntryPath<'_>, String> {
         return Err("climbs out of the archive with `..`".to_owned());
     }
     if let Some(hex) = path.strip_prefix(BLOBS_PREFIX) {
-        if is_sha256_hex(hex) {
-            return Ok(EntryPath::Blob(hex));
-        }
-        return Err("names a blob, but not by 64 lowercase hex digits".to_owned());
+        return Digest::from_hex(hex)
+            .map(EntryPath::Blob)
+            .map_err(|_| "names a blob, but not by 64 lowercase hex digits".to_owned());
     }
     Err(format!(
         "is none of `{OCI_LAYOUT_PATH}`, `{INDEX_JSON_PATH}`, `{METADATA_PATH}` and `{BLOBS_PREFIX}<hex>`"
     ))
-}
-
-fn is_sha256_hex(hex: &str) -> bool {
-    hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[cfg(test)]
@@ -149,7 +154,7 @@ mod tests {
     fn r(ref_name: &str, digest_char: char) -> LayoutRef {
         LayoutRef {
             media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
-            digest: format!("sha256:{}", digest_char.to_string().repeat(64)),
+            digest: Digest::from_hex(&digest_char.to_string().repeat(64)).unwrap(),
             size: 42,
             ref_name: ref_name.to_owned(),
         }
@@ -225,7 +230,7 @@ mod tests {
         );
         let index = index_json(&[LayoutRef {
             media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
-            digest: format!("sha256:{}", sha256_hex(manifest.as_bytes())),
+            digest: Digest::of(manifest.as_bytes()),
             size: manifest.len() as u64,
             ref_name: "v1".to_owned(),
         }]);
@@ -293,7 +298,7 @@ mod tests {
         assert_eq!(classify("oc-mirror/metadata.json"), Ok(EntryPath::Head(2)));
         assert_eq!(
             classify(&format!("blobs/sha256/{hex}")),
-            Ok(EntryPath::Blob(&hex))
+            Ok(EntryPath::Blob(Digest::from_hex(&hex).unwrap()))
         );
         for bad in [
             "/etc/passwd".to_owned(),

@@ -64,8 +64,10 @@ mod writer;
 
 pub use crate::metadata::Sequence;
 pub use error::{BoxError, ImagesetError};
+#[cfg(test)]
+pub(crate) use layout::BLOBS_PREFIX;
 pub use layout::{
-    BLOBS_PREFIX, INDEX_JSON_PATH, LayoutRef, METADATA_PATH, OCI_LAYOUT, OCI_LAYOUT_PATH,
+    INDEX_JSON_PATH, LayoutRef, METADATA_PATH, OCI_LAYOUT, OCI_LAYOUT_PATH, blob_entry_path,
     index_json,
 };
 pub use reader::{BlobRecord, ImagesetContents, ImagesetReader, read_metadata};

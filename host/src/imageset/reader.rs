@@ -33,14 +33,16 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
+
+use crate::digest::Digest;
 
 use super::error::BoxError;
-use crate::metadata::Sequence;
 use super::layout::{EntryPath, HEAD_PATHS, OCI_LAYOUT_PATH, classify};
 use super::tar::{self, BLOCK, Header, Parsed};
 use super::writer::read_some;
 use super::{ImagesetError, MAX_HEAD_ENTRY_BYTES, parse_part_name, part_name};
+use crate::metadata::Sequence;
 
 /// Buffer in front of each part file: large reads from the callback pass
 /// through it, small ones (headers, a callback reading 8 KiB at a time) are
@@ -52,8 +54,8 @@ const DRAIN_CHUNK: usize = 256 << 10;
 /// A blob the reader handed to the callback and verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobRecord {
-    /// `sha256:<hex>`.
-    pub digest: String,
+    /// `sha256:<hex>`, from the entry's name.
+    pub digest: Digest,
     /// Its length in bytes.
     pub size_bytes: u64,
     /// The index of the part that held it.
@@ -89,7 +91,10 @@ impl ImagesetReader {
     /// indices do not run from 000000 without a gap. Nothing is read yet. The
     /// reader cannot tell a missing *last* part: compare [`parts`](Self::parts)
     /// with the part names recorded in the metadata.
-    pub fn open(dir: impl AsRef<Path>, sequence: Sequence) -> Result<ImagesetReader, ImagesetError> {
+    pub fn open(
+        dir: impl AsRef<Path>,
+        sequence: Sequence,
+    ) -> Result<ImagesetReader, ImagesetError> {
         let dir = dir.as_ref();
         let listing = fs::read_dir(dir).map_err(|source| ImagesetError::Io {
             action: "list",
@@ -168,7 +173,7 @@ impl ImagesetReader {
     /// clean EOF.
     pub fn read<F>(&self, mut on_blob: F) -> Result<ImagesetContents, ImagesetError>
     where
-        F: FnMut(&str, u64, &mut dyn Read) -> Result<(), BoxError>,
+        F: FnMut(&Digest, u64, &mut dyn Read) -> Result<(), BoxError>,
     {
         let mut head = None;
         let mut blobs = Vec::new();
@@ -180,8 +185,8 @@ impl ImagesetReader {
                 head = Some(read_head(&mut part)?);
             }
             while let Some((header, offset)) = part.next_entry()? {
-                let hex = match classify(&header.path) {
-                    Ok(EntryPath::Blob(hex)) => hex.to_owned(),
+                let digest = match classify(&header.path) {
+                    Ok(EntryPath::Blob(digest)) => digest,
                     Ok(EntryPath::Head(_)) => {
                         return Err(ImagesetError::Misplaced {
                             part: part.name.clone(),
@@ -194,20 +199,19 @@ impl ImagesetReader {
                     }
                     Err(reason) => return Err(part.unexpected_path(offset, header.path, reason)),
                 };
-                if seen.contains(&hex) {
+                if seen.contains(&digest) {
                     return Err(ImagesetError::DuplicateEntry {
                         part: part.name.clone(),
                         path: header.path,
                     });
                 }
-                let digest = format!("sha256:{hex}");
-                part.stream_blob(&header, &hex, &digest, &mut on_blob, &mut scratch)?;
+                part.stream_blob(&header, &digest, &mut on_blob, &mut scratch)?;
+                seen.insert(digest.clone());
                 blobs.push(BlobRecord {
                     digest,
                     size_bytes: header.size,
                     part: n,
                 });
-                seen.insert(hex);
             }
         }
         let [oci_layout, index_json, metadata] = head.ok_or_else(|| ImagesetError::NoParts {
@@ -423,20 +427,19 @@ impl PartReader {
     fn stream_blob<F>(
         &mut self,
         header: &Header,
-        hex: &str,
-        digest: &str,
+        digest: &Digest,
         on_blob: &mut F,
         scratch: &mut [u8],
     ) -> Result<(), ImagesetError>
     where
-        F: FnMut(&str, u64, &mut dyn Read) -> Result<(), BoxError>,
+        F: FnMut(&Digest, u64, &mut dyn Read) -> Result<(), BoxError>,
     {
         let mut blob = BlobReader {
             part: self,
             remaining: header.size,
             hasher: Sha256::new(),
-            expected_hex: hex,
-            actual_hex: None,
+            expected: digest,
+            actual: None,
             cut: false,
             failure: None,
         };
@@ -448,7 +451,7 @@ impl PartReader {
         let BlobReader {
             remaining,
             hasher,
-            actual_hex,
+            actual,
             cut,
             failure,
             ..
@@ -459,19 +462,19 @@ impl PartReader {
         if let Some(source) = failure {
             return Err(self.io_error(source));
         }
-        let actual = match (actual_hex, remaining) {
+        let actual = match (actual, remaining) {
             (Some(actual), _) => Some(actual),
-            (None, 0) => Some(hex::encode(hasher.finalize())),
+            (None, 0) => Some(Digest::from_hasher(hasher)),
             (None, _) => None,
         };
         if let Some(actual) = actual
-            && actual != hex
+            && actual != *digest
         {
             return Err(ImagesetError::DigestMismatch {
                 part: self.name.clone(),
                 path: header.path.clone(),
-                expected: digest.to_owned(),
-                actual: format!("sha256:{actual}"),
+                expected: digest.to_string(),
+                actual: actual.into_string(),
             });
         }
         outcome.map_err(|source| ImagesetError::Consumer {
@@ -489,9 +492,9 @@ struct BlobReader<'a> {
     part: &'a mut PartReader,
     remaining: u64,
     hasher: Sha256,
-    expected_hex: &'a str,
+    expected: &'a Digest,
     /// Set once every byte has passed.
-    actual_hex: Option<String>,
+    actual: Option<Digest>,
     /// The part ended before the blob did.
     cut: bool,
     /// The part file could not be read.
@@ -511,14 +514,14 @@ impl Read for BlobReader<'_> {
         }
         if self.remaining == 0 {
             let actual = self
-                .actual_hex
-                .get_or_insert_with(|| hex::encode(std::mem::take(&mut self.hasher).finalize()));
-            if actual != self.expected_hex {
+                .actual
+                .get_or_insert_with(|| Digest::from_hasher(std::mem::take(&mut self.hasher)));
+            if actual != self.expected {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!(
-                        "blob does not match its digest `sha256:{}` (got `sha256:{actual}`)",
-                        self.expected_hex
+                        "blob does not match its digest `{}` (got `{actual}`)",
+                        self.expected
                     ),
                 ));
             }
@@ -977,7 +980,7 @@ mod tests {
         let reader = ImagesetReader::open(&out, 1).unwrap();
         let contents = reader
             .read(|digest, size, r| {
-                assert_eq!(digest, format!("sha256:{}", &path[BLOBS_PREFIX.len()..]));
+                assert_eq!(*digest, format!("sha256:{}", &path[BLOBS_PREFIX.len()..]));
                 assert_eq!(drain(r)?, size);
                 Ok(())
             })

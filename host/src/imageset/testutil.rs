@@ -8,11 +8,11 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::tar::{self, BLOCK};
-use crate::metadata::Sequence;
 use super::{
     BLOBS_PREFIX, Entry, INDEX_JSON_PATH, ImagesetContents, ImagesetError, ImagesetReader,
     METADATA_PATH, OCI_LAYOUT, OCI_LAYOUT_PATH, WriteOptions, index_json,
 };
+use crate::metadata::Sequence;
 
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
@@ -72,7 +72,7 @@ pub(crate) fn read_all(
         let mut data = Vec::new();
         r.read_to_end(&mut data)?;
         assert_eq!(data.len() as u64, size);
-        blobs.push((digest.to_owned(), data));
+        blobs.push((digest.to_string(), data));
         Ok(())
     })?;
     Ok((contents, blobs))

@@ -46,7 +46,9 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
+
+use crate::digest::Digest;
 use crate::metadata::Sequence;
 use tracing::debug;
 
@@ -361,19 +363,19 @@ impl ImagesetWriter {
                 },
             )?;
             out.write_all(&header).map_err(&write_err)?;
-            let blob_hex = match classify(&entry.path) {
-                Ok(EntryPath::Blob(hex)) => Some(hex),
+            let blob = match classify(&entry.path) {
+                Ok(EntryPath::Blob(digest)) => Some(digest),
                 _ => None,
             };
             match &entry.source {
                 EntrySource::Bytes(bytes) => {
-                    if let Some(hex) = blob_hex {
-                        check_digest(entry, hex, Sha256::digest(bytes), "memory".to_owned())?;
+                    if let Some(expected) = &blob {
+                        check_digest(entry, expected, Digest::of(bytes), "memory".to_owned())?;
                     }
                     out.write_all(bytes).map_err(&write_err)?;
                 }
                 EntrySource::File(file) => {
-                    copy_file(entry, file, blob_hex, &mut out, buf).map_err(|e| match e {
+                    copy_file(entry, file, blob.as_ref(), &mut out, buf).map_err(|e| match e {
                         CopyError::Source(e) => e,
                         CopyError::Write(e) => write_err(e),
                     })?;
@@ -390,7 +392,7 @@ impl ImagesetWriter {
         Ok(WrittenPart {
             name: part.name.clone(),
             size_bytes: bytes,
-            sha256: digest.trim_start_matches("sha256:").to_string(),
+            sha256: digest.hex().to_string(),
         })
     }
 
@@ -485,18 +487,17 @@ fn io_error(action: &'static str, path: &Path) -> impl Fn(io::Error) -> Imageset
 /// Compares a blob's hash with the digest its path promises.
 fn check_digest(
     entry: &Entry,
-    expected_hex: &str,
-    actual: impl AsRef<[u8]>,
+    expected: &Digest,
+    actual: Digest,
     from: String,
 ) -> Result<(), ImagesetError> {
-    let actual = hex::encode(actual);
-    if actual == expected_hex {
+    if actual == *expected {
         Ok(())
     } else {
         Err(ImagesetError::SourceDigestMismatch {
             path: entry.path.clone(),
             from,
-            actual: format!("sha256:{actual}"),
+            actual: actual.into_string(),
         })
     }
 }
@@ -509,11 +510,11 @@ enum CopyError {
 }
 
 /// Streams `file` into `out`, checking that it is exactly `entry.size` bytes
-/// and, for a blob, that it hashes to `blob_hex`.
+/// and, for a blob, that it hashes to `blob`.
 fn copy_file(
     entry: &Entry,
     file: &Path,
-    blob_hex: Option<&str>,
+    blob: Option<&Digest>,
     out: &mut impl Write,
     buf: &mut [u8],
 ) -> Result<(), CopyError> {
@@ -553,11 +554,11 @@ fn copy_file(
         let now = source.metadata().map_err(read_err("stat"))?.len();
         return Err(changed(now.max(done + 1)));
     }
-    if let Some(hex) = blob_hex {
+    if let Some(expected) = blob {
         check_digest(
             entry,
-            hex,
-            hasher.finalize(),
+            expected,
+            Digest::from_hasher(hasher),
             format!("`{}`", file.display()),
         )
         .map_err(src)?;

@@ -22,7 +22,7 @@ use super::API_SECTION;
 pub fn compile(
     engine: &Engine,
     bytes: &[u8],
-    digest: &str,
+    digest: &crate::digest::Digest,
     cache_dir: Option<&Path>,
 ) -> Result<Component> {
     let Some(dir) = cache_dir else {
@@ -30,11 +30,7 @@ pub fn compile(
     };
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
-    let file = dir.join(format!(
-        "{}-{:016x}.cwasm",
-        digest.trim_start_matches("sha256:"),
-        h.finish()
-    ));
+    let file = dir.join(format!("{}-{:016x}.cwasm", digest.hex(), h.finish()));
     if file.exists() {
         // Read into memory rather than map the file: a mapped file changed
         // under a running plugin (a user cleaning the cache) would crash us.

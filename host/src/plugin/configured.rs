@@ -44,7 +44,7 @@ pub async fn load(
         }
         .map_err(|e| refuse(format!("{e:#}")))?;
         if let Some(pin) = &spec.digest {
-            let actual = crate::manifest::sha256_digest(&bytes);
+            let actual = crate::digest::Digest::of(&bytes);
             if &actual != pin {
                 return Err(refuse(format!(
                     "its digest is `{actual}`, but `plugins[{i}].digest` pins `{pin}`"

@@ -78,9 +78,9 @@ impl Capability {
             _ => (host, None),
         };
         let name_ok = !name.is_empty()
-            && name.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || b"-._[]:".contains(&b)
-            });
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b));
         let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
         if !name_ok || !port_ok {
             return Err(bad("not a host or host:port"));
@@ -341,7 +341,7 @@ impl registry::Host for PluginState {
                 "manifest of `{reference}` is larger than {MAX_MANIFEST} bytes"
             ))),
             Ok(m) => Ok(registry::Manifest {
-                digest: m.digest,
+                digest: m.digest.into_string(),
                 media_type: m.media_type,
                 bytes: m.bytes.to_vec(),
             }),
@@ -558,7 +558,10 @@ mod tests {
 
     #[test]
     fn one_grammar_for_grants_and_declarations() {
-        assert_eq!(Capability::parse("registry", false), Ok(Capability::Registry));
+        assert_eq!(
+            Capability::parse("registry", false),
+            Ok(Capability::Registry)
+        );
         assert_eq!(
             Capability::parse("http:Example.COM:8443", false),
             Ok(Capability::Http("example.com:8443".into()))
@@ -568,7 +571,15 @@ mod tests {
             Ok(Capability::Http("[::1]:5000".into()))
         );
         assert!(Capability::parse("http:*", true).is_ok());
-        for bad in ["registy", "http:", "http:a/b", "http:h:99999", "https:h", "", "http:*"] {
+        for bad in [
+            "registy",
+            "http:",
+            "http:a/b",
+            "http:h:99999",
+            "https:h",
+            "",
+            "http:*",
+        ] {
             let err = Capability::parse(bad, false).unwrap_err().to_string();
             assert!(err.contains(&format!("`{bad}`")), "{err}");
         }

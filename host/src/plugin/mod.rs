@@ -216,7 +216,7 @@ pub struct Plugin {
     /// The contract version it was built for.
     pub api: Api,
     /// `sha256:…` of the component bytes.
-    pub digest: String,
+    pub digest: crate::digest::Digest,
     component: Component,
 }
 
@@ -283,7 +283,7 @@ impl PluginHost {
                 )));
             }
         };
-        let digest = crate::manifest::sha256_digest(bytes);
+        let digest = crate::digest::Digest::of(bytes);
         let component = cache::compile(
             &self.engine,
             bytes,

@@ -33,6 +33,7 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Reference, RegistryOperation};
 use tracing::{debug, warn};
 
+use crate::digest::{Digest, DigestError};
 use crate::manifest::{self, ManifestError};
 use auth::AuthStore;
 use retry::{RetryPolicy, Verdict, classify};
@@ -102,6 +103,13 @@ pub enum RegistryError {
         expected: String,
         actual: String,
     },
+    /// A registry answered with something that is not a digest.
+    #[error("{what} `{reference}`: the registry answered with a bad digest: {source}")]
+    BadDigest {
+        what: &'static str,
+        reference: String,
+        source: DigestError,
+    },
     #[error("manifest of `{reference}`: {source}")]
     Manifest {
         reference: String,
@@ -129,7 +137,7 @@ pub struct RawManifest {
     pub bytes: Bytes,
     pub media_type: String,
     /// `sha256:…` of `bytes`, checked against the reference when it has a digest.
-    pub digest: String,
+    pub digest: Digest,
 }
 
 /// A blob being downloaded.
@@ -337,7 +345,7 @@ impl RegistryClient {
                 }
             })
             .await?;
-        let digest = manifest::sha256_digest(&bytes);
+        let digest = Digest::of(&bytes);
         if let Some(expected) = r.digest()
             && expected != digest
         {
@@ -345,7 +353,7 @@ impl RegistryClient {
                 what: "manifest",
                 reference: r.whole(),
                 expected: expected.to_string(),
-                actual: digest,
+                actual: digest.into_string(),
             });
         }
         let media_type =
@@ -361,7 +369,8 @@ impl RegistryClient {
     }
 
     /// The digest a tag or digest currently resolves to, or `None` when absent.
-    pub async fn manifest_digest(&self, r: &Reference) -> Result<Option<String>, RegistryError> {
+    /// The registry's `Docker-Content-Digest` is parsed here, where it enters.
+    pub async fn manifest_digest(&self, r: &Reference) -> Result<Option<Digest>, RegistryError> {
         let res = self
             .call("checking manifest of", r, false, |h| {
                 let r = r.clone();
@@ -373,14 +382,20 @@ impl RegistryClient {
             })
             .await;
         match res {
-            Ok(d) => Ok(Some(d)),
+            Ok(d) => Digest::parse(&d)
+                .map(Some)
+                .map_err(|source| RegistryError::BadDigest {
+                    what: "checking manifest of",
+                    reference: r.whole(),
+                    source,
+                }),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Whether the repository of `r` holds the blob.
-    pub async fn blob_exists(&self, r: &Reference, digest: &str) -> Result<bool, RegistryError> {
+    pub async fn blob_exists(&self, r: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
         let res = self
             .call("checking blob in", r, true, |h| {
                 let r = r.clone();
@@ -405,7 +420,7 @@ impl RegistryClient {
     ) -> Result<BlobStream, RegistryError> {
         let oci_desc = OciDescriptor {
             media_type: desc.media_type.clone(),
-            digest: desc.digest.clone(),
+            digest: desc.digest.to_string(),
             size: i64::try_from(desc.size).unwrap_or(i64::MAX),
             urls: desc.urls.clone(),
             annotations: None,
@@ -447,7 +462,7 @@ impl RegistryClient {
     pub async fn push_blob_file(
         &self,
         r: &Reference,
-        digest: &str,
+        digest: &Digest,
         size: u64,
         open: &(dyn Fn() -> std::io::Result<std::fs::File> + Sync),
     ) -> Result<(), RegistryError> {
@@ -497,8 +512,8 @@ impl RegistryClient {
         &self,
         r: &Reference,
         bytes: &Bytes,
-    ) -> Result<String, RegistryError> {
-        let digest = manifest::sha256_digest(bytes);
+    ) -> Result<Digest, RegistryError> {
+        let digest = Digest::of(bytes);
         let size = bytes.len() as u64;
         self.call("uploading blob to", r, true, |h| {
             let r = r.clone();
@@ -508,7 +523,7 @@ impl RegistryClient {
                 let stream =
                     futures_util::stream::once(async move { Ok::<_, OciDistributionError>(body) });
                 h.client
-                    .push_blob_stream(&r, stream, &digest, Some(size))
+                    .push_blob_stream(&r, stream, digest.as_str(), Some(size))
                     .await
                     .map(|_| ())
             }
@@ -521,13 +536,13 @@ impl RegistryClient {
     pub async fn get_blob_bytes(
         &self,
         r: &Reference,
-        digest: &str,
+        digest: &Digest,
         max: u64,
     ) -> Result<Bytes, RegistryError> {
         use futures_util::TryStreamExt;
         let desc = manifest::Descriptor {
             media_type: String::new(),
-            digest: digest.to_string(),
+            digest: digest.clone(),
             size: max,
             platform: None,
             urls: None,
@@ -554,13 +569,13 @@ impl RegistryClient {
                 )));
             }
         }
-        let actual = manifest::sha256_digest(&out);
-        if actual != digest {
+        let actual = Digest::of(&out);
+        if actual != *digest {
             return Err(RegistryError::DigestMismatch {
                 what: "blob",
                 reference: r.whole(),
                 expected: digest.to_string(),
-                actual,
+                actual: actual.into_string(),
             });
         }
         Ok(Bytes::from(out))
@@ -572,7 +587,7 @@ impl RegistryClient {
         &self,
         r: &Reference,
         chunks: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
-        digest: &str,
+        digest: &Digest,
         size: u64,
     ) -> Result<(), RegistryError> {
         let host = self.host(r.registry()).await?;
@@ -584,7 +599,7 @@ impl RegistryClient {
         });
         let started = Instant::now();
         host.client
-            .push_blob_stream(r, stream, digest, Some(size))
+            .push_blob_stream(r, stream, digest.as_str(), Some(size))
             .await
             .map(|_| ())
             .map_err(|e| RegistryError::Failed {
@@ -602,14 +617,14 @@ impl RegistryClient {
         &self,
         r: &Reference,
         from: &Reference,
-        digest: &str,
+        digest: &Digest,
     ) -> Result<bool, RegistryError> {
         let host = self.host(r.registry()).await?;
         self.authenticate(&host, r, true, false).await?;
-        match host.client.mount_blob(r, from, digest).await {
+        match host.client.mount_blob(r, from, digest.as_str()).await {
             Ok(()) => Ok(true),
             Err(e) => {
-                debug!(digest, from = from.repository(), to = r.repository(), error = %describe(&e), "mount declined");
+                debug!(digest = %digest, from = from.repository(), to = r.repository(), error = %describe(&e), "mount declined");
                 Ok(false)
             }
         }

@@ -30,6 +30,7 @@ use super::{Context, load_plugins};
 use crate::backend::{Backend, LocalBackend, RegistryBackend};
 use crate::config::ImageSetConfiguration;
 use crate::copy::{CopyEngine, ResolvedImage};
+use crate::digest::Digest;
 use crate::imageset::{self, Entry, ImagesetWriter, LayoutRef, WriteOptions, WrittenPart};
 use crate::manifest::Descriptor;
 use crate::metadata::{AttachmentRecord, BlobRecord, History, ImageRecord, Metadata};
@@ -65,7 +66,9 @@ pub struct CreateReport {
 /// The backend the settings name.
 fn open_backend(ctx: &Context, ws: &Workspace) -> anyhow::Result<Box<dyn Backend>> {
     Ok(match &ctx.settings.backend {
-        BackendSettings::Workspace => Box::new(LocalBackend::new(ws.working_dir().join("metadata"))),
+        BackendSettings::Workspace => {
+            Box::new(LocalBackend::new(ws.working_dir().join("metadata")))
+        }
         BackendSettings::Local(path) => Box::new(LocalBackend::new(path)),
         BackendSettings::Registry { image_url, client } => Box::new(RegistryBackend::parse(
             Arc::new(RegistryClient::new(client.clone())),
@@ -247,22 +250,19 @@ async fn resolve_images(
 /// What the archive carries besides manifests.
 struct Carried {
     /// Every manifest of the set, by digest.
-    manifests: BTreeMap<String, Bytes>,
+    manifests: BTreeMap<Digest, Bytes>,
     /// Configs, and the layers no earlier sequence shipped, by digest, with
     /// an image to fetch each from.
-    blobs: BTreeMap<String, (Reference, Descriptor)>,
+    blobs: BTreeMap<Digest, (Reference, Descriptor)>,
     new_layers: usize,
     new_layer_bytes: u64,
     /// Layers left out because they were shipped before.
-    reused: BTreeSet<String>,
+    reused: BTreeSet<Digest>,
 }
 
 /// Step 3: every manifest and config of the set, and only the layers that no
 /// sequence it builds on shipped.
-fn choose_blobs(
-    images: &[ResolvedImage],
-    shipped: &std::collections::HashSet<String>,
-) -> Carried {
+fn choose_blobs(images: &[ResolvedImage], shipped: &std::collections::HashSet<Digest>) -> Carried {
     let mut c = Carried {
         manifests: BTreeMap::new(),
         blobs: BTreeMap::new(),
@@ -310,7 +310,7 @@ async fn write_parts(
         .map(|i| ImageRecord {
             source: i.job.source.whole(),
             destination: recorded_destination(&i.job.destination),
-            digest: i.digest().to_string(),
+            digest: i.digest().clone(),
             media_type: i
                 .manifests
                 .last()
@@ -333,20 +333,19 @@ async fn write_parts(
     // Attachments travel as blobs of their own, every time (they are small).
     let mut attachment_entries = Vec::new();
     for a in attachments {
-        let digest = crate::manifest::sha256_digest(&a.data);
+        let digest = Digest::of(&a.data);
         meta.attachments.push(AttachmentRecord {
             name: a.name.clone(),
             media_type: a.media_type.clone(),
             digest: digest.clone(),
             size: a.data.len() as u64,
         });
-        if !carried.blobs.contains_key(&digest) && !meta.blobs.iter().any(|b| b.digest == digest)
-        {
+        if !carried.blobs.contains_key(&digest) && !meta.blobs.iter().any(|b| b.digest == digest) {
             meta.blobs.push(BlobRecord {
                 digest: digest.clone(),
                 size: a.data.len() as u64,
             });
-            let path = format!("{}{}", imageset::BLOBS_PREFIX, &digest[7..]);
+            let path = imageset::blob_entry_path(&digest);
             attachment_entries.push(Entry::bytes(path, Bytes::from(a.data.clone())));
         }
     }
@@ -366,14 +365,14 @@ async fn write_parts(
         .collect();
     let mut contents: BTreeMap<String, Entry> = BTreeMap::new();
     for (digest, bytes) in &carried.manifests {
-        let path = format!("{}{}", imageset::BLOBS_PREFIX, &digest[7..]);
+        let path = imageset::blob_entry_path(digest);
         contents.insert(path.clone(), Entry::bytes(path, bytes.clone()));
     }
     for (digest, (_, desc)) in &carried.blobs {
-        let path = format!("{}{}", imageset::BLOBS_PREFIX, &digest[7..]);
-        contents.entry(path.clone()).or_insert_with(|| {
-            Entry::file(path, desc.size, ws.blob_path(digest).unwrap_or_default())
-        });
+        let path = imageset::blob_entry_path(digest);
+        contents
+            .entry(path.clone())
+            .or_insert_with(|| Entry::file(path, desc.size, ws.blob_path(digest)));
     }
     for e in attachment_entries {
         contents.entry(e.path.clone()).or_insert(e);

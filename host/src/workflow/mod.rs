@@ -146,7 +146,7 @@ fn attachments_of(
                     a.name, a.digest, meta.sequence
                 )
             })?;
-        if crate::manifest::sha256_digest(&data) != a.digest {
+        if crate::digest::Digest::of(&data) != a.digest {
             anyhow::bail!(
                 "attachment `{}` of sequence {} does not match its digest {}",
                 a.name,

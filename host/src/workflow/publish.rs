@@ -37,6 +37,7 @@ use super::{Context, Outputs, mapping_text};
 use crate::backend::{Backend, LocalBackend, RegistryBackend};
 use crate::config::PluginSpec;
 use crate::copy::{CopyReport, ImageJob, ManifestCopy, ResolvedImage};
+use crate::digest::Digest;
 use crate::imageset::{self, ImagesetReader};
 use crate::manifest;
 use crate::metadata::{self, Metadata, Sequence};
@@ -125,16 +126,25 @@ pub async fn publish(
             let attachments = match attachments_of(&ws, dir, &meta).await {
                 Ok(a) => a,
                 Err(e) => {
-                    warn!("the attachments of sequence {seq} cannot be read, so its cluster resources may be incomplete: {e:#}");
+                    warn!(
+                        "the attachments of sequence {seq} cannot be read, so its cluster resources may be incomplete: {e:#}"
+                    );
                     Vec::new()
                 }
             };
             in_mirror.push(InMirror { meta, attachments });
-            report.sequences.push(SequenceOutcome::AlreadyPublished(seq));
+            report
+                .sequences
+                .push(SequenceOutcome::AlreadyPublished(seq));
             continue;
         }
         // Step 2.
-        check_follows(history.as_ref(), &meta, ctx.settings.skip_metadata_check, target)?;
+        check_follows(
+            history.as_ref(),
+            &meta,
+            ctx.settings.skip_metadata_check,
+            target,
+        )?;
         // Steps 3 and 4.
         let copy = publish_one(ctx, &ws, dest.clone(), dir, target, &meta).await?;
         let failed = FailedImage::from_outcomes(&copy.images);
@@ -236,8 +246,7 @@ async fn load_publishers(
     dest: &Arc<RegistryClient>,
     in_mirror: &[InMirror],
 ) -> anyhow::Result<Publishers> {
-    let specs: Vec<PluginSpec> = match in_mirror.last().and_then(|s| s.meta.config.get("plugins"))
-    {
+    let specs: Vec<PluginSpec> = match in_mirror.last().and_then(|s| s.meta.config.get("plugins")) {
         Some(v) => serde_json::from_value(v.clone())
             .context("the imageset's configuration has a `plugins:` this oc-mirror cannot read")?,
         None => Vec::new(),
@@ -261,11 +270,17 @@ async fn write_outputs(
     let mut attachments: Vec<Attachment> = Vec::new();
     for s in in_mirror {
         for rec in &s.meta.images {
-            pairs.push((crate::reference::parse(&rec.source)?, target.place_recorded(&rec.destination)?));
+            pairs.push((
+                crate::reference::parse(&rec.source)?,
+                target.place_recorded(&rec.destination)?,
+            ));
             let image = crate::publishers::mirrored_from_record(target, rec)?;
-            if !images.iter().any(|i: &crate::plugin::bindings::types::MirroredImage| {
-                i.source == image.source && i.destination == image.destination
-            }) {
+            if !images
+                .iter()
+                .any(|i: &crate::plugin::bindings::types::MirroredImage| {
+                    i.source == image.source && i.destination == image.destination
+                })
+            {
                 images.push(image);
             }
         }
@@ -279,7 +294,13 @@ async fn write_outputs(
         mapping_text(pairs.iter().map(|(s, d)| (s, d))).as_bytes(),
     )?;
     let cluster_resources = publishers
-        .publish(ws, target, images, &attachments, ctx.settings.annotation_time())
+        .publish(
+            ws,
+            target,
+            images,
+            &attachments,
+            ctx.settings.annotation_time(),
+        )
         .await?;
     Ok(Outputs {
         mapping: Some(mapping),
@@ -369,7 +390,7 @@ async fn publish_one(
 }
 
 /// A manifest the imageset carried, from the cache.
-fn read_manifest(cache: &BlobCache, digest: &str) -> anyhow::Result<ManifestCopy> {
+fn read_manifest(cache: &BlobCache, digest: &Digest) -> anyhow::Result<ManifestCopy> {
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(
         &mut cache
@@ -386,8 +407,7 @@ fn read_manifest(cache: &BlobCache, digest: &str) -> anyhow::Result<ManifestCopy
     Ok(ManifestCopy {
         bytes: bytes.into(),
         media_type,
-        digest: digest.to_string(),
+        digest: digest.clone(),
         blobs,
     })
 }
-

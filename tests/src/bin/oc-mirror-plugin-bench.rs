@@ -367,7 +367,9 @@ async fn plugin_share_run(
             destination: job.destination.clone(),
             kind: job.kind,
             origin: job.origin,
-            digest: Some(e.digest.clone()),
+            digest: Some(
+                oc_mirror::digest::Digest::parse(&e.digest).expect("fixture digests are sha256"),
+            ),
             status: ImageStatus::Copied,
         })
         .collect();
