@@ -8,27 +8,6 @@ use oc_mirror_tests::{
 
 use crate::support::*;
 
-/// Every tag of the world is in the mirror under `prefix`, digest for digest.
-async fn assert_world_mirrored(mirror: &Registry, prefix: &str, world: &PushedWorld) {
-    for e in &world.entries {
-        let tags: Vec<String> = if e.tags.is_empty() {
-            vec![format!("sha256-{}", &e.digest[7..])]
-        } else {
-            e.tags.clone()
-        };
-        for tag in tags {
-            assert_eq!(
-                digest_at(mirror, &format!("{prefix}/{}", e.repo), &tag)
-                    .await
-                    .as_deref(),
-                Some(e.digest.as_str()),
-                "{}:{tag}",
-                e.repo
-            );
-        }
-    }
-}
-
 /// Manifest and config digests of the world: what every imageset carries.
 fn manifests_and_configs(world: &PushedWorld) -> BTreeSet<String> {
     let mut out = BTreeSet::new();

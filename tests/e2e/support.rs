@@ -161,25 +161,30 @@ pub fn all_references(world: &PushedWorld) -> Vec<String> {
     refs
 }
 
+/// Every tag of the world is in the mirror under `prefix`, digest for digest.
+pub async fn assert_world_mirrored(mirror: &Registry, prefix: &str, world: &PushedWorld) {
+    for e in &world.entries {
+        let tags: Vec<String> = if e.tags.is_empty() {
+            vec![format!("sha256-{}", &e.digest[7..])]
+        } else {
+            e.tags.clone()
+        };
+        for tag in tags {
+            assert_eq!(
+                digest_at(mirror, &format!("{prefix}/{}", e.repo), &tag)
+                    .await
+                    .as_deref(),
+                Some(e.digest.as_str()),
+                "{}:{tag}",
+                e.repo
+            );
+        }
+    }
+}
+
 /// The digest a tag points at in a registry, or None.
 pub async fn digest_at(reg: &Registry, repo: &str, reference: &str) -> Option<String> {
     reg.digest(repo, reference).await.expect("GET manifest")
-}
-
-/// Digests of the blob uploads a registry completed since `mark` (the `digest=`
-/// parameter of each upload's closing PUT).
-pub fn uploaded_since(reg: &Registry, mark: usize) -> Vec<String> {
-    reg.requests_since(mark)
-        .into_iter()
-        .filter(|r| r.method == "PUT" && r.uri.contains("/blobs/uploads/") && r.status == 201)
-        .filter_map(|r| {
-            let query = r.uri.split_once('?')?.1.to_string();
-            query.split('&').find_map(|kv| {
-                kv.strip_prefix("digest=")
-                    .map(|d| d.replace("%3A", ":").replace("%3a", ":"))
-            })
-        })
-        .collect()
 }
 
 impl Ctx {

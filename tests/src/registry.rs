@@ -223,6 +223,22 @@ impl Registry {
         self.blob_gets_since(0, digest)
     }
 
+    /// Digests of the blob uploads completed since `mark` (the `digest=`
+    /// parameter of each upload's closing PUT), in order.
+    pub fn uploaded_since(&self, mark: usize) -> Vec<String> {
+        self.requests_since(mark)
+            .into_iter()
+            .filter(|r| r.method == "PUT" && r.uri.contains("/blobs/uploads/") && r.status == 201)
+            .filter_map(|r| {
+                let query = r.uri.split_once('?')?.1.to_string();
+                query.split('&').find_map(|kv| {
+                    kv.strip_prefix("digest=")
+                        .map(|d| d.replace("%3A", ":").replace("%3a", ":"))
+                })
+            })
+            .collect()
+    }
+
     /// Like [`Registry::blob_gets`], counting only requests after `mark`.
     pub fn blob_gets_since(&self, mark: usize, digest: &str) -> usize {
         self.requests_since(mark)
