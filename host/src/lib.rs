@@ -1,21 +1,26 @@
 //! oc-mirror in Rust: keeps a disconnected mirror registry in step with upstream content.
+//!
+//! The binary is `cli::run`; `ARCHITECTURE.md` maps the modules. The public
+//! modules are what the tests and benchmarks drive directly (the plugin
+//! runtime, the copy engine, the settings, sources and publishers); the rest
+//! are the crate's own.
 
-pub mod backend;
+pub(crate) mod backend;
 pub mod cli;
 pub mod config;
 pub mod copy;
 pub mod digest;
-pub mod image_build;
-pub mod image_files;
-pub mod imageset;
+pub(crate) mod image_build;
+pub(crate) mod image_files;
+pub(crate) mod imageset;
 pub mod manifest;
 pub mod metadata;
 pub mod plugin;
-pub mod reference;
 pub mod publishers;
+pub mod reference;
 pub mod registry;
 pub mod settings;
 pub mod sources;
-pub mod timestamp;
+pub(crate) mod timestamp;
 pub mod workflow;
 pub mod workspace;

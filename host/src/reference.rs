@@ -283,7 +283,10 @@ mod tests {
         let t = target("docker://m.local:5000/ns/sub");
         assert_eq!(t.prefix(), "m.local:5000/ns/sub");
         let r = t.place_recorded("openshift/release:4.16.1-x86_64").unwrap();
-        assert_eq!(r.whole(), "m.local:5000/ns/sub/openshift/release:4.16.1-x86_64");
+        assert_eq!(
+            r.whole(),
+            "m.local:5000/ns/sub/openshift/release:4.16.1-x86_64"
+        );
         assert_eq!(
             recorded_destination(&parse("quay.io/a/b:1").unwrap()),
             "a/b:1"

@@ -13,13 +13,13 @@ use regex::Regex;
 
 use crate::config::ImageSetConfiguration;
 use crate::copy::{CopyPlan, ImageJob, Origin, Platform};
+use crate::image_build::Requester;
 use crate::plugin::bindings::types::ImageToMirror;
 use crate::plugin::configured::Configured;
 use crate::plugin::v0_2::{Attachment, ImageBuild};
 use crate::plugin::{Grants, Plugin, PluginError, PluginHost};
 use crate::reference::{self, MirrorTarget, ReferenceError};
 use crate::registry::RegistryClient;
-use crate::image_build::Requester;
 use crate::settings::ReleaseSettings;
 
 /// A source could not turn its section into images.
@@ -74,12 +74,11 @@ impl Sources {
             let info = host.info(&plugin).await?;
             // First-party plugins are trusted with what they declare; one that
             // declares `http:*` gets the hosts its settings name.
-            let declared = Grants::parse_declared(&info.capabilities).map_err(|e| {
-                PluginError::Load {
+            let declared =
+                Grants::parse_declared(&info.capabilities).map_err(|e| PluginError::Load {
                     plugin: plugin.origin.clone(),
                     reason: format!("it declares {e}"),
-                }
-            })?;
+                })?;
             let grants = declared.intersect(&first_party_grants(&info.config_key, &release));
             sources.push(LoadedSource {
                 name: info.name.clone(),
@@ -218,18 +217,13 @@ impl Sources {
                 check_attachment(&plugin.origin, &a, &attachments)?;
                 attachments.push(a);
             }
-            builds.extend(
-                resolution
-                    .builds
-                    .into_iter()
-                    .map(|b| {
-                        let requester = Requester {
-                            origin: Origin::from_name(&key),
-                            grants: source.grants.clone(),
-                        };
-                        (requester, b)
-                    }),
-            );
+            builds.extend(resolution.builds.into_iter().map(|b| {
+                let requester = Requester {
+                    origin: Origin::from_name(&key),
+                    grants: source.grants.clone(),
+                };
+                (requester, b)
+            }));
             if !state.trim().is_empty() {
                 match serde_json::from_str(&state) {
                     Ok(value) => {

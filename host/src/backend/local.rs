@@ -10,7 +10,7 @@
 //! directory (temporary files, notes) are ignored.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cap_std::ambient_authority;
@@ -36,11 +36,6 @@ impl LocalBackend {
     /// `storageConfig.local.path`). Nothing is touched until it is used.
     pub fn new(path: impl Into<PathBuf>) -> LocalBackend {
         LocalBackend { path: path.into() }
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn io(&self, name: Option<&str>) -> impl Fn(io::Error) -> BackendError + '_ {

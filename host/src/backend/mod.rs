@@ -25,10 +25,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use local::LocalBackend;
-pub use registry::{
-    EMPTY_CONFIG_DATA, EMPTY_CONFIG_DIGEST, EMPTY_CONFIG_MEDIA_TYPE, MAX_METADATA_SIZE,
-    METADATA_ARTIFACT_TYPE, METADATA_LAYER_MEDIA_TYPE, RegistryBackend,
-};
+pub use registry::{MAX_METADATA_SIZE, RegistryBackend};
 
 use crate::metadata::{History, Metadata, MetadataError, Sequence};
 use crate::registry::RegistryError;

@@ -62,6 +62,7 @@ pub const METADATA_LAYER_MEDIA_TYPE: &str = "application/vnd.oc-mirror.metadata.
 /// The OCI empty descriptor's media type, used as config.
 pub const EMPTY_CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
 /// Digest of the two bytes `{}`.
+#[cfg(test)]
 pub const EMPTY_CONFIG_DIGEST: &str =
     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 /// The content of the empty config.
@@ -354,8 +355,8 @@ mod tests {
         std::env::var_os("OC_MIRROR_TESTS_REGISTRY_BIN").unwrap_or_else(|| "docker-registry".into())
     }
 
-    /// Starts a plain-HTTP registry on a free loopback port; `None` (with a
-    /// notice) when `docker-registry` is not installed.
+    /// Starts a plain-HTTP registry on a free loopback port. A machine
+    /// without `docker-registry` fails the test: it must not pass unseen.
     async fn start_registry() -> Option<TestRegistry> {
         let bin = registry_bin();
         let installed = Command::new(&bin)
@@ -363,12 +364,11 @@ mod tests {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        if installed.is_err() {
-            eprintln!(
-                "skipped: `{}` is not installed (apt-get install docker-registry)",
+        if let Err(e) = installed {
+            panic!(
+                "`{}` cannot be run ({e}): this test needs a real registry; install it with `apt-get install docker-registry`",
                 bin.to_string_lossy()
             );
-            return None;
         }
         let dir = tempfile::tempdir().unwrap();
         let http = reqwest::Client::new();

@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 
 use crate::plugin::{Plugin, PluginHost, PluginHostConfig, World};
 use crate::registry::auth::AuthStore;
-use crate::settings::Environment;
 use crate::registry::{RegistryClient, RegistryConfig};
+use crate::settings::Environment;
 
 #[derive(Debug, Args)]
 pub struct PluginArgs {

@@ -64,18 +64,46 @@ impl Checker<'_> {
                 format!("`{d}` is not a `sha256:` digest (64 lowercase hex)"),
             ));
         }
+        // The plugin host's grammar: one definition of a capability.
         for (j, g) in p.grants.iter().enumerate() {
-            let ok = g == "registry"
-                || g.strip_prefix("http:")
-                    .is_some_and(|h| !h.is_empty() && h != "*" && !h.contains('/'));
-            if !ok {
+            if let Err(e) = crate::plugin::Capability::parse(g, false) {
                 return Err(self.invalid_hint(
                     &format!("{field}.grants[{j}]"),
-                    format!("`{g}` is not a capability"),
+                    e.to_string(),
                     "grant `registry` or `http:HOST[:PORT]`",
                 ));
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::rejects;
+
+    fn with_grants(grants: &str) -> String {
+        format!(
+            "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nplugins:\n  - path: /opt/p.wasm\n    grants: {grants}\nmirror: {{}}\n"
+        )
+    }
+
+    #[test]
+    fn a_misspelt_or_wildcard_grant_is_named() {
+        let shown = rejects(
+            &with_grants("[registry, regsitry]"),
+            "plugins[0].grants[1]",
+            Some(5),
+        );
+        assert!(shown.contains("`regsitry` is not a capability"), "{shown}");
+        assert!(shown.contains("http:HOST[:PORT]"), "{shown}");
+        let shown = rejects(
+            &with_grants("[\"http:*\"]"),
+            "plugins[0].grants[0]",
+            Some(5),
+        );
+        assert!(shown.contains("a grant names its hosts"), "{shown}");
+        super::super::testing::parse(&with_grants("[registry, \"http:example.com:8443\"]"))
+            .expect("valid grants");
     }
 }

@@ -63,18 +63,17 @@ mod testutil;
 mod writer;
 
 pub use crate::metadata::Sequence;
-pub use error::{BoxError, ImagesetError};
+pub use error::ImagesetError;
 #[cfg(test)]
 pub(crate) use layout::BLOBS_PREFIX;
 pub use layout::{
     INDEX_JSON_PATH, LayoutRef, METADATA_PATH, OCI_LAYOUT, OCI_LAYOUT_PATH, blob_entry_path,
     index_json,
 };
-pub use reader::{BlobRecord, ImagesetContents, ImagesetReader, read_metadata};
-pub use writer::{
-    Entry, EntrySource, ImagesetWriter, PlannedPart, WriteOptions, WrittenPart, plan_parts,
-    write_imageset,
-};
+pub use reader::{ImagesetReader, read_metadata};
+#[cfg(test)]
+pub(crate) use writer::write_imageset;
+pub use writer::{Entry, EntrySource, ImagesetWriter, WriteOptions, WrittenPart};
 
 /// Largest `oci-layout`, `index.json` or `oc-mirror/metadata.json` accepted.
 ///

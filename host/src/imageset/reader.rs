@@ -141,16 +141,6 @@ impl ImagesetReader {
         })
     }
 
-    /// The directory the parts are in.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The sequence number.
-    pub fn sequence(&self) -> Sequence {
-        self.sequence
-    }
-
     /// The part file names, in order.
     pub fn parts(&self) -> &[String] {
         &self.parts
@@ -615,7 +605,6 @@ mod tests {
         assert!(contents.blobs.windows(2).all(|w| w[0].part <= w[1].part));
         let reader = ImagesetReader::open(dir.path().join("imageset"), 1).unwrap();
         assert_eq!(reader.parts().len(), parts.len());
-        assert_eq!(reader.sequence(), 1);
     }
 
     #[test]

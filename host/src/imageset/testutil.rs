@@ -7,10 +7,11 @@ use std::path::Path;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+use super::reader::ImagesetContents;
 use super::tar::{self, BLOCK};
 use super::{
-    BLOBS_PREFIX, Entry, INDEX_JSON_PATH, ImagesetContents, ImagesetError, ImagesetReader,
-    METADATA_PATH, OCI_LAYOUT, OCI_LAYOUT_PATH, WriteOptions, index_json,
+    BLOBS_PREFIX, Entry, INDEX_JSON_PATH, ImagesetError, ImagesetReader, METADATA_PATH, OCI_LAYOUT,
+    OCI_LAYOUT_PATH, WriteOptions, index_json,
 };
 use crate::metadata::Sequence;
 

@@ -198,6 +198,7 @@ pub fn plan_parts(entries: &[Entry], max_part_bytes: u64) -> Vec<Vec<usize>> {
 
 /// Writes an imageset in one go: [`ImagesetWriter::new`] then
 /// [`ImagesetWriter::write`], for callers that do not record the plan.
+#[cfg(test)]
 pub fn write_imageset(
     dir: impl Into<PathBuf>,
     options: WriteOptions,
@@ -273,11 +274,6 @@ impl ImagesetWriter {
     /// The planned parts, in order. Part 0 holds the head entries first.
     pub fn plan(&self) -> &[PlannedPart] {
         &self.plan
-    }
-
-    /// The entries, as given; [`PlannedPart::entries`] indexes into this.
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
     }
 
     /// Replaces the metadata's bytes, keeping the plan. `metadata` may be

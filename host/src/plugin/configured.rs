@@ -54,7 +54,9 @@ pub async fn load(
         let plugin = host.load(&bytes, &location)?;
         let info = host.info(&plugin).await?;
         let granted = Grants::parse(&spec.grants).map_err(|e| {
-            refuse(format!("`plugins[{i}].grants`: {e}"))
+            refuse(format!(
+                "`plugins[{i}].grants`: {e}\nhint: grant `registry` or `http:HOST[:PORT]`"
+            ))
         })?;
         let grants = Grants::parse_declared(&info.capabilities)
             .map_err(|e| refuse(format!("it declares {e}")))?

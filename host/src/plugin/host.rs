@@ -46,7 +46,7 @@ pub enum Capability {
 
 /// Text that is not a capability; the message names it and says what is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{text}` is not a capability ({why}): use `registry` or `http:HOST[:PORT]`")]
+#[error("`{text}` is not a capability ({why})")]
 pub struct CapabilityError {
     pub text: String,
     why: &'static str,

@@ -181,7 +181,9 @@ pub enum AuthError {
     },
 }
 
-/// The environment variables and paths discovery reads, so tests never mutate the process env.
+/// The environment variables and paths discovery reads, handed in (by
+/// [`crate::settings::Environment`], the one reader of the environment), so
+/// tests never mutate the process env.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Environment {
     /// `$REGISTRY_AUTH_FILE`.
@@ -192,19 +194,6 @@ pub struct Environment {
     pub home: Option<PathBuf>,
     /// `$PATH`, used to find `docker-credential-*` programs.
     pub helper_path: Option<OsString>,
-}
-
-impl Environment {
-    /// Reads the variables from this process; empty values count as unset.
-    pub fn from_process() -> Environment {
-        let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
-        Environment {
-            registry_auth_file: var("REGISTRY_AUTH_FILE").map(PathBuf::from),
-            xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
-            home: var("HOME").map(PathBuf::from),
-            helper_path: var("PATH"),
-        }
-    }
 }
 
 /// Credentials from auth files and credential helpers, in search order.
