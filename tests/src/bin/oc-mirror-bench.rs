@@ -1183,7 +1183,7 @@ impl Job {
 /// Which tool goes first in run `run`: they alternate, so neither always
 /// gets the warmer machine.
 fn tool_order(run: usize) -> [Tool; 2] {
-    if run % 2 == 0 {
+    if run.is_multiple_of(2) {
         [Tool::OcMirror, Tool::Skopeo]
     } else {
         [Tool::Skopeo, Tool::OcMirror]
