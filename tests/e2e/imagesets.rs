@@ -178,9 +178,9 @@ async fn diff_carries_only_new_layers() {
     ]);
     let blobs = archive_blobs(&parts);
     let layers: BTreeSet<String> = blobs
-        .iter()
-        .map(|(d, _)| d.clone())
-        .filter(|d| !expected_small.contains(d))
+        .keys()
+        .filter(|d| !expected_small.contains(*d))
+        .cloned()
         .collect();
     assert_eq!(
         layers, new_layers,
