@@ -52,17 +52,8 @@ impl Checker<'_> {
             }
             _ => {}
         }
-        if let Some(d) = &p.digest
-            && !(d.len() == 71
-                && d.starts_with("sha256:")
-                && d[7..]
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        {
-            return Err(self.invalid(
-                &format!("{field}.digest"),
-                format!("`{d}` is not a `sha256:` digest (64 lowercase hex)"),
-            ));
+        if let Some(Err(e)) = p.digest.as_deref().map(crate::digest::Digest::parse) {
+            return Err(self.invalid(&format!("{field}.digest"), e.to_string()));
         }
         // The plugin host's grammar: one definition of a capability.
         for (j, g) in p.grants.iter().enumerate() {
