@@ -12,6 +12,8 @@ mod faults;
 mod hostile_plugins;
 /// Imagesets across the gap: create, publish, diff, damaged archives.
 mod imagesets;
+/// The copy engine, the sources and the workflows driven directly, against the fault front.
+mod library;
 /// Mirror to mirror of additional images: what lands where, digest for digest.
 mod mirror_to_mirror;
 /// Files read out of image layers by a plugin (`registry.open-file`).

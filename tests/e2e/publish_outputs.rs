@@ -25,7 +25,9 @@ fn isc_with_publisher(ctx: &Ctx, host: &str, refs: &[String], title: &str) -> St
     path.display().to_string()
 }
 
-#[tokio::test]
+// The fault front runs on the test's runtime while the binary runs: it needs
+// threads of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_stopped_before_recording_finishes_on_rerun() {
     let (src, world) = source_with_standard_world().await;
     let mirror = plain_registry().await;
@@ -52,20 +54,20 @@ async fn publish_stopped_before_recording_finishes_on_rerun() {
     let disconnected = Ctx::new();
     let from = format!("file://{}", usb.display());
     let through_front = format!("docker://{}/pub", front.host());
-    disconnected
-        .run(&[
-            "--from",
-            &from,
-            &through_front,
-            "--dest-tls-verify=false",
-            "--retry-times",
-            "0",
-        ])
-        .assert_failed(1);
+    let stopped = disconnected.run(&[
+        "--from",
+        &from,
+        &through_front,
+        "--dest-tls-verify=false",
+        "--retry-times",
+        "0",
+    ]);
+    stopped.assert_failed(1).stderr_has("metadata");
     let resources = usb.join("working-dir/cluster-resources");
     assert!(
         resources.join("itms-oc-mirror.yaml").exists(),
-        "cluster resources are written before the sequence is recorded"
+        "cluster resources are written before the sequence is recorded:\n{}",
+        stopped.stderr
     );
     assert!(
         !mirror
