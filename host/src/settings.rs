@@ -9,8 +9,6 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::Arc;
-
 use crate::copy::Concurrency;
 use crate::plugin::PluginHostConfig;
 use crate::registry::RegistryConfig;
@@ -221,11 +219,6 @@ impl Settings {
     /// Seconds for annotations: `SOURCE_DATE_EPOCH`, else now.
     pub fn annotation_time(&self) -> u64 {
         self.epoch.unwrap_or_else(crate::timestamp::now)
-    }
-
-    /// The credentials every client shares.
-    pub fn auth(&self) -> Arc<auth::AuthStore> {
-        self.source.auth.clone()
     }
 }
 
