@@ -17,6 +17,8 @@
 //! | `updateService.yaml`        | the UpdateService (OSUS) `update-service-oc-mirror`    | a graph image was mirrored ([`update_service`]) |
 //! | `signature-configmap.json`  | the ConfigMap `mirrored-release-signatures`, as JSON   | a release signature was attached ([`signatures`]) |
 //! | `signature-configmap.yaml`  | the same ConfigMap, as YAML                            | likewise                                      |
+//! | `cs-<name>-<suffix>.yaml`   | a CatalogSource for an operator catalog                | per catalog mirrored ([`catalog_sources`])    |
+//! | `cc-<name>-<suffix>.yaml`   | a ClusterCatalog (OLM v1) for the same catalog         | likewise                                      |
 //!
 //! Every object carries the annotations `createdAt`, `createdBy: oc-mirror v2` and
 //! `oc-mirror_version`. Everything is de-duplicated and sorted: the same images and
@@ -63,6 +65,7 @@ use oc_mirror_plugin_sdk::{
 use serde::{Deserialize, Serialize};
 
 pub mod base64;
+pub mod catalog_sources;
 pub mod signatures;
 pub mod update_service;
 
@@ -117,6 +120,7 @@ impl Publisher for ClusterResources {
         };
         let mut files = mirror_sets(&images, stamp, config.max_nested_paths)?;
         files.extend(update_service::update_service(&images, stamp)?);
+        files.extend(catalog_sources::catalog_sources(&images, stamp)?);
         files.extend(signatures::signature_files(&results.attachments, stamp)?);
         Ok(files)
     }

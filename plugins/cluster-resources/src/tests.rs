@@ -270,17 +270,21 @@ fn placement_by_tag_and_digest() {
     );
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].path, ITMS_FILE_NAME);
-    // Catalogs: nothing.
-    assert!(
-        run(
-            &[img(
-                "registry.redhat.io/redhat/redhat-operator-index:v4.18",
-                "mirror.local/redhat/redhat-operator-index:v4.18",
-                K::OperatorCatalog
-            )],
-            0
-        )
-        .is_empty()
+    // Catalogs: in neither mirror set; a CatalogSource and a ClusterCatalog.
+    let files = run(
+        &[img(
+            "registry.redhat.io/redhat/redhat-operator-index:v4.18",
+            "mirror.local/redhat/redhat-operator-index:v4.18",
+            K::OperatorCatalog,
+        )],
+        0,
+    );
+    assert_eq!(
+        paths(&files),
+        [
+            "cc-redhat-operator-index-v4-18.yaml",
+            "cs-redhat-operator-index-v4-18.yaml"
+        ]
     );
     assert!(run(&[], 0).is_empty());
     // The graph image: in neither mirror set (only the UpdateService names it).
@@ -875,5 +879,90 @@ fn base64_known_vectors() {
     assert_eq!(
         encode(&all),
         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w=="
+    );
+}
+
+#[test]
+fn catalog_source_and_cluster_catalog_exact_bytes() {
+    let catalog = |dest: &str| {
+        img(
+            "registry.redhat.io/redhat/redhat-operator-index:v4.18",
+            dest,
+            K::OperatorCatalog,
+        )
+    };
+    let files = run(
+        &[
+            catalog("mirror.local/redhat/redhat-operator-index:v4.18"),
+            catalog("mirror.local/redhat/redhat-operator-index:v4.18"),
+        ],
+        0,
+    );
+    let cs = r#"apiVersion: operators.coreos.com/v1alpha1
+kind: CatalogSource
+metadata:
+  annotations:
+    createdAt: "2025-05-01T10:00:00Z"
+    createdBy: oc-mirror v2
+    oc-mirror_version: 0.1.0
+  name: cs-redhat-operator-index-v4-18
+  namespace: openshift-marketplace
+spec:
+  image: mirror.local/redhat/redhat-operator-index:v4.18
+  sourceType: grpc
+"#;
+    let cc = r#"apiVersion: olm.operatorframework.io/v1
+kind: ClusterCatalog
+metadata:
+  annotations:
+    createdAt: "2025-05-01T10:00:00Z"
+    createdBy: oc-mirror v2
+    oc-mirror_version: 0.1.0
+  name: cc-redhat-operator-index-v4-18
+spec:
+  source:
+    image:
+      ref: mirror.local/redhat/redhat-operator-index:v4.18
+    type: Image
+"#;
+    assert_eq!(
+        file(&files, "cs-redhat-operator-index-v4-18.yaml"),
+        Some(cs)
+    );
+    assert_eq!(
+        file(&files, "cc-redhat-operator-index-v4-18.yaml"),
+        Some(cc)
+    );
+    assert_eq!(files.len(), 2, "the same catalog twice is one pair");
+
+    // Two catalogs with the same name stay apart; by digest, the digest names it.
+    let files = run(
+        &[
+            catalog("mirror.local/a/index:v1"),
+            catalog("mirror.local/b/index:v1"),
+            catalog(&format!("mirror.local/c/other@{D2}")),
+        ],
+        0,
+    );
+    assert_eq!(
+        paths(&files),
+        [
+            "cc-index-v1-1.yaml",
+            "cc-index-v1-2.yaml",
+            "cc-other-222222222222.yaml",
+            "cs-index-v1-1.yaml",
+            "cs-index-v1-2.yaml",
+            "cs-other-222222222222.yaml",
+        ]
+    );
+    assert!(
+        file(&files, "cs-index-v1-2.yaml")
+            .unwrap()
+            .contains("image: mirror.local/b/index:v1\n")
+    );
+    assert!(
+        file(&files, "cs-other-222222222222.yaml")
+            .unwrap()
+            .contains(&format!("image: mirror.local/c/other@{D2}\n"))
     );
 }
