@@ -128,10 +128,28 @@ async fn configured_publishers_run_on_publish_and_on_mirror_to_mirror() {
     let usb = connected.path("usb");
     carry(&out, &usb, 1);
     let disconnected = Ctx::new();
-    disconnected.publish(&usb, &mirror, "pub", &[]).assert_ok();
+    let wasm = connected.path("image-list.wasm");
+    let listing = usb.join("working-dir/cluster-resources/image-list/images.txt");
+    // Not on this side: passed over, said so, and everything else published.
+    std::fs::rename(&wasm, connected.path("elsewhere.wasm")).unwrap();
+    disconnected
+        .publish(&usb, &mirror, "pub", &[])
+        .assert_ok()
+        .stderr_has("is not run on publish")
+        .stdout_has("Published sequence 1");
+    assert!(!listing.exists());
+    assert!(
+        usb.join("working-dir/cluster-resources/itms-oc-mirror.yaml")
+            .exists()
+    );
+    // Made available: publishing again (nothing left to push) runs it.
+    std::fs::rename(connected.path("elsewhere.wasm"), &wasm).unwrap();
+    disconnected
+        .publish(&usb, &mirror, "pub", &[])
+        .assert_ok()
+        .stdout_has("already in");
     let listed =
-        std::fs::read_to_string(usb.join("working-dir/cluster-resources/image-list/images.txt"))
-            .expect("the configured publisher wrote its file");
+        std::fs::read_to_string(&listing).expect("the configured publisher wrote its file");
     assert!(
         listed.starts_with(&format!("# carried ({}/pub)\n", mirror.host())),
         "{listed}"

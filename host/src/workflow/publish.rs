@@ -252,7 +252,18 @@ async fn load_publishers(
         None => Vec::new(),
     };
     let host = ctx.plugin_host(ws)?;
-    let configured = crate::plugin::configured::load(&host, Some(dest), &specs).await?;
+    // One by one: a content source of the connected side need not exist here
+    // (it has nothing to do on publish), so a plugin that cannot be loaded is
+    // passed over, and said so.
+    let mut configured = Vec::new();
+    for spec in &specs {
+        match crate::plugin::configured::load(&host, Some(dest), std::slice::from_ref(spec)).await {
+            Ok(mut loaded) => configured.append(&mut loaded),
+            Err(e) => warn!(
+                "a plugin the imageset's configuration names is not run on publish: {e}\nhint: if it is a publisher, make it available here (a `path:` on this machine, or an `image:` in the mirror) and publish again"
+            ),
+        }
+    }
     Ok(Publishers::load(host, configured)?)
 }
 
