@@ -28,10 +28,16 @@ pub fn not_started(program: &str, err: &std::io::Error) -> String {
 /// `skopeo` with `args`, run to completion; panics with [`not_started`]'s
 /// message when skopeo cannot be started.
 pub fn skopeo(args: &[&str]) -> std::process::Output {
+    try_skopeo(args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Like [`skopeo`], but a skopeo that cannot be started is an `Err` with
+/// [`not_started`]'s message instead of a panic.
+pub fn try_skopeo(args: &[&str]) -> Result<std::process::Output, String> {
     Command::new("skopeo")
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("{}", not_started("skopeo", &e)))
+        .map_err(|e| not_started("skopeo", &e))
 }
 
 /// The `oc-mirror` binary of this build: next to the running executable (a

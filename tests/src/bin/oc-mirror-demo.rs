@@ -45,6 +45,7 @@ use oc_mirror_tests::signing::ReleaseSigner;
 use oc_mirror_tests::world::{PushedArtifact, names};
 use oc_mirror_tests::{
     CincinnatiServer, GraphSpec, PushedWorld, Registry, RegistryOptions, World, WorldEntry,
+    imageset, isc, tools,
 };
 
 /// Repository prefix in the mirror.
@@ -97,22 +98,6 @@ fn parse_args() -> anyhow::Result<Option<Args>> {
         }
     }
     Ok(Some(args))
-}
-
-/// `oc-mirror` next to this executable.
-fn oc_mirror_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("finding this executable")?;
-    let path = exe
-        .parent()
-        .context("this executable has no parent directory")?
-        .join("oc-mirror");
-    if !path.is_file() {
-        bail!(
-            "no oc-mirror binary at {}\nbuild it first: cargo build --release --workspace --bins",
-            path.display()
-        );
-    }
-    Ok(path)
 }
 
 /// The checks made so far, each PASS or FAIL.
@@ -301,9 +286,7 @@ fn expectations<'a>(world: &'a PushedWorld, source: &Registry) -> Vec<Expected<'
 }
 
 fn isc_yaml(expected: &[Expected], blocked_extra: &str) -> String {
-    let mut yaml = String::from(
-        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n",
-    );
+    let mut yaml = String::from("  additionalImages:\n");
     for e in expected {
         yaml.push_str(&format!("    - name: {}\n", e.source));
         if e.entry.name == RETARGETED {
@@ -318,7 +301,7 @@ fn isc_yaml(expected: &[Expected], blocked_extra: &str) -> String {
     yaml.push_str(&format!(
         "  blockedImages:\n    - name: \"{BLOCK_PATTERN}\"\n"
     ));
-    yaml
+    isc::image_set_config(&yaml)
 }
 
 /// Checks one image in the mirror: tag → digest, manifest bytes, children, blobs.
@@ -449,7 +432,7 @@ fn human(bytes: u64) -> String {
 }
 
 async fn run(args: Args) -> anyhow::Result<usize> {
-    let bin = oc_mirror_binary()?;
+    let bin = tools::oc_mirror_binary()?;
     std::fs::create_dir_all(&args.work_dir)
         .with_context(|| format!("creating {}", args.work_dir.display()))?;
     let work = std::fs::canonicalize(&args.work_dir)?;
@@ -919,124 +902,51 @@ fn set_image_of(p: &PushedImage) -> SetImage {
 }
 
 fn imageset_isc(source: &Registry, images: &[SetImage]) -> String {
-    let mut yaml = String::from(
-        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n",
-    );
-    for i in images {
-        yaml.push_str(&format!("    - name: {}/{}\n", source.host(), i.reference));
-    }
-    yaml
+    let refs: Vec<&str> = images.iter().map(|i| i.reference.as_str()).collect();
+    isc::image_set_config(&isc::additional_images(&source.host(), &refs))
 }
 
-/// The parts `DIR/mirror_seq<seq>_*.tar`, in order.
-fn imageset_parts(dir: &Path, seq: u64) -> anyhow::Result<Vec<PathBuf>> {
-    let prefix = format!("mirror_seq{seq}_");
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with(&prefix) && name.ends_with(".tar")
-        })
-        .map(|e| e.path())
-        .collect();
-    parts.sort();
-    Ok(parts)
-}
-
-/// Copies the parts of sequence `seq` from `from` into `to`, as a person
-/// carries them across the gap on removable media; returns the copies.
-fn carry(from: &Path, to: &Path, seq: u64) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(to)?;
-    let mut out = Vec::new();
-    for part in imageset_parts(from, seq)? {
-        let name = part.file_name().context("a part has a name")?;
-        let dest = to.join(name);
-        let bytes = std::fs::copy(&part, &dest)
-            .with_context(|| format!("copying {} to {}", part.display(), dest.display()))?;
+/// Carries the parts of sequence `seq` (which hold `contents`) from `from`
+/// into `to` with [`imageset::carry`], as a person carries them across the
+/// gap on removable media, showing each copy, and checks that every part and
+/// byte arrived (`note` ends the check's line).
+fn carry_sequence(
+    checks: &mut Checks,
+    from: &Path,
+    to: &Path,
+    seq: u64,
+    contents: &SeqContents,
+    note: &str,
+) -> anyhow::Result<()> {
+    let (copied, bytes) = if imageset::parts(from, seq)?.is_empty() {
+        std::fs::create_dir_all(to)?;
+        (Vec::new(), 0)
+    } else {
+        imageset::carry(from, to, seq)?
+    };
+    for dest in &copied {
+        let name = dest.file_name().context("a part has a name")?;
         println!(
             "  $ cp {} {}/   ({})",
-            part.display(),
+            from.join(name).display(),
             to.display(),
-            human(bytes)
+            human(file_size(dest))
         );
-        out.push(dest);
     }
-    Ok(out)
+    checks.check(
+        copied.len() == contents.parts.len() && bytes == contents.part_bytes,
+        format!(
+            "{} part(s), {} bytes carried to {}{note}",
+            copied.len(),
+            contents.part_bytes,
+            to.display()
+        ),
+    );
+    Ok(())
 }
 
 fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
-/// `(path, size)` of every member of a tar file, read header by header
-/// (ustar, with PAX `path` and GNU long names), skipping over the data.
-fn tar_listing(path: &Path) -> anyhow::Result<Vec<(String, u64)>> {
-    use std::io::{Read as _, Seek as _, SeekFrom};
-    let octal = |field: &[u8]| -> anyhow::Result<u64> {
-        let text: String = field
-            .iter()
-            .take_while(|&&b| b != 0)
-            .map(|&b| b as char)
-            .collect();
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(0);
-        }
-        u64::from_str_radix(text, 8).with_context(|| format!("bad octal field {text:?}"))
-    };
-    let cstr = |field: &[u8]| -> String {
-        let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-        String::from_utf8_lossy(&field[..end]).into_owned()
-    };
-    let mut file = BufReader::new(
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
-    );
-    let mut out = Vec::new();
-    let mut long_name: Option<String> = None;
-    let mut header = [0u8; 512];
-    loop {
-        if file.read_exact(&mut header).is_err() || header.iter().all(|&b| b == 0) {
-            break;
-        }
-        let size = octal(&header[124..136])?;
-        let padded = size.div_ceil(512) * 512;
-        match header[156] {
-            b'x' | b'L' => {
-                let mut data = vec![0u8; size as usize];
-                file.read_exact(&mut data)?;
-                file.seek(SeekFrom::Current((padded - size) as i64))?;
-                long_name = if header[156] == b'L' {
-                    Some(cstr(&data))
-                } else {
-                    String::from_utf8_lossy(&data).lines().find_map(|record| {
-                        let (_, kv) = record.split_once(' ')?;
-                        kv.strip_prefix("path=").map(str::to_string)
-                    })
-                };
-            }
-            b'g' => {
-                file.seek(SeekFrom::Current(padded as i64))?;
-            }
-            _ => {
-                let name = match long_name.take() {
-                    Some(name) => name,
-                    None => {
-                        let prefix = cstr(&header[345..500]);
-                        let name = cstr(&header[..100]);
-                        if &header[257..262] == b"ustar" && !prefix.is_empty() {
-                            format!("{prefix}/{name}")
-                        } else {
-                            name
-                        }
-                    }
-                };
-                out.push((name, size));
-                file.seek(SeekFrom::Current(padded as i64))?;
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// What the parts of one sequence hold.
@@ -1048,18 +958,10 @@ struct SeqContents {
 }
 
 fn read_sequence(parts: &[PathBuf]) -> anyhow::Result<SeqContents> {
-    let mut blobs = BTreeMap::new();
-    for part in parts {
-        for (path, size) in tar_listing(part)? {
-            if let Some(hex) = path.strip_prefix("blobs/sha256/") {
-                blobs.insert(format!("sha256:{hex}"), size);
-            }
-        }
-    }
     Ok(SeqContents {
         parts: parts.to_vec(),
         part_bytes: parts.iter().map(|p| file_size(p)).sum(),
-        blobs,
+        blobs: imageset::archive_blobs(parts)?,
     })
 }
 
@@ -1161,12 +1063,12 @@ fn check_sequence(
 
 /// `skopeo inspect --raw` of an image: the sha256 of the manifest it reads.
 fn skopeo_digest(image: &str) -> Result<String, String> {
-    let out = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{image}"))
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("running skopeo: {e}"))?;
+    let out = tools::try_skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{image}"),
+    ])?;
     if !out.status.success() {
         return Err(format!(
             "skopeo inspect {image}: {}",
@@ -1276,21 +1178,6 @@ async fn verify_disconnected(
     Ok(metadata)
 }
 
-/// Completed blob uploads (the `digest=` of each closing PUT) since `mark`.
-fn uploaded_since(reg: &Registry, mark: usize) -> BTreeSet<String> {
-    reg.requests_since(mark)
-        .into_iter()
-        .filter(|r| r.method == "PUT" && r.uri.contains("/blobs/uploads/") && r.status == 201)
-        .filter_map(|r| {
-            let query = r.uri.split_once('?')?.1.to_string();
-            query.split('&').find_map(|kv| {
-                kv.strip_prefix("digest=")
-                    .map(|d| d.replace("%3A", ":").replace("%3a", ":"))
-            })
-        })
-        .collect()
-}
-
 /// What the imageset step did, for the report.
 struct ImagesetsDone {
     disconnected: Registry,
@@ -1321,6 +1208,70 @@ fn run_step(
         ),
     );
     Ok(run)
+}
+
+/// Creates imageset sequence `seq` in `connected` (mirror to disk, logged in
+/// `root`) and checks that it wrote parts; returns the run's seconds and what
+/// the parts hold.
+fn create_sequence(
+    checks: &mut Checks,
+    bin: &Path,
+    create_args: &[String],
+    root: &Path,
+    connected: &Path,
+    seq: u64,
+) -> anyhow::Result<(f64, SeqContents)> {
+    let run = run_step(
+        checks,
+        bin,
+        create_args,
+        &root.join(format!("create-seq{seq}.log")),
+        &format!("create sequence {seq}"),
+    )?;
+    let parts = imageset::parts(connected, seq)?;
+    checks.check(
+        !parts.is_empty(),
+        format!(
+            "{} holds {} part(s) mirror_seq{seq}_*.tar",
+            connected.display(),
+            parts.len()
+        ),
+    );
+    Ok((run.elapsed.as_secs_f64(), read_sequence(&parts)?))
+}
+
+/// Publishes sequence `seq` from `carried` into `disconnected` (disk to
+/// mirror, logged in `root`) and checks that it sent nothing to `source`;
+/// returns the run's seconds.
+fn publish_sequence(
+    checks: &mut Checks,
+    bin: &Path,
+    root: &Path,
+    carried: &Path,
+    disconnected: &Registry,
+    source: &Registry,
+    seq: u64,
+) -> anyhow::Result<f64> {
+    let args = vec![
+        "--from".to_string(),
+        format!("file://{}", carried.display()),
+        format!("docker://{}/{AIRGAP_PREFIX}", disconnected.host()),
+        "--dest-tls-verify=false".to_string(),
+    ];
+    let source_mark = source.log_mark();
+    let run = run_step(
+        checks,
+        bin,
+        &args,
+        &root.join(format!("publish-seq{seq}.log")),
+        &format!("publish sequence {seq}"),
+    )?;
+    let to_source = source.requests_since(source_mark).len();
+    checks.check(
+        to_source == 0,
+        format!("publishing sent {to_source} requests to the source registry (want 0: offline)"),
+    );
+    Ok(run.elapsed.as_secs_f64())
 }
 
 /// Step 7: mirror to disk on the connected side, carry the parts, publish
@@ -1354,12 +1305,7 @@ async fn imagesets(
         carried.display(),
         disconnected.url()
     );
-    let skopeo = Command::new("skopeo")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let skopeo = tools::try_skopeo(&["--version"]).is_ok_and(|out| out.status.success());
     checks.check(
         skopeo,
         "skopeo is installed (a second, independent reader of the mirror)",
@@ -1381,65 +1327,18 @@ async fn imagesets(
         format!("file://{}", connected.display()),
         "--src-tls-verify=false".to_string(),
     ];
-    let run = run_step(
-        checks,
-        bin,
-        &create_args,
-        &root.join("create-seq1.log"),
-        "create sequence 1",
-    )?;
-    seconds[0] = run.elapsed.as_secs_f64();
-    let parts1 = imageset_parts(&connected, 1)?;
-    checks.check(
-        !parts1.is_empty(),
-        format!(
-            "{} holds {} part(s) mirror_seq1_*.tar",
-            connected.display(),
-            parts1.len()
-        ),
-    );
-    let seq1 = read_sequence(&parts1)?;
+    let (created, seq1) = create_sequence(checks, bin, &create_args, &root, &connected, 1)?;
+    seconds[0] = created;
     let set1_layers: BTreeMap<String, u64> = set.iter().flat_map(|i| i.layers.clone()).collect();
     let stats1 = check_sequence(checks, 1, &seq1, &set, &set1_layers);
 
     println!(
         "\n==> 7.2 Carrying sequence 1 across the gap (copying its parts, as onto removable media)"
     );
-    let carried1 = carry(&connected, &carried, 1)?;
-    checks.check(
-        carried1.len() == parts1.len()
-            && carried1.iter().map(|p| file_size(p)).sum::<u64>() == seq1.part_bytes,
-        format!(
-            "{} part(s), {} bytes carried to {}",
-            carried1.len(),
-            seq1.part_bytes,
-            carried.display()
-        ),
-    );
+    carry_sequence(checks, &connected, &carried, 1, &seq1, "")?;
 
     println!("\n==> 7.3 Disconnected side: publishing sequence 1 (disk to mirror)");
-    let publish_args = |dir: &Path| {
-        vec![
-            "--from".to_string(),
-            format!("file://{}", dir.display()),
-            format!("docker://{}/{AIRGAP_PREFIX}", disconnected.host()),
-            "--dest-tls-verify=false".to_string(),
-        ]
-    };
-    let source_mark = source.log_mark();
-    let run = run_step(
-        checks,
-        bin,
-        &publish_args(&carried),
-        &root.join("publish-seq1.log"),
-        "publish sequence 1",
-    )?;
-    seconds[1] = run.elapsed.as_secs_f64();
-    let to_source = source.requests_since(source_mark).len();
-    checks.check(
-        to_source == 0,
-        format!("publishing sent {to_source} requests to the source registry (want 0: offline)"),
-    );
+    seconds[1] = publish_sequence(checks, bin, &root, &carried, &disconnected, source, 1)?;
     let metadata1 = verify_disconnected(checks, &disconnected, &set, false).await?;
 
     println!("\n==> 7.4 The source changes: a new tag and a new image, on shared base layers");
@@ -1516,24 +1415,8 @@ async fn imagesets(
     for line in isc.lines().skip(before) {
         println!("  + {line}");
     }
-    let run = run_step(
-        checks,
-        bin,
-        &create_args,
-        &root.join("create-seq2.log"),
-        "create sequence 2",
-    )?;
-    seconds[2] = run.elapsed.as_secs_f64();
-    let parts2 = imageset_parts(&connected, 2)?;
-    checks.check(
-        !parts2.is_empty(),
-        format!(
-            "{} holds {} part(s) mirror_seq2_*.tar",
-            connected.display(),
-            parts2.len()
-        ),
-    );
-    let seq2 = read_sequence(&parts2)?;
+    let (created, seq2) = create_sequence(checks, bin, &create_args, &root, &connected, 2)?;
+    seconds[2] = created;
     let stats2 = check_sequence(checks, 2, &seq2, &set, &new_layers);
     checks.check(
         stats2.part_bytes < stats1.part_bytes && stats2.layers < stats1.layers,
@@ -1542,7 +1425,7 @@ async fn imagesets(
             stats2.part_bytes, stats1.part_bytes, stats2.layers, stats1.layers
         ),
     );
-    if let Some(first) = parts2.first() {
+    if let Some(first) = seq2.parts.first() {
         let describe = vec!["describe".to_string(), first.display().to_string()];
         run_step(
             checks,
@@ -1554,33 +1437,20 @@ async fn imagesets(
     }
 
     println!("\n==> 7.6 Carrying sequence 2 and publishing it");
-    let carried2 = carry(&connected, &carried, 2)?;
-    checks.check(
-        carried2.len() == parts2.len()
-            && carried2.iter().map(|p| file_size(p)).sum::<u64>() == seq2.part_bytes,
-        format!(
-            "{} part(s), {} bytes carried to {} (only sequence 2's parts: sequence 1 crossed before)",
-            carried2.len(),
-            seq2.part_bytes,
-            carried.display()
-        ),
-    );
-    let source_mark = source.log_mark();
-    let mirror_mark = disconnected.log_mark();
-    let run = run_step(
+    carry_sequence(
         checks,
-        bin,
-        &publish_args(&carried),
-        &root.join("publish-seq2.log"),
-        "publish sequence 2",
+        &connected,
+        &carried,
+        2,
+        &seq2,
+        " (only sequence 2's parts: sequence 1 crossed before)",
     )?;
-    seconds[3] = run.elapsed.as_secs_f64();
-    let to_source = source.requests_since(source_mark).len();
-    checks.check(
-        to_source == 0,
-        format!("publishing sent {to_source} requests to the source registry (want 0: offline)"),
-    );
-    let uploaded = uploaded_since(&disconnected, mirror_mark);
+    let mirror_mark = disconnected.log_mark();
+    seconds[3] = publish_sequence(checks, bin, &root, &carried, &disconnected, source, 2)?;
+    let uploaded: BTreeSet<String> = disconnected
+        .uploaded_since(mirror_mark)
+        .into_iter()
+        .collect();
     let old_uploaded: Vec<String> = uploaded
         .iter()
         .filter(|d| set1_layers.contains_key(*d))
@@ -1658,13 +1528,7 @@ async fn mirror_releases(
         .await?;
     let server = CincinnatiServer::start(GraphSpec::for_release_world(&world)).await?;
     let signer = ReleaseSigner::new();
-    for r in &world.releases {
-        server.add_signature(
-            &r.digest,
-            1,
-            signer.sign_release(&r.digest, &r.tag_reference()),
-        );
-    }
+    server.sign_releases(&signer, &world);
     let key = work.join("release-key.asc");
     std::fs::write(&key, signer.public_key_armored())?;
     // The graph-data image's base (oc-mirror's default is UBI 9 from the
@@ -1686,9 +1550,11 @@ async fn mirror_releases(
         world.namespace,
         server.graph_url()
     );
-    let isc = "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  platform:\n    channels:\n      - name: stable-4.15\n        minVersion: 4.14.2\n        maxVersion: 4.15.1\n        shortestPath: true\n    graph: true\n";
+    let isc = isc::image_set_config(
+        "  platform:\n    channels:\n      - name: stable-4.15\n        minVersion: 4.14.2\n        maxVersion: 4.15.1\n        shortestPath: true\n    graph: true\n",
+    );
     let isc_path = work.join("isc-releases.yaml");
-    std::fs::write(&isc_path, isc)?;
+    std::fs::write(&isc_path, &isc)?;
     for line in isc.lines() {
         println!("    {line}");
     }
@@ -1707,11 +1573,7 @@ async fn mirror_releases(
         "--graph-base-image".to_string(),
         format!("{}/demo/ubi-minimal:latest", source.host()),
     ];
-    let env = [
-        ("UPDATE_URL_OVERRIDE", server.graph_url()),
-        ("OCP_SIGNATURE_URL", server.signature_base_url()),
-        ("OCP_SIGNATURE_VERIFICATION_PK", key.display().to_string()),
-    ];
+    let env = server.release_env(&key);
     let run = run_oc_mirror(bin, &args, &env, &work.join("releases-run.log"))?;
     checks.check(
         run.success,
