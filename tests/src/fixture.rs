@@ -121,6 +121,10 @@ pub struct ImageSpec {
     pub platform: (String, String),
     /// Config labels (`config.Labels`).
     pub labels: BTreeMap<String, String>,
+    /// `config.Entrypoint`; left out of the config when empty.
+    pub entrypoint: Vec<String>,
+    /// `config.Cmd`; left out of the config when empty.
+    pub cmd: Vec<String>,
 }
 
 impl ImageSpec {
@@ -134,6 +138,8 @@ impl ImageSpec {
             file_layers: Vec::new(),
             platform: ("linux".to_string(), "amd64".to_string()),
             labels: BTreeMap::new(),
+            entrypoint: Vec::new(),
+            cmd: Vec::new(),
         }
     }
 
@@ -152,6 +158,18 @@ impl ImageSpec {
     /// The same image with one more config label.
     pub fn with_label(mut self, key: &str, value: &str) -> ImageSpec {
         self.labels.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// The same image with `config.Entrypoint` set.
+    pub fn with_entrypoint(mut self, entrypoint: &[&str]) -> ImageSpec {
+        self.entrypoint = entrypoint.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// The same image with `config.Cmd` set.
+    pub fn with_cmd(mut self, cmd: &[&str]) -> ImageSpec {
+        self.cmd = cmd.iter().map(|s| s.to_string()).collect();
         self
     }
 }
@@ -473,6 +491,10 @@ struct ConfigJson<'a> {
 
 #[derive(Serialize)]
 struct ConfigSection<'a> {
+    #[serde(rename = "Entrypoint", skip_serializing_if = "<[String]>::is_empty")]
+    entrypoint: &'a [String],
+    #[serde(rename = "Cmd", skip_serializing_if = "<[String]>::is_empty")]
+    cmd: &'a [String],
     #[serde(rename = "Labels", skip_serializing_if = "BTreeMap::is_empty")]
     labels: &'a BTreeMap<String, String>,
 }
@@ -503,6 +525,8 @@ fn render_image(
         os,
         created: EPOCH,
         config: ConfigSection {
+            entrypoint: &spec.entrypoint,
+            cmd: &spec.cmd,
             labels: &spec.labels,
         },
         rootfs: RootFs {

@@ -21,6 +21,7 @@
 //!
 //! Everything network-facing is async (tokio); use `#[tokio::test]`.
 
+pub mod catalog;
 pub mod cincinnati;
 pub mod client;
 pub mod faults;
