@@ -1115,28 +1115,28 @@ impl Catalog {
         let mut images = Vec::new();
         for ((repo, tag), usage) in self.fixtures()? {
             let artifact = fixture_artifact(&repo, &tag, &usage, format);
-            let (digest, media_type) = match &artifact {
-                FixtureArtifact::Image(spec) => {
-                    let built = build_image(spec)?;
-                    (built.manifest_digest, built.media_type)
-                }
-                FixtureArtifact::Index(spec) => {
-                    let built = build_index(spec)?;
-                    (built.manifest_digest, built.media_type)
-                }
+            let built = match &artifact {
+                FixtureArtifact::Image(spec) => CatalogManifest::Image(build_image(spec)?),
+                FixtureArtifact::Index(spec) => CatalogManifest::Index(build_index(spec)?),
             };
             images.push(PlannedImage {
+                digest: built.digest().to_string(),
+                media_type: built.media_type().to_string(),
                 repo,
                 tag,
                 usage,
                 artifact,
-                digest,
-                media_type,
+                built,
             });
         }
+        let digests = images
+            .iter()
+            .map(|p| ((p.repo.clone(), p.tag.clone()), p.digest.clone()))
+            .collect();
         Ok(Plan {
             host: host.to_string(),
             images,
+            digests,
         })
     }
 
@@ -1152,19 +1152,9 @@ impl Catalog {
         let images = plan
             .images
             .iter()
-            .map(|planned| {
-                let blobs = match &planned.artifact {
-                    FixtureArtifact::Image(spec) => {
-                        artifact_blobs(&CatalogManifest::Image(build_image(spec)?))
-                    }
-                    FixtureArtifact::Index(spec) => {
-                        artifact_blobs(&CatalogManifest::Index(build_index(spec)?))
-                    }
-                };
-                Ok(plan.pushed(planned, blobs))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(finish(self, image, host, manifest, files, objects, images))
+            .map(|planned| plan.pushed(planned, artifact_blobs(&planned.built)))
+            .collect();
+        Ok(finish(self, image, &plan, manifest, files, objects, images))
     }
 
     /// Pushes every fixture image the catalog names, then the catalog image,
@@ -1198,7 +1188,7 @@ impl Catalog {
                     Ok::<_, anyhow::Error>(plan.pushed(planned, artifact_blobs(&manifest)))
                 }
             })
-            .buffered(8)
+            .buffered(16)
             .try_collect()
             .await?;
         let files = self.render_with(&|r| plan.resolve(r))?;
@@ -1211,7 +1201,7 @@ impl Catalog {
                 CatalogManifest::Index(push_index(client, &spec).await?)
             }
         };
-        Ok(finish(self, image, host, manifest, files, objects, images))
+        Ok(finish(self, image, &plan, manifest, files, objects, images))
     }
 }
 
@@ -1248,11 +1238,15 @@ struct PlannedImage {
     artifact: FixtureArtifact,
     digest: String,
     media_type: String,
+    /// What pushing it produces.
+    built: CatalogManifest,
 }
 
 struct Plan {
     host: String,
     images: Vec<PlannedImage>,
+    /// `(repo, content tag)` → digest.
+    digests: BTreeMap<(String, String), String>,
 }
 
 impl Plan {
@@ -1261,12 +1255,8 @@ impl Plan {
             ImageRef::External(reference) => reference.clone(),
             ImageRef::Fixture(f) => {
                 if f.by_digest {
-                    let planned = self
-                        .images
-                        .iter()
-                        .find(|p| p.repo == f.repo && p.tag == f.tag)
-                        .expect("every fixture is planned");
-                    format!("{}/{}@{}", self.host, f.repo, planned.digest)
+                    let digest = &self.digests[&(f.repo.clone(), f.tag.clone())];
+                    format!("{}/{}@{}", self.host, f.repo, digest)
                 } else {
                     format!("{}/{}:{}", self.host, f.repo, f.tag)
                 }
@@ -1307,7 +1297,7 @@ async fn push_fixture(
         FixtureArtifact::Image(spec) => CatalogManifest::Image(push_image(client, spec).await?),
         FixtureArtifact::Index(spec) => CatalogManifest::Index(push_index(client, spec).await?),
     };
-    if manifest.digest() != planned.digest {
+    if manifest != planned.built {
         bail!(
             "{}:{} pushed as {}, planned {}",
             planned.repo,
@@ -1322,38 +1312,25 @@ async fn push_fixture(
 fn finish(
     catalog: &Catalog,
     image: &CatalogImage,
-    host: &str,
+    plan: &Plan,
     manifest: CatalogManifest,
     files: BTreeMap<String, Vec<u8>>,
     objects: Vec<Value>,
     images: Vec<PushedFixture>,
 ) -> PushedCatalog {
+    let host = &plan.host;
     let digest = manifest.digest().to_string();
     let digest_reference = format!("{host}/{}@{digest}", image.repo);
     let reference = match &image.tag {
         Some(tag) => format!("{host}/{}:{tag}", image.repo),
         None => digest_reference.clone(),
     };
-    let mut bundles = BTreeMap::new();
-    for pkg in &catalog.packages {
-        for bundle in &pkg.bundles {
-            let resolved = match &bundle.image {
-                ImageRef::External(r) => r.clone(),
-                ImageRef::Fixture(f) => {
-                    let pushed = images
-                        .iter()
-                        .find(|i| i.repo == f.repo && i.content_tag == f.tag)
-                        .expect("bundle image planned");
-                    if f.by_digest {
-                        pushed.digest_reference.clone()
-                    } else {
-                        format!("{host}/{}:{}", f.repo, f.tag)
-                    }
-                }
-            };
-            bundles.insert(bundle.name.clone(), resolved);
-        }
-    }
+    let bundles = catalog
+        .packages
+        .iter()
+        .flat_map(|pkg| &pkg.bundles)
+        .map(|bundle| (bundle.name.clone(), plan.resolve(&bundle.image)))
+        .collect();
     PushedCatalog {
         host: host.to_string(),
         repo: image.repo.clone(),
