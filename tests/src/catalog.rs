@@ -2365,4 +2365,35 @@ mod tests {
             );
         }
     }
+
+    /// A catalog rebuilt as oc-mirror rebuilds one (a `.wh.configs` whiteout
+    /// over the original, then new `/configs`) reads as the new tree only.
+    #[tokio::test]
+    async fn read_catalog_applies_whiteouts() {
+        let registry = Registry::start(RegistryOptions::default()).await.unwrap();
+        let host = registry.host();
+        let image = CatalogImage::new("catalogs/rebuilt", "v1");
+        let original = Catalog::small().push(&registry, &image).await.unwrap();
+        let filtered = Catalog::new().with(package("foo").channel("stable", &["foo.v1.2.0"]));
+        let files = filtered.render(&host, Format::Oci).unwrap();
+        let FixtureArtifact::Image(mut spec) = catalog_artifact(&image, &original.files) else {
+            unreachable!("single-arch")
+        };
+        spec.file_layers.push(FilesLayer::new().whiteout("configs"));
+        let mut layer = FilesLayer::new().dir("configs").dir("configs/foo");
+        for (path, bytes) in &files {
+            layer = layer.file(path, bytes.clone());
+        }
+        spec.file_layers.push(layer.file("tmp/unrelated", "x"));
+        spec.cmd = vec!["serve".to_string(), "/configs".to_string()];
+        push_image(&registry, &spec).await.unwrap();
+        let read = read_catalog(&registry, "catalogs/rebuilt", "v1")
+            .await
+            .unwrap();
+        assert_eq!(read.files, files);
+        assert_eq!(
+            read.config["config"]["Cmd"],
+            serde_json::json!(["serve", "/configs"])
+        );
+    }
 }
