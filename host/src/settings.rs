@@ -7,12 +7,12 @@
 //! and the reproducible epoch. [`Environment`] is the only reader of
 //! environment variables in the program: everything else is given its values.
 
-use std::ffi::OsString;
-use std::path::PathBuf;
 use crate::copy::Concurrency;
 use crate::plugin::PluginHostConfig;
 use crate::registry::RegistryConfig;
 use crate::registry::auth;
+use std::ffi::OsString;
+use std::path::PathBuf;
 
 /// Every environment variable oc-mirror reads, read once. Empty values count
 /// as unset.
