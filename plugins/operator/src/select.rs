@@ -230,7 +230,13 @@ pub fn select(catalog: &Catalog, operator: &Operator, api: ApiVersion) -> Result
 
     match api {
         ApiVersion::V1alpha2 if !operator.skip_dependencies => {
-            add_dependencies(cat, catalog, &mut selection)
+            let pinned: BTreeSet<&str> = operator
+                .packages
+                .iter()
+                .filter(|f| f.default_channel.is_some())
+                .map(|f| f.name.as_str())
+                .collect();
+            add_dependencies(cat, catalog, &pinned, &mut selection)
         }
         _ => warn_unmet(catalog, &mut selection),
     }
@@ -695,10 +701,21 @@ fn warn_unmet(catalog: &Catalog, selection: &mut Selection) {
     selection.warnings.extend(warnings);
 }
 
-/// v1alpha2: add, for each requirement no kept bundle meets, the newest
-/// bundle of the catalog that meets it and its replaces chain up to its
-/// channel head; then the requirements of what was added, until none is left.
-fn add_dependencies(cat: &str, catalog: &Catalog, selection: &mut Selection) {
+/// v1alpha2: add, for each requirement of a kept bundle, the newest bundle
+/// of the catalog that meets it and its replaces chain up to its channel
+/// head; then the requirements of what was added, until none is left.
+///
+/// As v1's `addAllDependencies`, the newest provider is added even when an
+/// older kept bundle already meets the requirement: a package pulled in by a
+/// range keeps its newest bundle in its default channel too, and so keeps
+/// that default channel.
+/// `pinned` are the packages whose default channel the configuration sets.
+fn add_dependencies(
+    cat: &str,
+    catalog: &Catalog,
+    pinned: &BTreeSet<&str>,
+    selection: &mut Selection,
+) {
     let mut queue: VecDeque<(String, String)> = kept_bundles(selection).into();
     let mut done = BTreeSet::new();
     while let Some((p, b)) = queue.pop_front() {
@@ -707,16 +724,14 @@ fn add_dependencies(cat: &str, catalog: &Catalog, selection: &mut Selection) {
         }
         let bundle = &catalog.packages[&p].bundles[&b];
         for need in needs(bundle) {
-            if met(catalog, selection, &need) {
-                continue;
-            }
             let Some((dp, db)) = newest_provider(catalog, &need) else {
                 selection.warnings.push(format!(
                     "catalog {cat}: package {p:?}: bundle {b:?} requires {need}, which no bundle of the catalog provides"
                 ));
                 continue;
             };
-            for added in add_with_chain(catalog, selection, &dp, &db, &b) {
+            let pin = pinned.contains(dp.as_str());
+            for added in add_with_chain(catalog, selection, &dp, &db, &b, pin) {
                 queue.push_back((dp.clone(), added));
             }
         }
@@ -763,13 +778,16 @@ fn newest_provider(catalog: &Catalog, need: &Need) -> Option<(String, String)> {
 
 /// Keeps bundle `name` of `package` and the replaces chain from its channel's
 /// head down to it (its package's default channel if it is there, else the
-/// first channel by name that has it); returns the bundles newly kept.
+/// first channel by name that has it); returns the bundles newly kept. The
+/// package's own default channel becomes (again) its default once it is
+/// kept, unless the configuration `pinned` another.
 fn add_with_chain(
     catalog: &Catalog,
     selection: &mut Selection,
     package: &str,
     name: &str,
     required_by: &str,
+    pinned: bool,
 ) -> Vec<String> {
     let source = &catalog.packages[package];
     let has = |c: &Channel| c.entries.iter().any(|e| e.name == name);
@@ -813,12 +831,14 @@ fn add_with_chain(
         .default_channel
         .as_ref()
         .is_some_and(|d| kept.channels.contains_key(d));
-    if !default_kept {
-        kept.default_channel = source
-            .default_channel
-            .clone()
-            .filter(|d| kept.channels.contains_key(d))
-            .or_else(|| surviving_default(source, kept));
+    let own_default = source
+        .default_channel
+        .clone()
+        .filter(|d| kept.channels.contains_key(d));
+    if !pinned && own_default.is_some() {
+        kept.default_channel = own_default;
+    } else if !default_kept {
+        kept.default_channel = own_default.or_else(|| surviving_default(source, kept));
     }
     added
 }
@@ -1220,6 +1240,67 @@ pub(crate) mod tests {
         assert_eq!(s.warnings.len(), 2, "{:?}", s.warnings);
         assert!(
             s.warnings[1].contains("bundle \"one.v2.0.0\" requires API example.com/v1, Kind=Thing")
+        );
+    }
+
+    #[test]
+    fn v1alpha2_adds_the_newest_provider_even_when_a_kept_bundle_meets_the_need() {
+        // `lib`'s newest bundle is in both channels; the default one has only
+        // it. `app` needs an old `lib` (only in `beta`) and an API every `lib`
+        // bundle provides.
+        let api = json!({"group": "lib.example.com", "version": "v1", "kind": "Lib"});
+        let docs = [
+            json!({"schema": "olm.package", "name": "lib", "defaultChannel": "ga"}),
+            json!({"schema": "olm.channel", "package": "lib", "name": "beta", "entries": [
+                {"name": "lib.v0.9.0"},
+                {"name": "lib.v1.0.0", "replaces": "lib.v0.9.0"},
+            ]}),
+            json!({"schema": "olm.channel", "package": "lib", "name": "ga", "entries": [
+                {"name": "lib.v1.0.0"},
+            ]}),
+            bundle("lib", "0.9.0", json!([{"type": "olm.gvk", "value": api}])),
+            bundle("lib", "1.0.0", json!([{"type": "olm.gvk", "value": api}])),
+            json!({"schema": "olm.package", "name": "app", "defaultChannel": "stable"}),
+            json!({"schema": "olm.channel", "package": "app", "name": "stable", "entries": [
+                {"name": "app.v3.0.0"},
+            ]}),
+            bundle(
+                "app",
+                "3.0.0",
+                json!([
+                    {"type": "olm.package.required", "value": {"packageName": "lib", "versionRange": "<1.0.0"}},
+                    {"type": "olm.gvk.required", "value": api},
+                ]),
+            ),
+        ];
+        let text: String = docs.iter().map(|d| d.to_string() + "\n").collect();
+        let mut catalog = Catalog::new();
+        catalog
+            .add_file("c.json", text.as_bytes(), Format::Json)
+            .unwrap();
+        let s = select(
+            &catalog,
+            &op(json!([{"name": "app"}])),
+            ApiVersion::V1alpha2,
+        )
+        .unwrap();
+        let lib = &s.packages["lib"];
+        // The range brings the `beta` chain; the API its newest provider, in
+        // the default channel, which stays the default.
+        assert_eq!(lib.channels.keys().collect::<Vec<_>>(), ["beta", "ga"]);
+        assert_eq!(lib.channels["beta"].len(), 2);
+        assert_eq!(lib.default_channel.as_deref(), Some("ga"));
+        assert_eq!(lib.bundles.len(), 2);
+        // A default channel the configuration sets is left alone.
+        let pinned = op(json!([
+            {"name": "app"},
+            {"name": "lib", "defaultChannel": "beta", "channels": [{"name": "beta", "minVersion": "0.9.0", "maxVersion": "0.9.0"}]},
+        ]));
+        let s = select(&catalog, &pinned, ApiVersion::V1alpha2).unwrap();
+        assert_eq!(s.packages["lib"].default_channel.as_deref(), Some("beta"));
+        assert_eq!(
+            s.packages["lib"].channels.keys().collect::<Vec<_>>(),
+            ["beta", "ga"]
         );
     }
 
