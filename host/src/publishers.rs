@@ -144,17 +144,18 @@ pub fn mirrored_from_outcomes(outcomes: &[ImageOutcome]) -> Vec<MirroredImage> {
         .collect()
 }
 
-/// An image a published sequence recorded, at its place in `target`.
+/// An image a published sequence recorded, at `destination`, its place in
+/// the mirror ([`MirrorTarget::place_recorded`]).
 pub fn mirrored_from_record(
-    target: &MirrorTarget,
     record: &ImageRecord,
-) -> anyhow::Result<MirroredImage> {
-    Ok(MirroredImage {
+    destination: &crate::reference::Reference,
+) -> MirroredImage {
+    MirroredImage {
         source: record.source.clone(),
-        destination: target.place_recorded(&record.destination)?.whole(),
+        destination: destination.whole(),
         digest: record.digest.to_string(),
         kind: crate::plugin::bindings::kind_to_wit(crate::copy::ImageKind::from_name(&record.kind)),
-    })
+    }
 }
 
 /// A workspace-relative path a publisher may write: relative, plain

@@ -787,7 +787,7 @@ impl Catalog {
         skips_per_entry: usize,
         seed: u64,
     ) -> Catalog {
-        let mut rng = Rng(seed ^ 0x6f63_2d6d_6972_726f);
+        let mut rng = crate::fixture::SplitMix64(seed ^ 0x6f63_2d6d_6972_726f);
         let mut catalog = Catalog::new();
         for p in 0..packages {
             let name = format!("pkg-{p:04}");
@@ -2014,19 +2014,6 @@ fn seed_of(what: &str) -> u64 {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&hash[..8]);
     u64::from_le_bytes(bytes)
-}
-
-/// splitmix64, for [`Catalog::synthetic`].
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 #[cfg(test)]

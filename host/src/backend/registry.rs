@@ -351,14 +351,10 @@ mod tests {
         _dir: tempfile::TempDir,
     }
 
-    fn registry_bin() -> std::ffi::OsString {
-        std::env::var_os("OC_MIRROR_TESTS_REGISTRY_BIN").unwrap_or_else(|| "docker-registry".into())
-    }
-
     /// Starts a plain-HTTP registry on a free loopback port. A machine
     /// without `docker-registry` fails the test: it must not pass unseen.
     async fn start_registry() -> Option<TestRegistry> {
-        let bin = registry_bin();
+        let bin = std::ffi::OsString::from("docker-registry");
         let installed = Command::new(&bin)
             .arg("--version")
             .stdout(Stdio::null())

@@ -88,6 +88,8 @@ pub async fn create(
     let source = ctx.source_client();
     let engine = ctx.engine(&ws, Some(source.clone()), source.clone())?;
     let host = ctx.plugin_host(&ws)?;
+    // Configured publishers are loaded (and so checked) but run only where
+    // cluster resources are written: on publish.
     let (sources, _publishers) = load_plugins(ctx, host, source, &isc.plugins).await?;
 
     // Step 1.

@@ -18,9 +18,10 @@ use anyhow::{Context as _, bail};
 use tracing::{info, warn};
 
 use super::error::{FailedImage, ImageFailures};
-use super::{Context, Outputs, load_plugins, mapping_text};
+use super::{Context, Outputs, load_plugins, mapping_line, mapping_text};
 use crate::config::ImageSetConfiguration;
 use crate::copy::CopyReport;
+use crate::publishers::Publishers;
 use crate::reference::MirrorTarget;
 use crate::sources::{Blocked, Planned};
 use crate::workspace::Workspace;
@@ -73,7 +74,8 @@ pub async fn mirror_to_mirror(
     let (source, destination) = (ctx.source_client(), ctx.destination_client());
     // Step 1.
     let host = ctx.plugin_host(&ws)?;
-    let (sources, publishers) = load_plugins(ctx, host, source.clone(), &isc.plugins).await?;
+    let (sources, configured_publishers) =
+        load_plugins(ctx, host.clone(), source.clone(), &isc.plugins).await?;
     let states = match ws.read_file(PLUGIN_STATE_FILE)? {
         Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
             warn!("{PLUGIN_STATE_FILE} is unreadable and is ignored: {e}");
@@ -118,7 +120,7 @@ pub async fn mirror_to_mirror(
     let copy = engine.copy_resolved(resolved, started).await;
     // Step 4.
     let mapping = ws.write_file("mapping.txt", mapping.as_bytes())?;
-    let cluster_resources = publishers
+    let cluster_resources = Publishers::load(host, configured_publishers)?
         .publish(
             &ws,
             target,
@@ -163,13 +165,7 @@ async fn dry_run(
     plan: &crate::copy::CopyPlan,
 ) -> anyhow::Result<DryRunReport> {
     let resolved = engine.resolve_all(plan).await;
-    let line = |job: &crate::copy::ImageJob| {
-        format!(
-            "docker://{}=docker://{}",
-            job.source.whole(),
-            job.destination.whole()
-        )
-    };
+    let line = |job: &crate::copy::ImageJob| mapping_line(&job.source, &job.destination);
     let mut missing = Vec::new();
     let mut bytes = 0u64;
     let mut failed = Vec::new();

@@ -25,7 +25,6 @@ use anyhow::Context as _;
 use crate::copy::{CopyEngine, Reporter};
 use crate::plugin::v0_2::Attachment;
 use crate::plugin::{PluginHost, configured};
-use crate::publishers::Publishers;
 use crate::reference::Reference;
 use crate::registry::RegistryClient;
 use crate::settings::Settings;
@@ -89,34 +88,37 @@ impl Context {
     }
 }
 
-/// The plugins of a run that reads sources: content sources and publishers,
-/// first-party and configured.
+/// The plugins of a run that reads sources: the content sources, first-party
+/// and configured, and the configured publishers (loaded and checked here,
+/// run by the workflows that write cluster resources).
 async fn load_plugins(
     ctx: &Context,
     host: Arc<PluginHost>,
     registry: Arc<RegistryClient>,
     specs: &[crate::config::PluginSpec],
-) -> anyhow::Result<(Sources, Publishers)> {
+) -> anyhow::Result<(Sources, Vec<configured::Configured>)> {
     let configured = configured::load(&host, Some(&registry), specs).await?;
     let (sources, publishers): (Vec<_>, Vec<_>) = configured
         .into_iter()
         .partition(configured::Configured::is_content_source);
-    let sources = Sources::load(
-        host.clone(),
-        Some(registry),
-        ctx.settings.release.clone(),
-        sources,
+    let sources =
+        Sources::load(host, Some(registry), ctx.settings.release.clone(), sources).await?;
+    Ok((sources, publishers))
+}
+
+/// One line of `mapping.txt`: `docker://SOURCE=docker://DESTINATION`.
+pub fn mapping_line(source: &Reference, destination: &Reference) -> String {
+    format!(
+        "docker://{}=docker://{}",
+        source.whole(),
+        destination.whole()
     )
-    .await?;
-    Ok((sources, Publishers::load(host, publishers)?))
 }
 
 /// `mapping.txt`: one `docker://SOURCE=docker://DESTINATION` line per
 /// image, sorted, without duplicates.
 pub fn mapping_text<'a>(pairs: impl Iterator<Item = (&'a Reference, &'a Reference)>) -> String {
-    let mut lines: Vec<String> = pairs
-        .map(|(s, d)| format!("docker://{}=docker://{}", s.whole(), d.whole()))
-        .collect();
+    let mut lines: Vec<String> = pairs.map(|(s, d)| mapping_line(s, d)).collect();
     lines.sort();
     lines.dedup();
     let mut out = lines.join("\n");

@@ -279,21 +279,14 @@ async fn write_outputs(
     let mut pairs = Vec::new();
     let mut images = Vec::new();
     let mut attachments: Vec<Attachment> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for s in in_mirror {
         for rec in &s.meta.images {
-            pairs.push((
-                crate::reference::parse(&rec.source)?,
-                target.place_recorded(&rec.destination)?,
-            ));
-            let image = crate::publishers::mirrored_from_record(target, rec)?;
-            if !images
-                .iter()
-                .any(|i: &crate::plugin::bindings::types::MirroredImage| {
-                    i.source == image.source && i.destination == image.destination
-                })
-            {
-                images.push(image);
+            let destination = target.place_recorded(&rec.destination)?;
+            if seen.insert((rec.source.clone(), destination.whole())) {
+                images.push(crate::publishers::mirrored_from_record(rec, &destination));
             }
+            pairs.push((crate::reference::parse(&rec.source)?, destination));
         }
         for a in &s.attachments {
             attachments.retain(|b| b.name != a.name);
