@@ -1,29 +1,33 @@
 //! Images the host builds for content sources: a base image plus layers made
-//! from archives downloaded over HTTP (the Cincinnati graph-data image).
+//! from archives downloaded over HTTP (the Cincinnati graph-data image) or
+//! written by the plugin through the host (the filtered operator catalog).
 //!
 //! A plugin cannot write blobs, so it describes the image
-//! ([`ImageBuild`]: base, layers, `Cmd`, destination) and the host makes it.
+//! ([`Build`]: base, layers, `Cmd`, labels, destination) and the host makes it.
 //! The result is a [`ResolvedImage`] like any other: its new layer and
 //! configs sit in the workspace cache, its base layers are copied from the
 //! base image's registry, so mirror to mirror and imagesets carry it alike.
 //!
-//! Deterministic: the same archive and base give the same bytes, so a rerun
-//! is a no-op in the mirror. The added layer's entries keep the archive's
-//! order, are placed below the requested directory, and have root owners,
-//! mode 0644 (0755 for directories) and time 0; gzip has no name or time.
-//! Every platform of a multi-platform base gets the same layer.
+//! Deterministic: the same archive (or files) and base give the same bytes,
+//! so a rerun is a no-op in the mirror. A downloaded archive's entries keep
+//! their order and are placed below the requested directory; every layer is
+//! made by [`crate::layer`] (root owners, fixed modes, time 0). Every
+//! platform of a multi-platform base gets the same layers. A destination
+//! without a tag is tagged by the built image's digest (`sha256-<hex>`), as
+//! oc-mirror v2 tags a rebuilt catalog that was named by digest.
 
-use std::io::{self, Seek, Write};
+use std::io::{self, Seek};
 
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
 use crate::copy::plan::{self, ImageJob, ManifestCopy, ResolvedImage};
 use crate::digest::Digest;
-use crate::manifest::{self, Descriptor, HashingWriter};
-use crate::plugin::Grants;
+use crate::layer::{Layer, LayerBuilder};
+use crate::manifest::{self, Descriptor};
 use crate::plugin::host::{GetError, get_allowed};
-use crate::plugin::v0_2::{ImageBuild, TarballLayer};
+use crate::plugin::v0_2::TarballLayer;
+use crate::plugin::{Build, BuildLayer, Grants};
 use crate::reference::{self, MirrorTarget};
 use crate::registry::RegistryClient;
 use crate::workspace::BlobCache;
@@ -47,7 +51,7 @@ pub async fn build(
     client: &RegistryClient,
     cache: &BlobCache,
     requester: &Requester,
-    build: &ImageBuild,
+    build: &Build,
     target: &MirrorTarget,
 ) -> anyhow::Result<ResolvedImage> {
     let grants = &requester.grants;
@@ -58,8 +62,9 @@ pub async fn build(
         Some((p, t)) if !t.contains('/') => (p.to_string(), Some(t.to_string())),
         _ => (build.destination.clone(), None),
     };
-    let destination = target.destination(&base, Some(&path), tag.as_deref());
-    let job = ImageJob {
+    // Untagged: a placeholder until the digest is known.
+    let destination = target.destination(&base, Some(&path), Some(tag.as_deref().unwrap_or("0")));
+    let mut job = ImageJob {
         source: base.clone(),
         destination,
         platforms: Vec::new(),
@@ -69,11 +74,12 @@ pub async fn build(
 
     let mut layers = Vec::new();
     for layer in &build.layers {
-        layers.push(
-            tarball_layer(cache, grants, layer)
+        layers.push(match layer {
+            BuildLayer::Tarball(t) => tarball_layer(cache, grants, t)
                 .await
                 .map_err(|e| anyhow::anyhow!("{what}: {e:#}"))?,
-        );
+            BuildLayer::Written(l) => l.clone(),
+        });
     }
     let base_image = plan::resolve(client, &job).await.map_err(|e| {
         anyhow::anyhow!(
@@ -99,7 +105,7 @@ pub async fn build(
             )
             .await
             .map_err(|e| anyhow::anyhow!("{what}: reading the base's config: {e}"))?;
-        let new_config = extend_config(&config_bytes, &layers, &build.cmd)
+        let new_config = extend_config(&config_bytes, &layers, &build.cmd, &build.labels)
             .map_err(|e| anyhow::anyhow!("{what}: the base's config: {e}"))?;
         let config_desc = store(cache, &config.media_type, new_config)?;
         let new = extend_manifest(&m.bytes, &config_desc, &layers)
@@ -126,18 +132,18 @@ pub async fn build(
             blobs: Vec::new(),
         });
     }
+    if tag.is_none() {
+        // The top manifest (the index, or the only image) names the build.
+        let top = manifests
+            .last()
+            .ok_or_else(|| anyhow::anyhow!("{what}: its base has no image"))?;
+        job.destination = target.destination(
+            &base,
+            Some(&path),
+            Some(&reference::digest_tag(top.digest.as_str())),
+        );
+    }
     Ok(ResolvedImage { job, manifests })
-}
-
-/// A layer made here, stored in the cache.
-#[derive(Debug, Clone)]
-struct Layer {
-    digest: Digest,
-    size: u64,
-    /// `sha256:` of the uncompressed tar (the config's `rootfs.diff_ids`).
-    diff_id: Digest,
-    /// What the history entry says.
-    created_by: String,
 }
 
 impl Layer {
@@ -201,36 +207,23 @@ async fn tarball_layer(
     let archive = file.into_std().await;
     let directory = layer.directory.clone();
     let source = layer.url.clone();
-    let (blob, digest, size, diff_id) =
-        tokio::task::spawn_blocking(move || relayer(archive, &directory))
-            .await
-            .map_err(|e| anyhow::anyhow!("building the layer failed: {e}"))?
-            .map_err(|e| anyhow::anyhow!("{source} is not a gzip'd tar archive: {e}"))?;
-    let mut blob = blob;
-    blob.rewind()?;
-    cache.store(&digest, size, &mut blob)?;
-    Ok(Layer {
-        digest,
-        size,
-        diff_id,
-        created_by: format!("oc-mirror: {} from {}", layer.directory, layer.url),
+    let cache = cache.try_clone()?;
+    let created_by = format!("oc-mirror: {} from {}", layer.directory, layer.url);
+    tokio::task::spawn_blocking(move || {
+        relayer(archive, &directory)?.finish(&cache, created_by)
     })
+    .await
+    .map_err(|e| anyhow::anyhow!("building the layer failed: {e}"))?
+    .map_err(|e| anyhow::anyhow!("{source} is not a gzip'd tar archive: {e}"))
 }
 
-/// Writes the archive's entries below `directory` into a new gzip'd tar:
-/// `(file, digest, size, diff_id)`.
-fn relayer(
-    mut archive: std::fs::File,
-    directory: &str,
-) -> io::Result<(std::fs::File, Digest, u64, Digest)> {
+/// A layer of the archive's entries placed below `directory` (links and
+/// special files have no place in graph data and are left out).
+fn relayer(mut archive: std::fs::File, directory: &str) -> io::Result<LayerBuilder> {
     archive.rewind()?;
     let input = flate2::read::GzDecoder::new(io::BufReader::new(archive));
     let mut entries = tar::Archive::new(input);
-    let out = tempfile::tempfile()?;
-    let gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(HashingWriter::new(out), flate2::Compression::default());
-    let mut builder = tar::Builder::new(HashingWriter::new(gz));
+    let mut builder = LayerBuilder::new()?;
     let prefix = directory.trim_matches('/');
     // The directory and its parents first.
     let mut parent = String::new();
@@ -240,7 +233,7 @@ fn relayer(
         } else {
             format!("{parent}/{part}")
         };
-        append_dir(&mut builder, &parent)?;
+        builder.directory(&parent)?;
     }
     for entry in entries.entries()? {
         let mut entry = entry?;
@@ -256,33 +249,13 @@ fn relayer(
         let path = format!("{prefix}/{}", rel.join("/"));
         let kind = entry.header().entry_type();
         if kind.is_dir() {
-            append_dir(&mut builder, &path)?;
+            builder.directory(&path)?;
         } else if kind.is_file() {
-            let mut header = tar::Header::new_ustar();
-            header.set_entry_type(tar::EntryType::Regular);
-            header.set_mode(0o644);
-            header.set_uid(0);
-            header.set_gid(0);
-            header.set_mtime(0);
-            header.set_size(entry.header().size()?);
-            builder.append_data(&mut header, &path, &mut entry)?;
+            let size = entry.header().size()?;
+            builder.file(&path, size, &mut entry)?;
         }
-        // Links and special files have no place in graph data: left out.
     }
-    let (gz, diff_id, _) = builder.into_inner()?.finish();
-    let (file, digest, size) = gz.finish()?.finish();
-    Ok((file, digest, size, diff_id))
-}
-
-fn append_dir<W: Write>(builder: &mut tar::Builder<W>, path: &str) -> io::Result<()> {
-    let mut header = tar::Header::new_ustar();
-    header.set_entry_type(tar::EntryType::Directory);
-    header.set_mode(0o755);
-    header.set_uid(0);
-    header.set_gid(0);
-    header.set_mtime(0);
-    header.set_size(0);
-    builder.append_data(&mut header, format!("{path}/"), io::empty())
+    Ok(builder)
 }
 
 /// Stores bytes in the cache as a blob; its descriptor.
@@ -299,9 +272,14 @@ fn store(cache: &BlobCache, media_type: &str, bytes: Vec<u8>) -> anyhow::Result<
     })
 }
 
-/// The base config with the layers' diff ids and history added, and `Cmd`
-/// replaced when one is given.
-fn extend_config(base: &[u8], layers: &[Layer], cmd: &[String]) -> Result<Vec<u8>, String> {
+/// The base config with the layers' diff ids and history added, `Cmd`
+/// replaced when one is given, and `labels` set (the base's others kept).
+fn extend_config(
+    base: &[u8],
+    layers: &[Layer],
+    cmd: &[String],
+    labels: &[(String, String)],
+) -> Result<Vec<u8>, String> {
     let mut config: serde_json::Value =
         serde_json::from_slice(base).map_err(|e| format!("not JSON: {e}"))?;
     let object = config.as_object_mut().ok_or("not a JSON object")?;
@@ -326,12 +304,26 @@ fn extend_config(base: &[u8], layers: &[Layer], cmd: &[String]) -> Result<Vec<u8
             }));
         }
     }
-    if !cmd.is_empty() {
+    if !cmd.is_empty() || !labels.is_empty() {
         let inner = object
             .entry("config")
-            .or_insert_with(|| serde_json::json!({}));
-        if let Some(inner) = inner.as_object_mut() {
+            .or_insert_with(|| serde_json::json!({}))
+            .as_object_mut()
+            .ok_or("`config` is not a JSON object")?;
+        if !cmd.is_empty() {
             inner.insert("Cmd".into(), serde_json::json!(cmd));
+        }
+        if !labels.is_empty() {
+            let map = inner
+                .entry("Labels")
+                .or_insert_with(|| serde_json::json!({}));
+            if map.is_null() {
+                *map = serde_json::json!({});
+            }
+            let map = map.as_object_mut().ok_or("`config.Labels` is not a JSON object")?;
+            for (k, v) in labels {
+                map.insert(k.clone(), v.clone().into());
+            }
         }
     }
     serde_json::to_vec(&config).map_err(|e| e.to_string())
@@ -394,7 +386,7 @@ fn repoint_index(base: &[u8], replaced: &[(Digest, Digest, u64)]) -> Result<Vec<
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
+    use std::io::{Read, Write};
 
     use super::*;
 
@@ -426,13 +418,24 @@ mod tests {
             ("./channels/stable-4.14.yaml", b"name: stable-4.14\n"),
             ("../escape", b"no"),
         ];
-        let (mut f, digest, size, diff_id) =
-            relayer(archive(entries), "/var/lib/cincinnati-graph-data").unwrap();
-        let (_, again, _, _) = relayer(archive(entries), "/var/lib/cincinnati-graph-data").unwrap();
-        assert_eq!(digest, again, "same archive, same layer");
-        f.rewind().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = crate::workspace::Workspace::open(tmp.path()).unwrap();
+        let cache = ws.blob_cache().unwrap();
+        let layer = |n: &str| {
+            relayer(archive(entries), "/var/lib/cincinnati-graph-data")
+                .unwrap()
+                .finish(&cache, n.into())
+                .unwrap()
+        };
+        let Layer {
+            digest,
+            size,
+            diff_id,
+            ..
+        } = layer("a");
+        assert_eq!(layer("b").digest, digest, "same archive, same layer");
         let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).unwrap();
+        cache.open(&digest).unwrap().read_to_end(&mut bytes).unwrap();
         assert_eq!(bytes.len() as u64, size);
         assert_eq!(Digest::of(&bytes), digest);
         let mut tar = Vec::new();
@@ -486,12 +489,15 @@ mod tests {
             created_by: "test".into(),
         };
         let config = br#"{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:x"]},"history":[{"created_by":"base"}]}"#;
-        let new = extend_config(config, std::slice::from_ref(&layer), &["run".into()]).unwrap();
+        let labels = [("l".to_string(), "new".to_string())];
+        let new = extend_config(config, std::slice::from_ref(&layer), &["run".into()], &labels)
+            .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&new).unwrap();
         assert_eq!(v["rootfs"]["diff_ids"][1], layer.diff_id.as_str());
         assert_eq!(v["config"]["Cmd"], serde_json::json!(["run"]));
+        assert_eq!(v["config"]["Labels"], serde_json::json!({"l": "new"}));
         assert_eq!(v["history"].as_array().unwrap().len(), 2);
-        let kept = extend_config(config, std::slice::from_ref(&layer), &[]).unwrap();
+        let kept = extend_config(config, std::slice::from_ref(&layer), &[], &[]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&kept).unwrap();
         assert_eq!(v["config"]["Cmd"], serde_json::json!(["/bin/sh"]));
 

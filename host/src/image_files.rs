@@ -166,6 +166,41 @@ async fn layers_of(
     reference: &Reference,
     image: &str,
 ) -> Result<Vec<Descriptor>, ImageFilesError> {
+    Ok(default_image(client, reference, image).await?.1)
+}
+
+/// The config (JSON) of the image (of its default platform, for an index),
+/// its size and digest checked, at most `max` bytes.
+pub async fn config(
+    client: &RegistryClient,
+    reference: &Reference,
+    max: u64,
+) -> Result<Vec<u8>, ImageFilesError> {
+    let image = crate::reference::display(reference);
+    let (config, _) = default_image(client, reference, &image).await?;
+    if config.size > max {
+        return Err(ImageFilesError::Content {
+            image,
+            detail: format!("its config is {} bytes, above {max}", config.size),
+        });
+    }
+    Ok(client
+        .get_blob_bytes(
+            &crate::reference::pull_reference(reference),
+            &config.digest,
+            max,
+        )
+        .await?
+        .to_vec())
+}
+
+/// The config and layers (bottom first) of the image, or of its default
+/// platform ([`DEFAULT_PLATFORM`], else the first) for an index.
+async fn default_image(
+    client: &RegistryClient,
+    reference: &Reference,
+    image: &str,
+) -> Result<(Descriptor, Vec<Descriptor>), ImageFilesError> {
     let bad = |e: manifest::ManifestError| ImageFilesError::Content {
         image: image.to_string(),
         detail: e.to_string(),
@@ -174,7 +209,7 @@ async fn layers_of(
         .get_manifest(&crate::reference::pull_reference(reference))
         .await?;
     match manifest::parse(&top.bytes, &top.media_type).map_err(bad)? {
-        Parsed::Image { layers, .. } => Ok(layers),
+        Parsed::Image { config, layers } => Ok((config, layers)),
         Parsed::Index { manifests } => {
             let (os, arch) = DEFAULT_PLATFORM;
             let child = manifests
@@ -196,7 +231,7 @@ async fn layers_of(
             );
             let m = client.get_manifest(&child_ref).await?;
             match manifest::parse(&m.bytes, &m.media_type).map_err(bad)? {
-                Parsed::Image { layers, .. } => Ok(layers),
+                Parsed::Image { config, layers } => Ok((config, layers)),
                 Parsed::Index { .. } => Err(ImageFilesError::Content {
                     image: image.to_string(),
                     detail: "an index inside an index is not an image".into(),

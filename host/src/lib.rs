@@ -13,6 +13,7 @@ pub mod digest;
 pub(crate) mod image_build;
 pub(crate) mod image_files;
 pub(crate) mod imageset;
+pub(crate) mod layer;
 pub mod manifest;
 pub mod metadata;
 pub mod plugin;

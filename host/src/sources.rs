@@ -16,8 +16,8 @@ use crate::copy::{CopyPlan, ImageJob, Origin, Platform};
 use crate::image_build::Requester;
 use crate::plugin::bindings::types::ImageToMirror;
 use crate::plugin::configured::Configured;
-use crate::plugin::v0_2::{Attachment, ImageBuild};
-use crate::plugin::{Grants, Plugin, PluginError, PluginHost};
+use crate::plugin::v0_2::Attachment;
+use crate::plugin::{Build, Grants, Plugin, PluginError, PluginHost};
 use crate::reference::{self, MirrorTarget, ReferenceError};
 use crate::registry::RegistryClient;
 use crate::settings::ReleaseSettings;
@@ -109,7 +109,7 @@ impl Sources {
     /// reading base images through the source registry.
     pub async fn build_images(
         &self,
-        builds: &[(Requester, ImageBuild)],
+        builds: &[(Requester, Build)],
         cache: &crate::workspace::BlobCache,
         target: &MirrorTarget,
     ) -> anyhow::Result<Vec<crate::copy::ResolvedImage>> {
@@ -277,7 +277,7 @@ pub struct Planned {
     pub attachments: Vec<Attachment>,
     /// Images the plugins want built, with the grants of the plugin that
     /// asked (a build downloads only from hosts that plugin may reach).
-    pub builds: Vec<(Requester, ImageBuild)>,
+    pub builds: Vec<(Requester, Build)>,
 }
 
 /// Largest attachment accepted from a plugin.

@@ -223,6 +223,13 @@ pub struct BlobCache {
 }
 
 impl BlobCache {
+    /// Another handle on the same cache (for work moved to another thread).
+    pub fn try_clone(&self) -> io::Result<BlobCache> {
+        Ok(BlobCache {
+            dir: self.dir.try_clone()?,
+        })
+    }
+
     /// A digest is a file name here: [`Digest`] guarantees it is only hex.
     fn complete(digest: &Digest) -> String {
         format!("sha256/{}", digest.hex())

@@ -1,14 +1,15 @@
 //! Write [oc-mirror](https://github.com/oc-mirror-rs/oc-mirror) plugins in Rust.
 //!
 //! A plugin is a WebAssembly component built for `wasm32-wasip2` against the WIT
-//! package `oc-mirror:plugin@0.2.0` (which keeps the host interfaces of 0.1.0). It
-//! is one of two kinds:
+//! package `oc-mirror:plugin@0.3.0` (which keeps the host interfaces of 0.1.0 and
+//! 0.2.0). It is one of two kinds:
 //!
 //! - a **content source** ([`ContentSource`], world `content-source`) turns its section
 //!   of the ImageSetConfiguration into the images to mirror (and, optionally, images
-//!   for the host to build and small files to carry to the publishers); it may read
-//!   registries ([`registry`]) and allowed HTTP hosts ([`http`]) through the host,
-//!   and have the host check OpenPGP signatures ([`openpgp`]);
+//!   for the host to build, with layers it writes through [`images`], and small
+//!   files to carry to the publishers); it may read registries ([`registry`]) and
+//!   allowed HTTP hosts ([`http`]) through the host, and have the host check
+//!   OpenPGP signatures ([`openpgp`]);
 //! - a **publisher** ([`Publisher`], world `publisher`) turns what was mirrored (and
 //!   the files that came with it) into files (cluster resources, runtime
 //!   configuration); it has no network at all.
@@ -35,7 +36,7 @@
 //! crate-type = ["cdylib"]
 //!
 //! [dependencies]
-//! oc-mirror-plugin-sdk = "0.2"
+//! oc-mirror-plugin-sdk = "0.3"
 //! serde = { version = "1", features = ["derive"] }
 //! ```
 //!
@@ -105,14 +106,15 @@
 //! [`API_SECTION`] (`oc-mirror:plugin-api`) of the component's core module, so the
 //! host can pick the right bindings before it instantiates anything
 //! ([`find_custom_section`] reads it back). The crate's version is that API
-//! version: `oc-mirror-plugin-sdk` 0.2.x builds plugins for `oc-mirror:plugin@0.2.0`.
+//! version: `oc-mirror-plugin-sdk` 0.3.x builds plugins for `oc-mirror:plugin@0.3.0`.
 //! The bindings are generated from the crate's own copy of the contract
-//! (`wit/plugin@0.1.0/` and `wit/plugin@0.2.0/` in the crate), byte for byte the
-//! repository's `wit/`.
+//! (`wit/plugin@0.1.0/`, `wit/plugin@0.2.0/` and `wit/plugin@0.3.0/` in the crate),
+//! byte for byte the repository's `wit/`.
 #![deny(missing_docs)]
 
 pub mod directory;
 pub mod http;
+pub mod images;
 pub mod log;
 pub mod openpgp;
 pub mod reference;
@@ -142,9 +144,11 @@ pub mod bindings {
                     import oc-mirror:plugin/log@0.1.0;
                     import oc-mirror:plugin/types@0.2.0;
                     import oc-mirror:plugin/openpgp@0.2.0;
+                    import oc-mirror:plugin/types@0.3.0;
+                    import oc-mirror:plugin/images@0.3.0;
                 }
             ",
-            path: ["wit/plugin@0.1.0", "wit/plugin@0.2.0"],
+            path: ["wit/plugin@0.1.0", "wit/plugin@0.2.0", "wit/plugin@0.3.0"],
             world: "oc-mirror:sdk/imports",
             generate_all,
             additional_type_attributes: {
@@ -159,6 +163,9 @@ pub mod bindings {
                 "oc-mirror:plugin/types@0.2.0/tarball-layer": [#[derive(PartialEq, Eq, Hash)]],
                 "oc-mirror:plugin/types@0.2.0/image-build": [#[derive(PartialEq, Eq, Hash)]],
                 "oc-mirror:plugin/types@0.2.0/results": [#[derive(PartialEq, Eq)]],
+                "oc-mirror:plugin/types@0.3.0/layer": [#[derive(PartialEq, Eq, Hash)]],
+                "oc-mirror:plugin/types@0.3.0/image-build": [#[derive(PartialEq, Eq, Hash)]],
+                "oc-mirror:plugin/types@0.3.0/image-use": [#[derive(PartialEq, Eq, Hash)]],
             },
         });
     }
@@ -166,15 +173,17 @@ pub mod bindings {
     /// The exports of the `content-source` world; its imports are [`imports`]'.
     pub mod content_source {
         wit_bindgen::generate!({
-            path: ["wit/plugin@0.1.0", "wit/plugin@0.2.0"],
-            world: "oc-mirror:plugin/content-source@0.2.0",
+            path: ["wit/plugin@0.1.0", "wit/plugin@0.2.0", "wit/plugin@0.3.0"],
+            world: "oc-mirror:plugin/content-source@0.3.0",
             with: {
                 "oc-mirror:plugin/types@0.1.0": super::imports::oc_mirror::plugin0_1_0::types,
                 "oc-mirror:plugin/types@0.2.0": super::imports::oc_mirror::plugin0_2_0::types,
+                "oc-mirror:plugin/types@0.3.0": super::imports::oc_mirror::plugin0_3_0::types,
                 "oc-mirror:plugin/registry@0.1.0": super::imports::oc_mirror::plugin0_1_0::registry,
                 "oc-mirror:plugin/http@0.1.0": super::imports::oc_mirror::plugin0_1_0::http,
                 "oc-mirror:plugin/log@0.1.0": super::imports::oc_mirror::plugin0_1_0::log,
                 "oc-mirror:plugin/openpgp@0.2.0": super::imports::oc_mirror::plugin0_2_0::openpgp,
+                "oc-mirror:plugin/images@0.3.0": super::imports::oc_mirror::plugin0_3_0::images,
             },
             pub_export_macro: true,
             export_macro_name: "__export_content_source_world",
@@ -186,8 +195,8 @@ pub mod bindings {
     #[allow(clippy::too_many_arguments)]
     pub mod publisher {
         wit_bindgen::generate!({
-            path: ["wit/plugin@0.1.0", "wit/plugin@0.2.0"],
-            world: "oc-mirror:plugin/publisher@0.2.0",
+            path: ["wit/plugin@0.1.0", "wit/plugin@0.2.0", "wit/plugin@0.3.0"],
+            world: "oc-mirror:plugin/publisher@0.3.0",
             with: {
                 "oc-mirror:plugin/types@0.1.0": super::imports::oc_mirror::plugin0_1_0::types,
                 "oc-mirror:plugin/types@0.2.0": super::imports::oc_mirror::plugin0_2_0::types,
@@ -203,12 +212,11 @@ pub mod bindings {
 pub use bindings::imports::oc_mirror::plugin0_1_0::types::{
     Error, ImageKind, ImageToMirror, MirroredImage, OutputFile, Platform, PluginInfo,
 };
-pub use bindings::imports::oc_mirror::plugin0_2_0::types::{
-    Attachment, ImageBuild, Results, TarballLayer,
-};
+pub use bindings::imports::oc_mirror::plugin0_2_0::types::{Attachment, Results, TarballLayer};
+pub use bindings::imports::oc_mirror::plugin0_3_0::types::{ImageBuild, ImageUse, Layer};
 
-/// The version of the WIT package this SDK implements (`oc-mirror:plugin@0.2.0`).
-pub const API_VERSION: &str = "0.2.0";
+/// The version of the WIT package this SDK implements (`oc-mirror:plugin@0.3.0`).
+pub const API_VERSION: &str = "0.3.0";
 
 /// The name of the custom section that holds [`API_VERSION`] in every plugin built
 /// with this SDK. The host reads it with [`find_custom_section`] (it sits in the
@@ -222,11 +230,15 @@ pub struct Resolution {
     /// The images to mirror, in any order (the host de-duplicates).
     pub images: Vec<ImageToMirror>,
     /// Images the host builds (a base image plus layers made from downloaded
-    /// archives) and mirrors, e.g. a graph-data image.
+    /// archives or written with [`images::LayerWriter`]) and mirrors, e.g. a
+    /// graph-data image or a filtered catalog.
     pub builds: Vec<ImageBuild>,
     /// Small files (at most 1 MiB each) carried with the imageset and handed to
     /// every publisher, e.g. release signatures.
     pub attachments: Vec<Attachment>,
+    /// What needs which image, in words a user knows (`bundle x of package
+    /// y`): the host names them when the image cannot be mirrored.
+    pub uses: Vec<ImageUse>,
     /// The plugin's own state, handed back to [`ContentSource::resolve`] next time
     /// (e.g. the newest version seen). `None` keeps no state.
     pub state: Option<serde_json::Value>,
@@ -278,9 +290,8 @@ pub mod __private {
     use super::*;
 
     pub use bindings::content_source::Guest as ContentSourceGuest;
-    pub use bindings::imports::oc_mirror::plugin0_2_0::types::{
-        Context, Resolution as WitResolution,
-    };
+    pub use bindings::imports::oc_mirror::plugin0_2_0::types::Context;
+    pub use bindings::imports::oc_mirror::plugin0_3_0::types::Resolution as WitResolution;
     pub use bindings::publisher::Guest as PublisherGuest;
 
     /// JSON text from the host into a value: empty text is `null`.
@@ -316,6 +327,7 @@ pub mod __private {
             images: resolution.images,
             builds: resolution.builds,
             attachments: resolution.attachments,
+            uses: resolution.uses,
             state,
         })
     }
@@ -401,7 +413,7 @@ macro_rules! __api_version_section {
         #[cfg(target_arch = "wasm32")]
         #[unsafe(link_section = "oc-mirror:plugin-api")]
         #[used]
-        static __OC_MIRROR_PLUGIN_API: [u8; 5] = *b"0.2.0";
+        static __OC_MIRROR_PLUGIN_API: [u8; 5] = *b"0.3.0";
     };
 }
 
@@ -412,7 +424,7 @@ mod tests {
     #[test]
     fn section_macro_matches_the_constants() {
         // The literal in `__api_version_section!` must follow these.
-        assert_eq!(API_VERSION.as_bytes(), b"0.2.0");
+        assert_eq!(API_VERSION.as_bytes(), b"0.3.0");
         assert_eq!(API_SECTION, "oc-mirror:plugin-api");
     }
 

@@ -566,12 +566,12 @@ async fn hostile_unknown_api_version_is_refused_at_load() {
         &[
             "`well-behaved-9.9.9`",
             "9.9.9",
-            "0.1.0 and 0.2.0",
+            "0.1.0, 0.2.0 and 0.3.0",
             "rebuild",
         ],
     );
     // The same bytes with the right version load and run.
-    let bytes = with_api_version(fixtures::WELL_BEHAVED, b"0.2.0");
+    let bytes = with_api_version(fixtures::WELL_BEHAVED, b"0.3.0");
     let same = host().load(&bytes, "well-behaved-again").expect("load");
     let images = host()
         .resolve(&same, Grants::default(), None, "", "")
@@ -583,25 +583,47 @@ async fn hostile_unknown_api_version_is_refused_at_load() {
 
 /// The well-behaved fixture as built for plugin API 0.1.0 (see tests/data/README.md).
 const WELL_BEHAVED_0_1: &[u8] = include_bytes!("../data/well-behaved-0.1.0.wasm");
+const WELL_BEHAVED_0_2: &[u8] = include_bytes!("../data/well-behaved-0.2.0.wasm");
+const IMAGE_LIST_0_2: &[u8] = include_bytes!("../data/image-list-0.2.0.wasm");
 
-/// A plugin built for the older contract still loads and runs beside 0.2.0
-/// ones: the host keeps every released version.
+/// Plugins built for older contracts still load and run beside 0.3.0 ones:
+/// the host keeps every released version, content sources and publishers.
 #[tokio::test]
-async fn api_0_1_plugins_still_run() {
-    let old = host()
-        .load(WELL_BEHAVED_0_1, "well-behaved-0.1.0")
-        .expect("a 0.1.0 plugin loads");
-    assert_eq!(old.api, oc_mirror::plugin::Api::V0_1);
-    let info = host().info(&old).await.expect("info");
-    assert_eq!(info.name, "well-behaved");
-    let resolved = host()
-        .resolve(&old, Grants::default(), None, "", "")
+async fn older_api_plugins_still_run() {
+    use oc_mirror::plugin::Api;
+    for (bytes, origin, api) in [
+        (WELL_BEHAVED_0_1, "well-behaved-0.1.0", Api::V0_1),
+        (WELL_BEHAVED_0_2, "well-behaved-0.2.0", Api::V0_2),
+    ] {
+        let old = host().load(bytes, origin).expect("an older plugin loads");
+        assert_eq!(old.api, api, "{origin}");
+        let info = host().info(&old).await.expect("info");
+        assert_eq!(info.name, "well-behaved");
+        let resolved = host()
+            .resolve(&old, Grants::default(), None, "", "")
+            .await
+            .expect("an older plugin resolves");
+        assert_eq!(sources(&resolved.images), [WELL_BEHAVED_IMAGE], "{origin}");
+        assert!(resolved.builds.is_empty() && resolved.attachments.is_empty());
+    }
+    // A 0.2.0 publisher gets the results as a 0.3.0 one does.
+    let publisher = host()
+        .load(IMAGE_LIST_0_2, "image-list-0.2.0")
+        .expect("a 0.2.0 publisher loads");
+    assert_eq!(publisher.api, Api::V0_2);
+    let results = oc_mirror::plugin::v0_2::Results {
+        mirror: "mirror.example:5000/ocp".into(),
+        images: Vec::new(),
+        attachments: Vec::new(),
+    };
+    let files = host()
+        .publish(&publisher, r#"{"title":"old"}"#, &results)
         .await
-        .expect("a 0.1.0 plugin resolves");
-    assert_eq!(sources(&resolved.images), [WELL_BEHAVED_IMAGE]);
-    assert!(resolved.builds.is_empty() && resolved.attachments.is_empty());
+        .expect("a 0.2.0 publisher publishes");
+    assert_eq!(files[0].path, "images.txt");
+    assert_eq!(files[0].contents, "# old (mirror.example:5000/ocp)\n");
     let new = plugin("well-behaved");
-    assert_eq!(new.api, oc_mirror::plugin::Api::V0_2);
+    assert_eq!(new.api, Api::V0_3);
 }
 
 /// The first core module's code section (id 10) inside a component: offset and length.

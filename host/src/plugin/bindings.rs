@@ -7,6 +7,8 @@
 //! `oc-mirror:plugin@0.2.0` imports the 0.1.0 host interfaces unchanged, so
 //! its worlds map them (`with:`) onto the 0.1.0 modules: the host implements
 //! `registry`, `http` and `log` once, whatever version a plugin was built for.
+//! `oc-mirror:plugin@0.3.0` does the same with 0.2.0's `openpgp` and types,
+//! and adds `images` (image configs, layers written by the plugin).
 
 /// The 0.1.0 `content-source` world.
 pub mod content_source {
@@ -70,6 +72,31 @@ pub mod v0_2 {
     }
 
     pub use content_source::oc_mirror::plugin0_2_0::types;
+}
+
+/// The 0.3.0 content-source world; its publisher world is 0.2.0's (an
+/// `include`), so a 0.3.0 publisher runs with [`v0_2::publisher`].
+pub mod v0_3 {
+    /// The 0.3.0 `content-source` world.
+    pub mod content_source {
+        wasmtime::component::bindgen!({
+            path: ["../wit/plugin@0.1.0", "../wit/plugin@0.2.0", "../wit/plugin@0.3.0"],
+            world: "oc-mirror:plugin/content-source@0.3.0",
+            imports: { default: async | trappable },
+            exports: { default: async },
+            with: {
+                "oc-mirror:plugin/types@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::types,
+                "oc-mirror:plugin/registry@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::registry,
+                "oc-mirror:plugin/http@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::http,
+                "oc-mirror:plugin/log@0.1.0": crate::plugin::bindings::content_source::oc_mirror::plugin::log,
+                "oc-mirror:plugin/types@0.2.0": crate::plugin::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::types,
+                "oc-mirror:plugin/openpgp@0.2.0": crate::plugin::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::openpgp,
+                "oc-mirror:plugin/images.layer-writer": crate::plugin::layers::LayerWriter,
+            },
+        });
+    }
+
+    pub use content_source::oc_mirror::plugin0_3_0::{images, types};
 }
 
 pub use content_source::oc_mirror::plugin::types;

@@ -225,12 +225,15 @@ pub struct HttpBody {
 pub struct PluginState {
     pub(crate) plugin: String,
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(super) table: ResourceTable,
     pub(crate) limits: StoreLimits,
     grants: Grants,
     registry: Option<Arc<RegistryClient>>,
-    /// Where layers read for the plugin are kept (the workspace's blob cache).
-    blob_cache: Option<Arc<crate::workspace::BlobCache>>,
+    /// Where layers read for the plugin are kept (the workspace's blob
+    /// cache), and the layers it writes.
+    pub(super) blob_cache: Option<Arc<crate::workspace::BlobCache>>,
+    /// The layers the plugin wrote in this call (contract 0.3.0).
+    pub(super) written: super::layers::Written,
     /// Capabilities the plugin asked for and did not get, for the error message.
     pub(crate) denied: Vec<String>,
     /// When the call began, and how long the host has worked for the plugin
@@ -256,6 +259,7 @@ impl PluginState {
             grants,
             registry,
             blob_cache,
+            written: Default::default(),
             denied: Vec::new(),
             started: std::time::Instant::now(),
             host_time: std::time::Duration::ZERO,
@@ -269,7 +273,7 @@ impl PluginState {
     }
 
     /// Runs host work for the plugin, keeping its time off the plugin's clock.
-    async fn timed<T>(&mut self, work: impl std::future::Future<Output = T>) -> T {
+    pub(super) async fn timed<T>(&mut self, work: impl std::future::Future<Output = T>) -> T {
         let began = std::time::Instant::now();
         let out = work.await;
         self.host_time += began.elapsed();
@@ -278,7 +282,7 @@ impl PluginState {
 
     /// The registry client, if `registry` is granted, and `text` parsed as
     /// an image reference: what every `registry` call starts with.
-    fn registry_for(&mut self, text: &str) -> Result<(Arc<RegistryClient>, Reference), Error> {
+    pub(super) fn registry_for(&mut self, text: &str) -> Result<(Arc<RegistryClient>, Reference), Error> {
         let Some(client) = self.registry.clone().filter(|_| self.grants.registry) else {
             return Err(self.deny("registry".into()));
         };
@@ -309,6 +313,7 @@ impl HasData for HasPluginState {
 
 impl types::Host for PluginState {}
 impl super::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::types::Host for PluginState {}
+impl super::bindings::v0_3::types::Host for PluginState {}
 
 impl super::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::openpgp::Host for PluginState {
     async fn verify_message(

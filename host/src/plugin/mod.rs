@@ -27,6 +27,7 @@ pub mod configured;
 pub mod embedded;
 pub mod fetch;
 pub mod host;
+pub mod layers;
 pub mod openpgp;
 pub mod section;
 
@@ -59,10 +60,10 @@ macro_rules! instantiate {
     };
 }
 
-/// The newest contract version this host speaks (`wit/plugin@0.2.0`).
-pub const API_VERSION: &str = "0.2.0";
+/// The newest contract version this host speaks (`wit/plugin@0.3.0`).
+pub const API_VERSION: &str = "0.3.0";
 /// Every contract version this host loads plugins for, oldest first.
-pub const API_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
+pub const API_VERSIONS: &[&str] = &["0.1.0", "0.2.0", "0.3.0"];
 /// Custom section in which the SDK records the contract version a plugin was built for.
 pub const API_SECTION: &str = "oc-mirror:plugin-api";
 /// A call whose plugin code runs longer than this is stopped: resolving a
@@ -86,7 +87,7 @@ pub enum PluginError {
     #[error("plugin `{plugin}` cannot be loaded: {reason}")]
     Load { plugin: String, reason: String },
     #[error(
-        "plugin `{plugin}` was built for plugin API {found}, but this oc-mirror speaks {}\nhint: rebuild the plugin against oc-mirror-plugin-sdk {API_VERSION}, or use an oc-mirror that supports {found}", API_VERSIONS.join(" and ")
+        "plugin `{plugin}` was built for plugin API {found}, but this oc-mirror speaks {}\nhint: rebuild the plugin against oc-mirror-plugin-sdk {API_VERSION}, or use an oc-mirror that supports {found}", spoken()
     )]
     ApiVersion { plugin: String, found: String },
     #[error("plugin `{plugin}` is a {found}, not a {wanted}")]
@@ -119,6 +120,15 @@ pub enum PluginError {
     Guest { plugin: String, message: String },
     #[error("plugin `{plugin}` crashed: {reason}")]
     Trapped { plugin: String, reason: String },
+}
+
+/// The versions this host speaks, as a sentence says them: `0.1.0, 0.2.0 and 0.3.0`.
+fn spoken() -> String {
+    match API_VERSIONS.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// Limits and places for a [`PluginHost`].
@@ -184,27 +194,104 @@ impl Drop for PluginHost {
 pub enum Api {
     V0_1,
     V0_2,
+    V0_3,
 }
 
 impl Api {
-    /// `0.1.0`, `0.2.0`.
+    /// `0.1.0`, `0.2.0`, `0.3.0`.
     pub fn version(self) -> &'static str {
         match self {
             Api::V0_1 => "0.1.0",
             Api::V0_2 => "0.2.0",
+            Api::V0_3 => "0.3.0",
         }
     }
 }
 
 /// What a content source returned, whatever contract version it speaks
-/// (a 0.1.0 plugin builds nothing and attaches nothing).
+/// (a 0.1.0 plugin builds nothing and attaches nothing; only a 0.3.0 one
+/// writes layers and says who needs its images).
 #[derive(Debug, Clone, Default)]
 pub struct Resolution {
     pub images: Vec<types::ImageToMirror>,
-    pub builds: Vec<v0_2::ImageBuild>,
+    pub builds: Vec<Build>,
     pub attachments: Vec<v0_2::Attachment>,
+    /// Image reference → what needs it, in words for an error message.
+    pub uses: Vec<(String, Vec<String>)>,
     /// JSON, or empty.
     pub state: String,
+}
+
+/// An image a content source asked the host to build (see
+/// [`crate::image_build`]), whatever contract version it speaks.
+#[derive(Debug, Clone)]
+pub struct Build {
+    /// `path:tag` relative to the mirror prefix, or `path` to be tagged by
+    /// the built image's digest.
+    pub destination: String,
+    pub base: String,
+    pub layers: Vec<BuildLayer>,
+    /// Replaces the base's `Cmd`; empty keeps it.
+    pub cmd: Vec<String>,
+    /// Labels set on the config (the base's others are kept).
+    pub labels: Vec<(String, String)>,
+    pub kind: types::ImageKind,
+}
+
+/// A layer of a [`Build`].
+#[derive(Debug, Clone)]
+pub enum BuildLayer {
+    /// Made from an archive the host downloads.
+    Tarball(v0_2::TarballLayer),
+    /// Written by the plugin during its call, already in the blob cache.
+    Written(crate::layer::Layer),
+}
+
+impl Build {
+    fn from_v0_2(b: v0_2::ImageBuild) -> Build {
+        Build {
+            destination: b.destination,
+            base: b.base,
+            layers: b.layers.into_iter().map(BuildLayer::Tarball).collect(),
+            cmd: b.cmd,
+            labels: Vec::new(),
+            kind: b.kind,
+        }
+    }
+
+    /// A 0.3.0 build, its written layers looked up among those the call
+    /// finished (`written`); an id it did not write is the plugin's error.
+    fn from_v0_3(
+        b: bindings::v0_3::types::ImageBuild,
+        written: &[crate::layer::Layer],
+    ) -> Result<Build, String> {
+        let mut layers = Vec::new();
+        for l in b.layers {
+            layers.push(match l {
+                bindings::v0_3::types::Layer::Tarball(t) => BuildLayer::Tarball(t),
+                bindings::v0_3::types::Layer::Written(id) => BuildLayer::Written(
+                    written
+                        .iter()
+                        .find(|w| w.digest.as_str() == id)
+                        .cloned()
+                        .ok_or_else(|| {
+                            format!(
+                                "build `{}` names layer `{id}`, which it did not write in this call",
+                                b.destination
+                            )
+                        })?,
+                ),
+            });
+        }
+        Ok(Build {
+            destination: b.destination,
+            base: b.base,
+            layers,
+            cmd: b.cmd,
+            labels: b.labels,
+            kind: b.kind,
+        })
+    }
 }
 
 /// A loaded, compiled plugin.
@@ -271,6 +358,7 @@ impl PluginHost {
         let api = match cache::api_version(bytes).as_deref() {
             Some("0.1.0") => Api::V0_1,
             Some("0.2.0") => Api::V0_2,
+            Some("0.3.0") => Api::V0_3,
             Some(v) => {
                 return Err(PluginError::ApiVersion {
                     plugin: origin.to_string(),
@@ -486,12 +574,52 @@ impl PluginHost {
                     .await?;
                     Ok(out.map(|r| Resolution {
                         images: r.images,
-                        builds: r.builds,
+                        builds: r.builds.into_iter().map(Build::from_v0_2).collect(),
                         attachments: r.attachments,
+                        uses: Vec::new(),
                         state: r.state,
                     }))
                 })
                 .await
+            }
+            Api::V0_3 => {
+                let context = v0_2::Context {
+                    state: state.to_string(),
+                };
+                self.deadline(async {
+                    instantiate!(
+                        self,
+                        store,
+                        plugin,
+                        bindings::v0_3::content_source::ContentSource
+                    )
+                    .await?
+                    .call_resolve(&mut store, config, &context)
+                    .await
+                })
+                .await
+                .map(|out| {
+                    out.map(|r| {
+                        let written = std::mem::take(&mut store.data_mut().written.layers);
+                        let builds = r
+                            .builds
+                            .into_iter()
+                            .map(|b| Build::from_v0_3(b, &written))
+                            .collect::<Result<Vec<_>, _>>();
+                        (r.images, builds, r.attachments, r.uses, r.state)
+                    })
+                })
+                .map(|out| match out {
+                    Ok((images, Ok(builds), attachments, uses, state)) => Ok(Resolution {
+                        images,
+                        builds,
+                        attachments,
+                        uses: uses.into_iter().map(|u| (u.image, u.needed_by)).collect(),
+                        state,
+                    }),
+                    Ok((_, Err(message), ..)) => Err(types::Error::Other(message)),
+                    Err(e) => Err(e),
+                })
             }
         };
         match result {
@@ -526,7 +654,8 @@ impl PluginHost {
                 })
                 .await
             }
-            Api::V0_2 => {
+            // 0.3.0's publisher world is 0.2.0's.
+            Api::V0_2 | Api::V0_3 => {
                 self.deadline(async {
                     instantiate!(self, store, plugin, bindings::v0_2::publisher::Publisher)
                         .await?
@@ -565,13 +694,24 @@ impl PluginHost {
                     .call_info(&mut store)
                     .await
                 }
+                (World::ContentSource, Api::V0_3) => {
+                    instantiate!(
+                        self,
+                        store,
+                        plugin,
+                        bindings::v0_3::content_source::ContentSource
+                    )
+                    .await?
+                    .call_info(&mut store)
+                    .await
+                }
                 (World::Publisher, Api::V0_1) => {
                     instantiate!(self, store, plugin, bindings::publisher::Publisher)
                         .await?
                         .call_info(&mut store)
                         .await
                 }
-                (World::Publisher, Api::V0_2) => {
+                (World::Publisher, Api::V0_2 | Api::V0_3) => {
                     instantiate!(self, store, plugin, bindings::v0_2::publisher::Publisher)
                         .await?
                         .call_info(&mut store)

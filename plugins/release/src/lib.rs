@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 
 use oc_mirror_plugin_sdk::semver::Version;
 use oc_mirror_plugin_sdk::{
-    ContentSource, Error, ImageBuild, ImageKind, ImageToMirror, Platform, PluginInfo, Resolution,
-    TarballLayer, log,
+    ContentSource, Error, ImageBuild, ImageKind, ImageToMirror, Layer, Platform, PluginInfo,
+    Resolution, TarballLayer, log,
 };
 use serde::{Deserialize, Serialize};
 
@@ -330,6 +330,7 @@ impl ContentSource for Releases {
             builds,
             attachments,
             state: Some(state),
+            ..Resolution::default()
         })
     }
 }
@@ -488,15 +489,16 @@ fn graph_image(config: &Config) -> Result<ImageBuild, Error> {
     Ok(ImageBuild {
         destination: GRAPH_IMAGE.into(),
         base: config.graph_base_image.clone(),
-        layers: vec![TarballLayer {
+        layers: vec![Layer::Tarball(TarballLayer {
             url: format!("{origin}/api/upgrades_info/graph-data"),
             directory: GRAPH_DATA_DIR.into(),
-        }],
+        })],
         cmd: vec![
             "/bin/bash".into(),
             "-c".into(),
             format!("exec cp -rp {GRAPH_DATA_DIR}/* /var/lib/cincinnati/graph-data"),
         ],
+        labels: Vec::new(),
         kind: ImageKind::GraphImage,
     })
 }
