@@ -209,12 +209,10 @@ async fn tarball_layer(
     let source = layer.url.clone();
     let cache = cache.try_clone()?;
     let created_by = format!("oc-mirror: {} from {}", layer.directory, layer.url);
-    tokio::task::spawn_blocking(move || {
-        relayer(archive, &directory)?.finish(&cache, created_by)
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("building the layer failed: {e}"))?
-    .map_err(|e| anyhow::anyhow!("{source} is not a gzip'd tar archive: {e}"))
+    tokio::task::spawn_blocking(move || relayer(archive, &directory)?.finish(&cache, created_by))
+        .await
+        .map_err(|e| anyhow::anyhow!("building the layer failed: {e}"))?
+        .map_err(|e| anyhow::anyhow!("{source} is not a gzip'd tar archive: {e}"))
 }
 
 /// A layer of the archive's entries placed below `directory` (links and
@@ -320,7 +318,9 @@ fn extend_config(
             if map.is_null() {
                 *map = serde_json::json!({});
             }
-            let map = map.as_object_mut().ok_or("`config.Labels` is not a JSON object")?;
+            let map = map
+                .as_object_mut()
+                .ok_or("`config.Labels` is not a JSON object")?;
             for (k, v) in labels {
                 map.insert(k.clone(), v.clone().into());
             }
@@ -435,7 +435,11 @@ mod tests {
         } = layer("a");
         assert_eq!(layer("b").digest, digest, "same archive, same layer");
         let mut bytes = Vec::new();
-        cache.open(&digest).unwrap().read_to_end(&mut bytes).unwrap();
+        cache
+            .open(&digest)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
         assert_eq!(bytes.len() as u64, size);
         assert_eq!(Digest::of(&bytes), digest);
         let mut tar = Vec::new();
@@ -490,8 +494,13 @@ mod tests {
         };
         let config = br#"{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:x"]},"history":[{"created_by":"base"}]}"#;
         let labels = [("l".to_string(), "new".to_string())];
-        let new = extend_config(config, std::slice::from_ref(&layer), &["run".into()], &labels)
-            .unwrap();
+        let new = extend_config(
+            config,
+            std::slice::from_ref(&layer),
+            &["run".into()],
+            &labels,
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&new).unwrap();
         assert_eq!(v["rootfs"]["diff_ids"][1], layer.diff_id.as_str());
         assert_eq!(v["config"]["Cmd"], serde_json::json!(["run"]));

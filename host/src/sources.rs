@@ -131,16 +131,45 @@ impl Sources {
     /// (`oc-mirror list releases`): `query` is its `list` setting; the answer
     /// is text, a line per channel or version.
     pub async fn list_releases(&self, query: serde_json::Value) -> Result<String, SourceError> {
-        let Some(source) = self
-            .sources
-            .iter()
-            .find(|s| s.key.as_deref() == Some("platform"))
-        else {
-            return Err(SourceError::Settings(
-                "this oc-mirror has no release plugin".into(),
-            ));
-        };
         let config = self.release.apply(serde_json::json!({ "list": query }));
+        self.listing("platform", "release", config).await
+    }
+
+    /// Asks the operator plugin (`mirror.operators`) what a catalog offers
+    /// (`oc-mirror list operators`): `query` is its `list` setting (the
+    /// catalog, and a package and channel to narrow it).
+    pub async fn list_operators(
+        &self,
+        mut query: serde_json::Value,
+    ) -> Result<String, SourceError> {
+        if let Some(dir) = query
+            .get("catalog")
+            .and_then(|c| c.as_str())
+            .and_then(crate::registry::layout::local_path)
+        {
+            let (_, reference) = crate::registry::layout::reference_for(std::path::Path::new(dir));
+            query["localReference"] = reference.into();
+        }
+        let config = serde_json::json!({
+            "apiVersion": crate::config::ApiVersion::V2Alpha1.as_str(),
+            "list": query,
+        });
+        self.listing("operators", "operator", config).await
+    }
+
+    /// Runs the plugin serving `key` with `config`, and returns the
+    /// `listing.txt` it attaches.
+    async fn listing(
+        &self,
+        key: &str,
+        what: &str,
+        config: serde_json::Value,
+    ) -> Result<String, SourceError> {
+        let Some(source) = self.sources.iter().find(|s| s.key.as_deref() == Some(key)) else {
+            return Err(SourceError::Settings(format!(
+                "this oc-mirror has no {what} plugin"
+            )));
+        };
         let resolution = self
             .host
             .resolve(
@@ -156,7 +185,7 @@ impl Sources {
             .into_iter()
             .find(|a| a.name == "listing.txt")
             .map(|a| String::from_utf8_lossy(&a.data).into_owned())
-            .ok_or_else(|| SourceError::Settings("the release plugin returned no listing".into()))
+            .ok_or_else(|| SourceError::Settings(format!("the {what} plugin returned no listing")))
     }
 
     /// Runs every plugin whose section is present and applies `blockedImages`:
@@ -184,6 +213,7 @@ impl Sources {
         let mut new_states = BTreeMap::new();
         let mut attachments: Vec<Attachment> = Vec::new();
         let mut builds = Vec::new();
+        let mut uses = Uses::new();
         for source in &self.sources {
             let section = match (&source.key, &source.config) {
                 (Some(key), _) => match mirror.get(key) {
@@ -191,6 +221,7 @@ impl Sources {
                     Some(serde_json::Value::Array(a)) if a.is_empty() => continue,
                     Some(serde_json::Value::Object(o)) if o.is_empty() => continue,
                     Some(v) if key == "platform" => self.release.apply(v.clone()).to_string(),
+                    Some(v) if key == "operators" => operators_section(config, v)?.to_string(),
                     Some(v) => v.to_string(),
                 },
                 (None, Some(config)) => config.clone(),
@@ -213,6 +244,18 @@ impl Sources {
                 )
                 .await?;
             let (found, state) = (resolution.images, resolution.state);
+            for (image, users) in resolution.uses {
+                // Keyed as failures name images: the parsed reference, whole.
+                let Ok(r) = reference::parse(&image) else {
+                    continue;
+                };
+                let known = uses.entry(r.whole()).or_default();
+                for u in users {
+                    if !known.contains(&u) {
+                        known.push(u);
+                    }
+                }
+            }
             for a in resolution.attachments {
                 check_attachment(&plugin.origin, &a, &attachments)?;
                 attachments.push(a);
@@ -262,9 +305,14 @@ impl Sources {
             states: new_states,
             attachments,
             builds,
+            uses,
         })
     }
 }
+
+/// What needs each image, as content sources say it (`bundle x (package
+/// y)`): image (parsed, whole) → users. Failures name them.
+pub type Uses = BTreeMap<String, Vec<String>>;
 
 /// What the content sources asked for.
 pub struct Planned {
@@ -278,6 +326,8 @@ pub struct Planned {
     /// Images the plugins want built, with the grants of the plugin that
     /// asked (a build downloads only from hosts that plugin may reach).
     pub builds: Vec<(Requester, Build)>,
+    /// What needs which image.
+    pub uses: Uses,
 }
 
 /// Largest attachment accepted from a plugin.
@@ -381,14 +431,53 @@ fn to_job(
     })
 }
 
+/// The `operators` section as the operator plugin reads it: with the
+/// configuration's API version (v1alpha2 and v2alpha1 select differently),
+/// each `targetCatalogSourceTemplate` file's contents (the plugin reads no
+/// files), and, for a catalog in a local OCI layout, the reference the
+/// source registry client serves it by (see [`crate::registry::layout`]).
+fn operators_section(
+    config: &ImageSetConfiguration,
+    section: &serde_json::Value,
+) -> Result<serde_json::Value, SourceError> {
+    let mut operators = section.clone();
+    if let Some(list) = operators.as_array_mut() {
+        for (i, entry) in list.iter_mut().enumerate() {
+            if let Some(dir) = entry
+                .get("catalog")
+                .and_then(|c| c.as_str())
+                .and_then(crate::registry::layout::local_path)
+            {
+                let (_, reference) =
+                    crate::registry::layout::reference_for(std::path::Path::new(dir));
+                entry["localReference"] = reference.into();
+            }
+            let Some(path) = entry
+                .get("targetCatalogSourceTemplate")
+                .and_then(|p| p.as_str())
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                SourceError::Settings(format!(
+                    "`mirror.operators[{i}].targetCatalogSourceTemplate`: `{path}` cannot be read: {e}"
+                ))
+            })?;
+            entry["catalogSourceTemplate"] = text.into();
+        }
+    }
+    Ok(serde_json::json!({
+        "apiVersion": config.api_version.as_str(),
+        "operators": operators,
+    }))
+}
+
 /// Sections that are parsed but have no source yet; asking for them is an
 /// error rather than a silent no-op, so nobody believes they were mirrored.
 fn unsupported_sections(config: &ImageSetConfiguration) -> Vec<&'static str> {
     let m = &config.mirror;
     let mut out = Vec::new();
-    if !m.operators.is_empty() {
-        out.push("operators");
-    }
     if m.helm
         .as_ref()
         .is_some_and(|h| !h.repositories.is_empty() || !h.local.is_empty())

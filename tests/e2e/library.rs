@@ -52,6 +52,7 @@ fn client_config() -> RegistryConfig {
             ..RetryPolicy::default()
         },
         auth: Arc::new(AuthStore::empty()),
+        layouts: Default::default(),
     }
 }
 
@@ -214,7 +215,8 @@ async fn library_copy_engine_survives_a_cut_blob_and_isolates_a_corrupt_one() {
         None,
         "an image with an altered blob must not be tagged"
     );
-    let failed = oc_mirror::workflow::error::FailedImage::from_outcomes(&report.images);
+    let failed =
+        oc_mirror::workflow::error::FailedImage::from_outcomes(&report.images, &Default::default());
     assert_eq!(failed.len(), 1);
     assert!(failed[0].image.ends_with("apps/bad:1"));
 

@@ -16,6 +16,8 @@ mod imagesets;
 mod library;
 /// Mirror to mirror of additional images: what lands where, digest for digest.
 mod mirror_to_mirror;
+/// Operator catalogs: filtered, rebuilt, their images mirrored.
+mod operators;
 /// Files read out of image layers by a plugin (`registry.open-file`).
 mod plugin_files;
 /// What publish leaves for the cluster, and when: before the sequence is recorded.

@@ -430,6 +430,7 @@ mod tests {
             cert_dirs: vec![],
             retry: RetryPolicy::default(),
             auth: Arc::new(AuthStore::empty()),
+            layouts: Default::default(),
         }))
     }
 

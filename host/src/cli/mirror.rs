@@ -251,7 +251,15 @@ pub fn resolve_settings(
         cert_dirs: cert_dir.iter().cloned().collect(),
         retry,
         auth: auth.clone(),
+        layouts: Default::default(),
     };
+    // Operator catalogs in local OCI layouts are read as registries.
+    let mut source = client(args.src_tls_verify, &args.src_cert_dir);
+    for op in isc.iter().flat_map(|c| &c.mirror.operators) {
+        if let Some(dir) = crate::registry::layout::local_path(&op.catalog) {
+            source.layouts.add(std::path::Path::new(dir));
+        }
+    }
     let backend = match isc.and_then(|c| c.storage_config.as_ref()) {
         Some(config::StorageConfig {
             registry: Some(r), ..
@@ -265,7 +273,7 @@ pub fn resolve_settings(
         _ => BackendSettings::Workspace,
     };
     Ok(Settings {
-        source: client(args.src_tls_verify, &args.src_cert_dir),
+        source,
         destination: client(args.dest_tls_verify, &args.dest_cert_dir),
         concurrency: Concurrency {
             images: args.parallel_images,

@@ -35,7 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Show what an imageset holds: UUID, sequence, parent, images, sizes.
     Describe(describe::DescribeArgs),
-    /// What the update service offers: versions of a channel, or channels.
+    /// What the update service or an operator catalog offers.
     List(list::ListArgs),
     /// Plugins: list the built-in ones, inspect one before using it.
     Plugin(plugin::PluginArgs),

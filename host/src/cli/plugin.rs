@@ -82,6 +82,7 @@ pub fn run(args: &PluginArgs) -> anyhow::Result<()> {
                 cert_dirs: Vec::new(),
                 retry: Default::default(),
                 auth: Arc::new(AuthStore::discover(None, &env.auth)?),
+                layouts: Default::default(),
             });
             let bytes = runtime.block_on(crate::plugin::fetch::plugin_bytes(plugin, &client))?;
             let loaded: Plugin = host.load(&bytes, plugin)?;

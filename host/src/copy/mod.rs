@@ -313,7 +313,35 @@ impl CopyEngine {
         self.reporter
             .planned(order.len(), planned_bytes, distinct.values().sum());
 
-        let outcomes: Vec<ImageOutcome> = futures_util::stream::iter(checks)
+        // Operator catalogs go last, once everything else is in: a catalog
+        // in the mirror tells clusters its bundles can be installed (oc-mirror
+        // v2 orders them so too).
+        let (catalogs, rest): (Vec<_>, Vec<_>) = checks.into_iter().partition(|c| match c {
+            Ok((image, _)) => image.job.kind == plan::ImageKind::OperatorCatalog,
+            Err(_) => false,
+        });
+        let mut outcomes = self.copy_checked(rest).await;
+        outcomes.extend(self.copy_checked(catalogs).await);
+
+        // Report in plan order, whatever order the copies finished in.
+        let mut by_key: HashMap<String, ImageOutcome> = outcomes
+            .into_iter()
+            .map(|o| (o.destination.whole() + &o.source.whole(), o))
+            .collect();
+        let images = order.iter().filter_map(|k| by_key.remove(k)).collect();
+        CopyReport {
+            images,
+            blobs: self.counters,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// Steps 2 and 3 for images whose presence in the mirror was checked.
+    async fn copy_checked(
+        &self,
+        checks: Vec<Result<(ResolvedImage, bool), ImageOutcome>>,
+    ) -> Vec<ImageOutcome> {
+        futures_util::stream::iter(checks)
             .map(|c| async {
                 let outcome = match c {
                     Err(outcome) => outcome,
@@ -340,19 +368,7 @@ impl CopyEngine {
             })
             .buffer_unordered(self.concurrency.images)
             .collect()
-            .await;
-
-        // Report in plan order, whatever order the copies finished in.
-        let mut by_key: HashMap<String, ImageOutcome> = outcomes
-            .into_iter()
-            .map(|o| (o.destination.whole() + &o.source.whole(), o))
-            .collect();
-        let images = order.iter().filter_map(|k| by_key.remove(k)).collect();
-        CopyReport {
-            images,
-            blobs: self.counters,
-            elapsed: started.elapsed(),
-        }
+            .await
     }
 
     /// Steps 2 and 3 for one image.

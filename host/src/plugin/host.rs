@@ -282,7 +282,10 @@ impl PluginState {
 
     /// The registry client, if `registry` is granted, and `text` parsed as
     /// an image reference: what every `registry` call starts with.
-    pub(super) fn registry_for(&mut self, text: &str) -> Result<(Arc<RegistryClient>, Reference), Error> {
+    pub(super) fn registry_for(
+        &mut self,
+        text: &str,
+    ) -> Result<(Arc<RegistryClient>, Reference), Error> {
         let Some(client) = self.registry.clone().filter(|_| self.grants.registry) else {
             return Err(self.deny("registry".into()));
         };

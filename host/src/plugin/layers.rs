@@ -276,7 +276,12 @@ mod tests {
 
     #[test]
     fn paths_are_relative_and_plain() {
-        for ok in ["configs", "configs/a/catalog.json", ".wh.configs", "a/.wh..wh..opq"] {
+        for ok in [
+            "configs",
+            "configs/a/catalog.json",
+            ".wh.configs",
+            "a/.wh..wh..opq",
+        ] {
             assert!(check_path(ok).is_ok(), "{ok}");
         }
         for bad in ["", "/configs", "a//b", "a/./b", "../x", "a/..", "a/b\n"] {

@@ -87,7 +87,8 @@ pub enum PluginError {
     #[error("plugin `{plugin}` cannot be loaded: {reason}")]
     Load { plugin: String, reason: String },
     #[error(
-        "plugin `{plugin}` was built for plugin API {found}, but this oc-mirror speaks {}\nhint: rebuild the plugin against oc-mirror-plugin-sdk {API_VERSION}, or use an oc-mirror that supports {found}", spoken()
+        "plugin `{plugin}` was built for plugin API {found}, but this oc-mirror speaks {}\nhint: rebuild the plugin against oc-mirror-plugin-sdk {API_VERSION}, or use an oc-mirror that supports {found}",
+        spoken()
     )]
     ApiVersion { plugin: String, found: String },
     #[error("plugin `{plugin}` is a {found}, not a {wanted}")]

@@ -16,6 +16,7 @@
 //!   blobs are checked by the copy engine as it streams them to disk.
 
 pub mod auth;
+pub mod layout;
 pub mod retry;
 
 use std::collections::{HashMap, HashSet};
@@ -59,6 +60,8 @@ pub struct RegistryConfig {
     pub cert_dirs: Vec<PathBuf>,
     pub retry: RetryPolicy,
     pub auth: Arc<AuthStore>,
+    /// Local OCI layouts read as registries (sources only).
+    pub layouts: layout::Layouts,
 }
 
 impl fmt::Debug for RegistryConfig {
@@ -335,6 +338,9 @@ impl RegistryClient {
     /// Fetches a manifest or index as it is stored, checked against the digest
     /// when the reference has one.
     pub async fn get_manifest(&self, r: &Reference) -> Result<RawManifest, RegistryError> {
+        if let Some(dir) = self.config.layouts.get(r.registry()) {
+            return layout::get_manifest(dir, r).await;
+        }
         let (bytes, _) = self
             .call("fetching manifest of", r, false, |h| {
                 let r = r.clone();
@@ -371,6 +377,9 @@ impl RegistryClient {
     /// The digest a tag or digest currently resolves to, or `None` when absent.
     /// The registry's `Docker-Content-Digest` is parsed here, where it enters.
     pub async fn manifest_digest(&self, r: &Reference) -> Result<Option<Digest>, RegistryError> {
+        if let Some(dir) = self.config.layouts.get(r.registry()) {
+            return layout::manifest_digest(dir, r).await;
+        }
         let res = self
             .call("checking manifest of", r, false, |h| {
                 let r = r.clone();
@@ -396,6 +405,9 @@ impl RegistryClient {
 
     /// Whether the repository of `r` holds the blob.
     pub async fn blob_exists(&self, r: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
+        if let Some(dir) = self.config.layouts.get(r.registry()) {
+            return Ok(layout::blob_exists(dir, digest).await);
+        }
         let res = self
             .call("checking blob in", r, true, |h| {
                 let r = r.clone();
@@ -418,6 +430,9 @@ impl RegistryClient {
         desc: &manifest::Descriptor,
         offset: u64,
     ) -> Result<BlobStream, RegistryError> {
+        if let Some(dir) = self.config.layouts.get(r.registry()) {
+            return layout::open_blob(dir, r, &desc.digest, offset).await;
+        }
         let oci_desc = OciDescriptor {
             media_type: desc.media_type.clone(),
             digest: desc.digest.to_string(),
@@ -483,6 +498,9 @@ impl RegistryClient {
 
     /// Every tag of the repository of `r`, page by page.
     pub async fn list_tags(&self, r: &Reference) -> Result<Vec<String>, RegistryError> {
+        if let Some(dir) = self.config.layouts.get(r.registry()) {
+            return layout::list_tags(dir, r).await;
+        }
         /// Tags asked for per page.
         const PAGE: usize = 1000;
         let mut tags: Vec<String> = Vec::new();

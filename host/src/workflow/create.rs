@@ -208,6 +208,7 @@ async fn resolve_images(
         states,
         attachments,
         builds,
+        uses,
     } = sources.build_plan(isc, &target, &states).await?;
     meta.plugin_state = states;
     let mut images = sources
@@ -226,12 +227,13 @@ async fn resolve_images(
     for r in engine.resolve_all(&plan).await {
         match r {
             Ok(i) => images.push(i),
-            Err((job, e)) => failed.push(FailedImage {
-                image: job.source.whole(),
-                origin: job.origin,
-                kind: job.kind,
-                reason: e.to_string(),
-            }),
+            Err((job, e)) => failed.push(FailedImage::new(
+                &job.source,
+                job.origin,
+                job.kind,
+                e.to_string(),
+                &uses,
+            )),
         }
     }
     if !failed.is_empty() {

@@ -43,23 +43,51 @@ pub struct FailedImage {
     pub origin: Origin,
     pub kind: ImageKind,
     pub reason: String,
+    /// What the content source said needs it (e.g. `bundle x (package y)`),
+    /// so that the user learns what the failure breaks.
+    pub needed_by: Vec<String>,
 }
 
+/// Most users of an image named in a failure; the rest are counted.
+const MAX_NAMED_USERS: usize = 5;
+
 impl FailedImage {
-    /// The failures of a copy report.
-    pub fn from_outcomes<'a>(outcomes: impl IntoIterator<Item = &'a ImageOutcome>) -> Vec<Self> {
+    /// The failures of a copy report, with what needs each image.
+    pub fn from_outcomes<'a>(
+        outcomes: impl IntoIterator<Item = &'a ImageOutcome>,
+        uses: &crate::sources::Uses,
+    ) -> Vec<Self> {
         outcomes
             .into_iter()
             .filter_map(|o| match &o.status {
-                ImageStatus::Failed(why) => Some(FailedImage {
-                    image: o.source.whole(),
-                    origin: o.origin,
-                    kind: o.kind,
-                    reason: why.clone(),
-                }),
+                ImageStatus::Failed(why) => Some(FailedImage::new(
+                    &o.source,
+                    o.origin,
+                    o.kind,
+                    why.clone(),
+                    uses,
+                )),
                 _ => None,
             })
             .collect()
+    }
+
+    /// One failed image, with what needs it.
+    pub fn new(
+        source: &crate::reference::Reference,
+        origin: Origin,
+        kind: ImageKind,
+        reason: String,
+        uses: &crate::sources::Uses,
+    ) -> FailedImage {
+        let image = source.whole();
+        FailedImage {
+            needed_by: uses.get(&image).cloned().unwrap_or_default(),
+            image,
+            origin,
+            kind,
+            reason,
+        }
     }
 }
 
@@ -80,6 +108,14 @@ impl ImageFailures {
         let mut out = format!("{}:", self.headline);
         for f in &self.failed {
             out.push_str(&format!("\n  {}: {}", f.image, f.reason));
+            if !f.needed_by.is_empty() {
+                let named = &f.needed_by[..f.needed_by.len().min(MAX_NAMED_USERS)];
+                let rest = f.needed_by.len() - named.len();
+                out.push_str(&format!("\n    needed by {}", named.join(", ")));
+                if rest > 0 {
+                    out.push_str(&format!(" and {rest} more"));
+                }
+            }
         }
         if let Some(hint) = &self.hint {
             out.push_str(&format!("\nhint: {hint}"));
@@ -115,6 +151,7 @@ mod tests {
             origin,
             kind,
             reason: "gone".into(),
+            needed_by: Vec::new(),
         }
     }
 
@@ -160,6 +197,32 @@ mod tests {
         assert_eq!(
             format!("{}", err.root_cause()),
             "1 of 1 images could not be mirrored:\n  quay.io/a/b:1: gone\nhint: run again"
+        );
+    }
+
+    #[test]
+    fn a_failure_names_what_needs_the_image() {
+        let users: Vec<String> = (1..=7)
+            .map(|i| format!("bundle b.v{i} (package b)"))
+            .collect();
+        let uses = crate::sources::Uses::from([("quay.io/a/b:1".to_string(), users)]);
+        let source = crate::reference::parse("quay.io/a/b:1").unwrap();
+        let f = FailedImage::new(
+            &source,
+            Origin::Operators,
+            ImageKind::OperatorImage,
+            "gone".into(),
+            &uses,
+        );
+        let text = ImageFailures {
+            headline: "1 of 9 images could not be mirrored".into(),
+            failed: vec![f],
+            hint: None,
+        }
+        .to_string();
+        assert_eq!(
+            text,
+            "1 of 9 images could not be mirrored:\n  quay.io/a/b:1: gone\n    needed by bundle b.v1 (package b), bundle b.v2 (package b), bundle b.v3 (package b), bundle b.v4 (package b), bundle b.v5 (package b) and 2 more"
         );
     }
 }

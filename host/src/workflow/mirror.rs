@@ -89,6 +89,7 @@ pub async fn mirror_to_mirror(
         states,
         attachments,
         builds,
+        uses,
     } = sources.build_plan(isc, target, &states).await?;
     for b in &blocked {
         info!(
@@ -101,7 +102,9 @@ pub async fn mirror_to_mirror(
     }
     let engine = ctx.engine(&ws, Some(source), destination)?;
     if ctx.settings.dry_run {
-        return Ok(MirrorOutcome::DryRun(dry_run(&ws, &engine, &plan).await?));
+        return Ok(MirrorOutcome::DryRun(
+            dry_run(&ws, &engine, &plan, &uses).await?,
+        ));
     }
     // Step 2.
     let started = Instant::now();
@@ -129,7 +132,7 @@ pub async fn mirror_to_mirror(
             ctx.settings.annotation_time(),
         )
         .await?;
-    let failed = FailedImage::from_outcomes(&copy.images);
+    let failed = FailedImage::from_outcomes(&copy.images, &uses);
     let failures = (!failed.is_empty()).then(|| ImageFailures {
         headline: format!(
             "{} of {} images could not be mirrored",
@@ -163,6 +166,7 @@ async fn dry_run(
     ws: &Workspace,
     engine: &crate::copy::CopyEngine,
     plan: &crate::copy::CopyPlan,
+    uses: &crate::sources::Uses,
 ) -> anyhow::Result<DryRunReport> {
     let resolved = engine.resolve_all(plan).await;
     let line = |job: &crate::copy::ImageJob| mapping_line(&job.source, &job.destination);
@@ -180,12 +184,13 @@ async fn dry_run(
             Err((job, e)) => {
                 warn!("cannot resolve `{}`: {e}", job.source.whole());
                 missing.push(line(job));
-                failed.push(FailedImage {
-                    image: job.source.whole(),
-                    origin: job.origin,
-                    kind: job.kind,
-                    reason: e.to_string(),
-                });
+                failed.push(FailedImage::new(
+                    &job.source,
+                    job.origin,
+                    job.kind,
+                    e.to_string(),
+                    uses,
+                ));
             }
         }
     }

@@ -147,7 +147,8 @@ pub async fn publish(
         )?;
         // Steps 3 and 4.
         let copy = publish_one(ctx, &ws, dest.clone(), dir, target, &meta).await?;
-        let failed = FailedImage::from_outcomes(&copy.images);
+        // What needs each image is known where the imageset was made.
+        let failed = FailedImage::from_outcomes(&copy.images, &Default::default());
         if !failed.is_empty() {
             report.failures = Some(ImageFailures {
                 headline: format!(

@@ -371,6 +371,8 @@ pub enum Property {
     GvkRequired(Gvk),
     /// `olm.package.required`: a package the bundle needs.
     PackageRequired(PackageRequirement),
+    /// `olm.csv.metadata`: of it, only the display name.
+    DisplayName(String),
 }
 
 /// What a deprecation entry refers to.
@@ -723,6 +725,7 @@ struct PropertyValue {
     version_range: Option<String>,
     group: Option<String>,
     kind: Option<String>,
+    display_name: Option<String>,
 }
 
 impl LooseFields for PropertyValue {
@@ -733,6 +736,7 @@ impl LooseFields for PropertyValue {
             "versionRange" => self.version_range = text(map)?,
             "group" => self.group = text(map)?,
             "kind" => self.kind = text(map)?,
+            "displayName" => self.display_name = text(map)?,
             _ => {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -741,11 +745,16 @@ impl LooseFields for PropertyValue {
     }
 }
 
-/// Whether the value of a property of this type is worth reading.
+/// Whether the value of a property of this type is worth reading (the
+/// large ones, `olm.bundle.object` above all, stream past unread).
 fn wanted(kind: &str) -> bool {
     matches!(
         kind,
-        "olm.package" | "olm.gvk" | "olm.gvk.required" | "olm.package.required"
+        "olm.package"
+            | "olm.gvk"
+            | "olm.gvk.required"
+            | "olm.package.required"
+            | "olm.csv.metadata"
     )
 }
 
@@ -811,6 +820,7 @@ impl RawProperty {
                 package: value.package_name?,
                 range: value.version_range.unwrap_or_default(),
             })),
+            "olm.csv.metadata" => value.display_name.map(Property::DisplayName),
             _ => None,
         }
     }
@@ -868,6 +878,8 @@ pub struct Bundle {
     pub requires_gvks: Vec<Gvk>,
     /// The packages it needs (`olm.package.required`).
     pub requires_packages: Vec<PackageRequirement>,
+    /// Its display name (`olm.csv.metadata`), when it has one.
+    pub display_name: Option<String>,
 }
 
 /// A channel: its entries in the order written.
@@ -1032,6 +1044,7 @@ impl Catalog {
                         Property::Gvk(gvk) => bundle.provides.push(gvk),
                         Property::GvkRequired(gvk) => bundle.requires_gvks.push(gvk),
                         Property::PackageRequired(req) => bundle.requires_packages.push(req),
+                        Property::DisplayName(name) => bundle.display_name = Some(name),
                     }
                 }
                 let package = self.package(&package_name);

@@ -94,6 +94,15 @@ fn action<'a>(catalog: &Catalog, selection: &'a Selection, key: &DocKey) -> Acti
     }
 }
 
+/// Whether any document of `file` is kept: a file that keeps nothing is left
+/// out of the rebuilt catalog.
+pub fn keeps_any(catalog: &Catalog, selection: &Selection, file: FileId) -> bool {
+    catalog
+        .documents(file)
+        .iter()
+        .any(|key| action(catalog, selection, key) != Action::Drop)
+}
+
 /// Writes the kept documents of one file (read again from `source`) to
 /// `out`, in its format; returns how many were written, so that a caller can
 /// leave out files that keep nothing.

@@ -104,6 +104,22 @@ pub enum Reason {
         /// The bundle that needs it.
         required_by: String,
     },
+    /// Mirrored by an earlier sequence and still in the catalog: kept so that
+    /// a cluster running it is offered the upgrade to what is new.
+    Earlier,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Head => f.write_str("channel head"),
+            Reason::InRange => f.write_str("in the version range"),
+            Reason::ConnectsChain => f.write_str("connects the upgrade chain"),
+            Reason::Full => f.write_str("full channel"),
+            Reason::Dependency { required_by } => write!(f, "dependency of {required_by}"),
+            Reason::Earlier => f.write_str("kept from an earlier sequence"),
+        }
+    }
 }
 
 /// What is kept of one package.
@@ -238,7 +254,7 @@ pub fn select(catalog: &Catalog, operator: &Operator, api: ApiVersion) -> Result
                 .collect();
             add_dependencies(cat, catalog, &pinned, &mut selection)
         }
-        _ => warn_unmet(catalog, &mut selection),
+        _ => warn_unmet(cat, catalog, &mut selection),
     }
     Ok(selection)
 }
@@ -559,6 +575,90 @@ impl<'a> Graph<'a> {
         out
     }
 
+    /// What to add so that `old` (entries not kept) joins `kept` as one
+    /// upgrade graph with a single head: along the replaces chain, every node
+    /// from the highest to the lowest that reaches a member (itself, or by
+    /// skipping it) is kept, the old ones as [`Reason::Earlier`], the ones in
+    /// between as [`Reason::ConnectsChain`]. An old entry off the chain is
+    /// reached by the shortest path of upgrade edges from what is kept.
+    fn connect(&self, kept: &BTreeSet<String>, old: &[&str]) -> Vec<(String, Reason)> {
+        let chain = self.chain();
+        // The first chain node that reaches `name`.
+        let position = |name: &str| {
+            chain.iter().position(|&c| {
+                c == name
+                    || self
+                        .entry(c)
+                        .is_some_and(|e| e.skips.iter().any(|s| s == name))
+            })
+        };
+        let members = kept.iter().map(String::as_str).chain(old.iter().copied());
+        let positions: Vec<usize> = members.filter_map(position).collect();
+        let mut out: Vec<(String, Reason)> = old
+            .iter()
+            .map(|n| (n.to_string(), Reason::Earlier))
+            .collect();
+        let mut have: BTreeSet<String> = kept.iter().cloned().collect();
+        have.extend(old.iter().map(|n| n.to_string()));
+        if let (Some(&top), Some(&bottom)) = (positions.iter().min(), positions.iter().max()) {
+            for &node in &chain[top..=bottom] {
+                if have.insert(node.to_string()) {
+                    out.push((node.to_string(), Reason::ConnectsChain));
+                }
+            }
+        }
+        // Off the chain: the shortest path of upgrade edges from what is
+        // kept (or, failing that, from the head).
+        for &name in old.iter().filter(|n| position(n).is_none()) {
+            let starts: Vec<&str> = have.iter().map(String::as_str).collect();
+            let path = self
+                .path_to(&starts, name)
+                .or_else(|| self.path_to(&[self.head.as_str()], name));
+            for node in path.unwrap_or_default() {
+                if have.insert(node.to_string()) {
+                    out.push((node.to_string(), Reason::ConnectsChain));
+                }
+            }
+        }
+        out
+    }
+
+    /// The entries on the shortest path of upgrade edges (replaces, skips)
+    /// from any of `starts` to `target`, both ends included.
+    fn path_to(&self, starts: &[&str], target: &str) -> Option<Vec<&'a str>> {
+        let mut from: BTreeMap<&'a str, Option<&'a str>> = BTreeMap::new();
+        let mut queue = VecDeque::new();
+        for s in starts {
+            if let Some(e) = self.entry(s)
+                && from.insert(&e.name, None).is_none()
+            {
+                queue.push_back(e.name.as_str());
+            }
+        }
+        while let Some(cur) = queue.pop_front() {
+            if cur == target {
+                let mut path = vec![cur];
+                let mut at = cur;
+                while let Some(Some(prev)) = from.get(at) {
+                    path.push(prev);
+                    at = prev;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            let Some(e) = self.entry(cur) else { continue };
+            for next in e.replaces.iter().chain(&e.skips) {
+                if let Some(n) = self.entry(next)
+                    && !from.contains_key(n.name.as_str())
+                {
+                    from.insert(&n.name, Some(cur));
+                    queue.push_back(&n.name);
+                }
+            }
+        }
+        None
+    }
+
     /// catalog-filter's `filterByVersionRange`: count, for each node of the
     /// replaces chain, the in-range bundles at or below it (each counted
     /// once, its own skips included); the new head is the lowest node with
@@ -616,6 +716,69 @@ impl<'a> Graph<'a> {
         }
         out
     }
+}
+
+/// Keeps, in each kept channel, the bundles earlier sequences mirrored
+/// (`earlier`: package → bundle names) that the channel still lists, joined
+/// to what is kept along the replaces chain: after the head moved from 1.1.1
+/// to 1.2.0, the catalog holds both and 1.2.0 upgrades 1.1.1. Packages the
+/// configuration no longer selects, and channels it no longer keeps, are
+/// not brought back.
+pub fn keep_earlier(
+    catalog: &Catalog,
+    selection: &mut Selection,
+    earlier: &BTreeMap<String, BTreeSet<String>>,
+) {
+    if selection.whole_catalog {
+        return;
+    }
+    for (package_name, names) in earlier {
+        let (Some(package), Some(kept)) = (
+            catalog.packages.get(package_name),
+            selection.packages.get_mut(package_name),
+        ) else {
+            continue;
+        };
+        for (channel_name, entries) in kept.channels.iter_mut() {
+            let Some(graph) = package
+                .channels
+                .get(channel_name)
+                .and_then(|c| Graph::new(c).ok())
+            else {
+                continue;
+            };
+            let old: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| graph.is_entry(n) && !entries.contains(*n))
+                .collect();
+            if old.is_empty() {
+                continue;
+            }
+            for (name, reason) in graph.connect(entries, &old) {
+                entries.insert(name.clone());
+                if package.bundles.contains_key(&name) {
+                    keep(&mut kept.bundles, name, reason);
+                }
+            }
+        }
+    }
+}
+
+/// The head of a whole channel (the entry nothing replaces or skips), or why
+/// it has none.
+pub fn channel_head(channel: &Channel) -> Result<String, String> {
+    Graph::new(channel).map(|g| g.head)
+}
+
+/// The head of a channel as filtered: the kept entry no other kept entry
+/// replaces or skips (the first by name when the entries do not say).
+pub fn filtered_head(channel: &Channel, kept: &BTreeSet<String>) -> Option<String> {
+    let mut targets = BTreeSet::new();
+    for e in channel.entries.iter().filter(|e| kept.contains(&e.name)) {
+        targets.extend(e.replaces.iter().chain(&e.skips).map(String::as_str));
+    }
+    kept.iter().find(|n| !targets.contains(n.as_str())).cloned()
 }
 
 /// A requirement of a kept bundle.
@@ -686,14 +849,14 @@ fn kept_bundles(selection: &Selection) -> Vec<(String, String)> {
 }
 
 /// v2alpha1: warn about what no kept bundle provides.
-fn warn_unmet(catalog: &Catalog, selection: &mut Selection) {
+fn warn_unmet(cat: &str, catalog: &Catalog, selection: &mut Selection) {
     let mut warnings = Vec::new();
     for (p, b) in kept_bundles(selection) {
         let bundle = &catalog.packages[&p].bundles[&b];
         for need in needs(bundle) {
             if !met(catalog, selection, &need) {
                 warnings.push(format!(
-                    "package {p:?}: bundle {b:?} requires {need}, which no kept bundle provides (list it in the ImageSetConfiguration)"
+                    "catalog {cat}: package {p:?}: bundle {b:?} requires {need}, which no kept bundle provides (list it in the ImageSetConfiguration)"
                 ));
             }
         }
@@ -1332,5 +1495,75 @@ pub(crate) mod tests {
         assert!(
             channel(json!([])).contains("package \"p\" channel \"c\": the channel has no entries")
         );
+    }
+
+    fn earlier(package: &str, names: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+        BTreeMap::from([(
+            package.to_string(),
+            names.iter().map(|n| n.to_string()).collect(),
+        )])
+    }
+
+    #[test]
+    fn earlier_bundles_stay_joined_to_the_new_head() {
+        let catalog = test_catalog();
+        // Heads only: the stable head is 1.3.0; 1.1.0 was mirrored before.
+        let mut s = select(
+            &catalog,
+            &op(json!([{"name": "one", "channels": [{"name": "stable"}]}])),
+            ApiVersion::V2alpha1,
+        )
+        .unwrap();
+        keep_earlier(
+            &catalog,
+            &mut s,
+            &earlier("one", &["one.v1.1.0", "one.v9.9.9"]),
+        );
+        assert_eq!(
+            bundles(&s, "one"),
+            [
+                ("one.v1.1.0".into(), Reason::Earlier),
+                ("one.v1.2.0".into(), Reason::ConnectsChain),
+                ("one.v1.3.0".into(), Reason::Head),
+                ("one.v1.3.0-rc.1".into(), Reason::ConnectsChain),
+            ],
+            "the chain from the new head down to the old bundle; a bundle the catalog lost stays out"
+        );
+        let stable = &catalog.packages["one"].channels["stable"];
+        assert_eq!(
+            filtered_head(stable, &s.packages["one"].channels["stable"]).as_deref(),
+            Some("one.v1.3.0")
+        );
+        // Kept below an old bundle that a chain node skips: that node joins
+        // them, and is the head.
+        let mut s = select(
+            &catalog,
+            &op(json!([{"name": "one", "channels": [{"name": "stable", "maxVersion": "1.1.0"}]}])),
+            ApiVersion::V2alpha1,
+        )
+        .unwrap();
+        keep_earlier(&catalog, &mut s, &earlier("one", &["one.v1.1.5"]));
+        assert_eq!(
+            bundles(&s, "one"),
+            [
+                ("one.v1.0.0".into(), Reason::InRange),
+                ("one.v1.1.0".into(), Reason::InRange),
+                ("one.v1.1.5".into(), Reason::Earlier),
+                ("one.v1.2.0".into(), Reason::ConnectsChain),
+            ]
+        );
+        assert_eq!(
+            filtered_head(stable, &s.packages["one"].channels["stable"]).as_deref(),
+            Some("one.v1.2.0")
+        );
+        // Packages and channels no longer selected are not brought back.
+        let mut s = ok(&op(json!([{"name": "two"}])));
+        keep_earlier(&catalog, &mut s, &earlier("one", &["one.v1.1.0"]));
+        assert!(!s.packages.contains_key("one"));
+        let mut s = ok(&op(
+            json!([{"name": "one", "defaultChannel": "fast", "channels": [{"name": "fast"}]}]),
+        ));
+        keep_earlier(&catalog, &mut s, &earlier("one", &["one.v1.1.0"]));
+        assert_eq!(bundles(&s, "one"), [("one.v2.0.0".into(), Reason::Head)]);
     }
 }
