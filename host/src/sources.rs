@@ -215,17 +215,8 @@ impl Sources {
         let mut builds = Vec::new();
         let mut uses = Uses::new();
         for source in &self.sources {
-            let section = match (&source.key, &source.config) {
-                (Some(key), _) => match mirror.get(key) {
-                    None | Some(serde_json::Value::Null) => continue,
-                    Some(serde_json::Value::Array(a)) if a.is_empty() => continue,
-                    Some(serde_json::Value::Object(o)) if o.is_empty() => continue,
-                    Some(v) if key == "platform" => self.release.apply(v.clone()).to_string(),
-                    Some(v) if key == "operators" => operators_section(config, v)?.to_string(),
-                    Some(v) => v.to_string(),
-                },
-                (None, Some(config)) => config.clone(),
-                (None, None) => "null".to_string(),
+            let Some(section) = self.section(source, config, &mirror, None)? else {
+                continue;
             };
             let key = source.key.clone().unwrap_or_else(|| "plugins".to_string());
             let (plugin, grants) = (&source.plugin, &source.grants);
@@ -308,6 +299,139 @@ impl Sources {
             uses,
         })
     }
+}
+
+impl Sources {
+    /// The configuration a source is called with: its section of `mirror:`
+    /// (as its plugin reads it), or a third party's own; `None` when the
+    /// section is absent or empty. With `plan` (`oc-mirror plan`), the
+    /// first-party sources that can answer without copying are asked for a
+    /// plan (`plan: true`; the release plugin reads payloads only when
+    /// `plan_images`).
+    fn section(
+        &self,
+        source: &LoadedSource,
+        config: &ImageSetConfiguration,
+        mirror: &serde_json::Value,
+        plan: Option<bool>,
+    ) -> Result<Option<String>, SourceError> {
+        let Some(key) = &source.key else {
+            return Ok(Some(
+                source.config.clone().unwrap_or_else(|| "null".to_string()),
+            ));
+        };
+        let mut value = match mirror.get(key) {
+            None | Some(serde_json::Value::Null) => return Ok(None),
+            Some(serde_json::Value::Array(a)) if a.is_empty() => return Ok(None),
+            Some(serde_json::Value::Object(o)) if o.is_empty() => return Ok(None),
+            Some(v) if key == "platform" => self.release.apply(v.clone()),
+            Some(v) if key == "operators" => operators_section(config, v)?,
+            Some(v) => v.clone(),
+        };
+        if let (Some(images), Some(object)) = (plan, value.as_object_mut())
+            && (key == "platform" || key == "operators")
+        {
+            object.insert("plan".into(), true.into());
+            if key == "platform" {
+                object.insert("planImages".into(), images.into());
+            }
+        }
+        Ok(Some(value.to_string()))
+    }
+
+    /// `oc-mirror plan`: what each content source whose section is present
+    /// would mirror, from the same plugins and configuration as a run, with
+    /// `blockedImages` applied; nothing is built, copied or recorded. The
+    /// operator and release plugins explain their choice (a `plan.json`
+    /// attachment); `images` has the release plugin read the payloads to
+    /// list their images.
+    pub async fn plan(
+        &self,
+        config: &ImageSetConfiguration,
+        states: &BTreeMap<String, serde_json::Value>,
+        images: bool,
+    ) -> Result<Vec<SectionPlan>, SourceError> {
+        if let Some(section) = unsupported_sections(config).into_iter().next() {
+            return Err(SourceError::Unsupported { section });
+        }
+        let mirror = serde_json::to_value(&config.mirror).map_err(|e| PluginError::Guest {
+            plugin: "(host)".into(),
+            message: e.to_string(),
+        })?;
+        let patterns: Vec<Regex> = config.blocked_patterns();
+        let mut out = Vec::new();
+        for source in &self.sources {
+            let Some(section) = self.section(source, config, &mirror, Some(images))? else {
+                continue;
+            };
+            let state = states
+                .get(&source.name)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let resolution = self
+                .host
+                .resolve(
+                    &source.plugin,
+                    source.grants.clone(),
+                    self.registry.clone(),
+                    &section,
+                    &state,
+                )
+                .await?;
+            let explained = match resolution
+                .attachments
+                .iter()
+                .find(|a| a.name == "plan.json")
+            {
+                Some(a) => {
+                    Some(
+                        serde_json::from_slice(&a.data).map_err(|e| PluginError::Guest {
+                            plugin: source.plugin.origin.clone(),
+                            message: format!("its plan is not JSON: {e}"),
+                        })?,
+                    )
+                }
+                None => None,
+            };
+            let mut section_plan = SectionPlan {
+                key: source.key.clone().unwrap_or_else(|| "plugins".to_string()),
+                plugin: source.name.clone(),
+                plan: explained,
+                images: Vec::new(),
+                blocked: Vec::new(),
+            };
+            for image in resolution.images {
+                match patterns.iter().find(|p| p.is_match(&image.source)) {
+                    Some(p) => section_plan.blocked.push(Blocked {
+                        image: image.source,
+                        pattern: p.as_str().to_string(),
+                    }),
+                    None => section_plan.images.push(image.source),
+                }
+            }
+            section_plan.images.sort();
+            section_plan.images.dedup();
+            out.push(section_plan);
+        }
+        Ok(out)
+    }
+}
+
+/// What one content source would do (`oc-mirror plan`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SectionPlan {
+    /// The `mirror:` key it serves (`plugins` for a third party).
+    pub key: String,
+    /// The plugin's name.
+    pub plugin: String,
+    /// What the plugin explains of its choice, when it does (operators,
+    /// releases).
+    pub plan: Option<serde_json::Value>,
+    /// The images it would mirror, sorted (for releases, only with `images`).
+    pub images: Vec<String>,
+    /// Images `blockedImages` removes.
+    pub blocked: Vec<Blocked>,
 }
 
 /// What needs each image, as content sources say it (`bundle x (package
@@ -488,7 +612,7 @@ fn unsupported_sections(config: &ImageSetConfiguration) -> Vec<&'static str> {
 }
 
 /// Images blocked by `blockedImages`, with the pattern that blocked each.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Blocked {
     pub image: String,
     pub pattern: String,

@@ -178,7 +178,7 @@ enum Workflow {
     },
 }
 
-fn file_url(flag: &str, value: &str) -> anyhow::Result<PathBuf> {
+pub(super) fn file_url(flag: &str, value: &str) -> anyhow::Result<PathBuf> {
     match value.strip_prefix("file://") {
         Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
         _ => {
@@ -300,7 +300,7 @@ pub fn resolve_settings(
     })
 }
 
-fn load_config(args: &MirrorArgs) -> anyhow::Result<ImageSetConfiguration> {
+pub(super) fn load_config(args: &MirrorArgs) -> anyhow::Result<ImageSetConfiguration> {
     let path = args
         .config
         .as_deref()
@@ -312,7 +312,7 @@ fn load_config(args: &MirrorArgs) -> anyhow::Result<ImageSetConfiguration> {
 /// workflow call. First Ctrl-C: start nothing new, let copies under way
 /// finish (nothing is left half-written: every write is temp-then-rename).
 /// Second: exit now.
-fn run_workflow<T>(
+pub(super) fn run_workflow<T>(
     settings: Settings,
     log_level: &str,
     call: impl AsyncFnOnce(&Context) -> anyhow::Result<T>,

@@ -8,6 +8,7 @@
 pub mod describe;
 pub mod list;
 pub mod mirror;
+pub mod plan;
 pub mod plugin;
 pub mod reporters;
 
@@ -37,6 +38,8 @@ pub enum Command {
     Describe(describe::DescribeArgs),
     /// What the update service or an operator catalog offers.
     List(list::ListArgs),
+    /// What a configuration selects, and why, without copying anything.
+    Plan(plan::PlanArgs),
     /// Plugins: list the built-in ones, inspect one before using it.
     Plugin(plugin::PluginArgs),
     /// Print the version of oc-mirror.
@@ -67,6 +70,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         Some(Command::Version(v)) => version(&v),
         Some(Command::Describe(d)) => describe::run(&d),
         Some(Command::List(l)) => list::run(&l),
+        Some(Command::Plan(p)) => plan::run(&p),
         Some(Command::Plugin(p)) => plugin::run(&p),
         None => mirror::run(cli.mirror),
     };

@@ -28,7 +28,7 @@ use crate::workspace::Workspace;
 
 /// Where mirror to mirror keeps the plugins' state between runs (below
 /// `working-dir`); imagesets carry it in their metadata instead.
-const PLUGIN_STATE_FILE: &str = "plugin-state.json";
+pub(super) const PLUGIN_STATE_FILE: &str = "plugin-state.json";
 
 /// What a mirror-to-mirror run did.
 pub struct MirrorReport {

@@ -5,6 +5,7 @@
 //! create:   config ─► sources ─► resolve ─► blobs not shipped before ─► cache ─► mirror_seqN_*.tar ─► metadata
 //! publish:  mirror_seqN_*.tar ─► check UUID and sequence ─► cache (verified) ─► mirror ─► mapping, cluster resources ─► metadata in the mirror
 //! mirror:   config ─► sources ─► resolve ─► cache ─► mirror ─► mapping, cluster resources ─► plugin state
+//! plan:     config ─► sources (asked to explain, last state) ─► report
 //! ```
 //!
 //! Each takes the resolved [`Settings`] and a [`Context`] (where progress
@@ -14,6 +15,7 @@
 pub mod create;
 pub mod error;
 pub mod mirror;
+pub mod plan;
 pub mod publish;
 
 use std::path::PathBuf;

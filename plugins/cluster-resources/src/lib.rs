@@ -2,7 +2,8 @@
 //! oc-mirror v2 writes them to `working-dir/cluster-resources/`. It serves every
 //! image of the ImageSetConfiguration (`mirror.platform`, `mirror.operators`,
 //! `mirror.additionalImages`, `mirror.helm`), whatever content source named it,
-//! and the release signatures content sources attach.
+//! the release signatures content sources attach, and the CatalogSource
+//! templates (`targetCatalogSourceTemplate`) the operator source attaches.
 //!
 //! It never reads a registry or a file and never writes one: given what was
 //! mirrored where (and the attachments), it returns the files' text and the host
@@ -107,23 +108,41 @@ impl Publisher for ClusterResources {
     }
 
     fn publish(config: serde_json::Value, results: Results) -> Result<Vec<OutputFile>, Error> {
-        let config: Config = oc_mirror_plugin_sdk::config(config)?;
-        let images = results
-            .images
-            .iter()
-            .enumerate()
-            .map(|(i, image)| Image::from_wit(i, image))
-            .collect::<Result<Vec<_>, _>>()?;
-        let stamp = Stamp {
-            created_at: &config.created_at,
-            version: &config.version,
-        };
-        let mut files = mirror_sets(&images, stamp, config.max_nested_paths)?;
-        files.extend(update_service::update_service(&images, stamp)?);
-        files.extend(catalog_sources::catalog_sources(&images, stamp)?);
-        files.extend(signatures::signature_files(&results.attachments, stamp)?);
-        Ok(files)
+        publish_files(config, &results, &mut |message| {
+            oc_mirror_plugin_sdk::log::warn(message)
+        })
     }
+}
+
+/// [`ClusterResources::publish`], with the warnings told to `warn` (the host's
+/// log in the plugin; the host's log import does not exist in native tests).
+fn publish_files(
+    config: serde_json::Value,
+    results: &Results,
+    warn: &mut dyn FnMut(&str),
+) -> Result<Vec<OutputFile>, Error> {
+    let config: Config = oc_mirror_plugin_sdk::config(config)?;
+    let images = results
+        .images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| Image::from_wit(i, image))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stamp = Stamp {
+        created_at: &config.created_at,
+        version: &config.version,
+    };
+    let mut files = mirror_sets(&images, stamp, config.max_nested_paths)?;
+    files.extend(update_service::update_service(&images, stamp)?);
+    files.extend(catalog_sources::catalog_sources(
+        &images,
+        &results.attachments,
+        &results.mirror,
+        stamp,
+        warn,
+    )?);
+    files.extend(signatures::signature_files(&results.attachments, stamp)?);
+    Ok(files)
 }
 
 /// The annotation values every object carries.

@@ -6,6 +6,7 @@
 use oc_mirror_plugin_sdk::ImageKind as K;
 use serde_json::json;
 
+use super::catalog_sources::TEMPLATE_MEDIA_TYPE;
 use super::signatures::{SIGNATURE_JSON_FILE_NAME, SIGNATURE_MEDIA_TYPE, SIGNATURE_YAML_FILE_NAME};
 use super::update_service::UPDATE_SERVICE_FILE_NAME;
 use super::*;
@@ -965,4 +966,491 @@ spec:
             .unwrap()
             .contains(&format!("image: mirror.local/c/other@{D2}\n"))
     );
+}
+
+// CatalogSource templates (`targetCatalogSourceTemplate`), attached by the
+// operator source as `operator-catalogs/<n>-template.json`.
+
+const CATALOG_V418: &str = "registry.redhat.io/redhat/redhat-operator-index:v4.18";
+
+/// A template as a user writes it: every kind of field, and the ones we force
+/// or drop set to something else.
+const TEMPLATE: &str = r#"
+apiVersion: operators.coreos.com/v1alpha1
+kind: CatalogSource
+metadata:
+  name: my-operators
+  namespace: somewhere-else
+  creationTimestamp: "2024-01-01T00:00:00Z"
+  labels:
+    team: platform
+  annotations:
+    example.com/owner: platform-team
+    createdBy: someone else
+spec:
+  sourceType: configmap
+  image: registry.example.com/wrong:1
+  displayName: My Operators
+  publisher: Platform Team
+  priority: -100
+  grpcPodConfig:
+    nodeSelector:
+      node-role.kubernetes.io/infra: ""
+    securityContextConfig: restricted
+    priorityClassName: system-cluster-critical
+  updateStrategy:
+    registryPoll:
+      interval: 30m
+status:
+  message: healthy
+  connectionState:
+    lastObservedState: READY
+"#;
+
+fn yaml_value(text: &str) -> serde_json::Value {
+    serde_norway::from_str(text).expect("yaml")
+}
+
+fn template_attachment(n: usize, destination: &str, template: serde_json::Value) -> Attachment {
+    let data = json!({"catalog": CATALOG_V418, "destination": destination, "template": template});
+    attachment(
+        &format!("operator-catalogs/{n}-template.json"),
+        TEMPLATE_MEDIA_TYPE,
+        &serde_json::to_vec(&data).unwrap(),
+    )
+}
+
+fn catalog_at(destination: &str) -> MirroredImage {
+    mirrored(CATALOG_V418, destination, P1, K::OperatorCatalog)
+}
+
+/// Publishes into [`MIRROR`], collecting the warnings.
+fn publish_warned(
+    images: Vec<MirroredImage>,
+    attachments: Vec<Attachment>,
+) -> (Result<Vec<OutputFile>, Error>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let files = publish_files(
+        json!({"createdAt": "2025-05-01T10:00:00Z", "version": "0.1.0"}),
+        &Results {
+            mirror: MIRROR.into(),
+            images,
+            attachments,
+        },
+        &mut |m| warnings.push(m.to_string()),
+    );
+    (files, warnings)
+}
+
+/// The one CatalogSource document of `files` at `path`.
+fn catalog_source_doc(files: &[OutputFile], path: &str) -> serde_json::Value {
+    serde_norway::from_str(file(files, path).unwrap_or_else(|| panic!("{path}"))).expect("yaml")
+}
+
+#[test]
+fn catalog_source_template_exact_bytes() {
+    let images = vec![catalog_at(&format!(
+        "{MIRROR}/redhat/redhat-operator-index:v4.18"
+    ))];
+    let (plain, _) = publish_warned(images.clone(), Vec::new());
+    let plain = plain.expect("renders");
+    let (files, warnings) = publish_warned(
+        images,
+        vec![template_attachment(
+            0,
+            "redhat/redhat-operator-index:v4.18",
+            yaml_value(TEMPLATE),
+        )],
+    );
+    let files = files.expect("renders");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        paths(&files),
+        [
+            "cc-redhat-operator-index-v4-18.yaml",
+            "cs-redhat-operator-index-v4-18.yaml"
+        ]
+    );
+    let cs = r#"apiVersion: operators.coreos.com/v1alpha1
+kind: CatalogSource
+metadata:
+  annotations:
+    createdAt: "2025-05-01T10:00:00Z"
+    createdBy: oc-mirror v2
+    example.com/owner: platform-team
+    oc-mirror_version: 0.1.0
+  labels:
+    team: platform
+  name: cs-redhat-operator-index-v4-18
+  namespace: openshift-marketplace
+spec:
+  displayName: My Operators
+  grpcPodConfig:
+    nodeSelector:
+      node-role.kubernetes.io/infra: ''
+    priorityClassName: system-cluster-critical
+    securityContextConfig: restricted
+  image: mirror.example.com:5000/prefix/redhat/redhat-operator-index:v4.18
+  priority: -100
+  publisher: Platform Team
+  sourceType: grpc
+  updateStrategy:
+    registryPoll:
+      interval: 30m
+"#;
+    assert_eq!(
+        file(&files, "cs-redhat-operator-index-v4-18.yaml"),
+        Some(cs)
+    );
+    // The ClusterCatalog does not see the template.
+    assert_eq!(
+        file(&files, "cc-redhat-operator-index-v4-18.yaml"),
+        file(&plain, "cc-redhat-operator-index-v4-18.yaml")
+    );
+}
+
+#[test]
+fn template_fields_kept_and_ours_forced() {
+    let (files, _) = publish_warned(
+        vec![catalog_at(&format!(
+            "{MIRROR}/redhat/redhat-operator-index:v4.18"
+        ))],
+        vec![template_attachment(
+            3,
+            "redhat/redhat-operator-index:v4.18",
+            yaml_value(TEMPLATE),
+        )],
+    );
+    let doc = catalog_source_doc(&files.unwrap(), "cs-redhat-operator-index-v4-18.yaml");
+    let template = yaml_value(TEMPLATE);
+    // Kept as the template has them.
+    for field in [
+        "displayName",
+        "publisher",
+        "priority",
+        "grpcPodConfig",
+        "updateStrategy",
+    ] {
+        assert_eq!(doc["spec"][field], template["spec"][field], "spec.{field}");
+    }
+    assert_eq!(doc["metadata"]["labels"], template["metadata"]["labels"]);
+    // Forced.
+    assert_eq!(doc["apiVersion"], "operators.coreos.com/v1alpha1");
+    assert_eq!(doc["kind"], "CatalogSource");
+    assert_eq!(doc["metadata"]["name"], "cs-redhat-operator-index-v4-18");
+    assert_eq!(doc["metadata"]["namespace"], "openshift-marketplace");
+    assert_eq!(doc["spec"]["sourceType"], "grpc");
+    assert_eq!(
+        doc["spec"]["image"],
+        format!("{MIRROR}/redhat/redhat-operator-index:v4.18")
+    );
+    // Another kind and apiVersion in the template, unknown fields: ours win,
+    // unknown fields stay.
+    let template = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "spec": {"futureField": {"b": 2, "a": [3, {"z": true, "y": null}]}},
+        "extra": "kept",
+    });
+    let (files, _) = publish_warned(
+        vec![catalog_at(&format!(
+            "{MIRROR}/redhat/redhat-operator-index:v4.18"
+        ))],
+        vec![template_attachment(
+            0,
+            "redhat/redhat-operator-index:v4.18",
+            template,
+        )],
+    );
+    let files = files.unwrap();
+    let text = file(&files, "cs-redhat-operator-index-v4-18.yaml").unwrap();
+    let doc = catalog_source_doc(&files, "cs-redhat-operator-index-v4-18.yaml");
+    assert_eq!(doc["apiVersion"], "operators.coreos.com/v1alpha1");
+    assert_eq!(doc["kind"], "CatalogSource");
+    assert_eq!(doc["extra"], "kept");
+    assert_eq!(
+        doc["spec"]["futureField"],
+        json!({"a": [3, {"y": null, "z": true}], "b": 2})
+    );
+    // Keys sorted at every depth, top level included.
+    assert!(
+        text.starts_with("apiVersion: operators.coreos.com/v1alpha1\nextra: kept\nkind: CatalogSource\nmetadata:\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  futureField:\n    a:\n    - 3\n    - y: null\n      z: true\n    b: 2\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn template_annotations_merged_with_ours() {
+    let destination = format!("{MIRROR}/redhat/redhat-operator-index:v4.18");
+    let annotations = |template: serde_json::Value| {
+        let (files, _) = publish_warned(
+            vec![catalog_at(&destination)],
+            vec![template_attachment(
+                0,
+                "redhat/redhat-operator-index:v4.18",
+                template,
+            )],
+        );
+        catalog_source_doc(&files.unwrap(), "cs-redhat-operator-index-v4-18.yaml")["metadata"]
+            ["annotations"]
+            .clone()
+    };
+    let ours = json!({
+        "createdAt": "2025-05-01T10:00:00Z",
+        "createdBy": "oc-mirror v2",
+        "oc-mirror_version": "0.1.0",
+    });
+    // The template's own are kept; ours are added and win a clash.
+    assert_eq!(
+        annotations(json!({"metadata": {"annotations": {
+            "example.com/owner": "team-a",
+            "olm.catalogImageTemplate": "x:{kube_major_version}",
+            "createdAt": "yesterday",
+            "oc-mirror_version": "0.0.0",
+        }}})),
+        json!({
+            "createdAt": "2025-05-01T10:00:00Z",
+            "createdBy": "oc-mirror v2",
+            "example.com/owner": "team-a",
+            "oc-mirror_version": "0.1.0",
+            "olm.catalogImageTemplate": "x:{kube_major_version}",
+        })
+    );
+    // No metadata, no annotations, or null ones: ours alone.
+    assert_eq!(annotations(json!({})), ours);
+    assert_eq!(annotations(json!({"metadata": null, "spec": null})), ours);
+    assert_eq!(
+        annotations(json!({"metadata": {"annotations": null, "labels": {"a": "b"}}})),
+        ours
+    );
+}
+
+#[test]
+fn template_status_and_creation_timestamp_dropped() {
+    let (files, _) = publish_warned(
+        vec![catalog_at(&format!(
+            "{MIRROR}/redhat/redhat-operator-index:v4.18"
+        ))],
+        vec![template_attachment(
+            0,
+            "redhat/redhat-operator-index:v4.18",
+            yaml_value(TEMPLATE),
+        )],
+    );
+    let files = files.unwrap();
+    let text = file(&files, "cs-redhat-operator-index-v4-18.yaml").unwrap();
+    let doc = catalog_source_doc(&files, "cs-redhat-operator-index-v4-18.yaml");
+    assert!(doc.get("status").is_none(), "{text}");
+    assert!(doc["metadata"].get("creationTimestamp").is_none(), "{text}");
+    assert!(
+        !text.contains("status") && !text.contains("creationTimestamp"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("healthy") && !text.contains("READY"),
+        "{text}"
+    );
+}
+
+#[test]
+fn templates_match_by_tag_and_by_repository_for_digest_tags() {
+    let digest_tag = format!("sha256-{P2}");
+    let images = vec![
+        catalog_at(&format!("{MIRROR}/redhat/redhat-operator-index:v4.17")),
+        catalog_at(&format!("{MIRROR}/redhat/redhat-operator-index:v4.18")),
+        // A catalog configured by digest: the host tags it `sha256-<hex>`.
+        mirrored(
+            &format!("registry.redhat.io/redhat/certified-operator-index@sha256:{P2}"),
+            &format!("{MIRROR}/redhat/certified-operator-index:{digest_tag}"),
+            P2,
+            K::OperatorCatalog,
+        ),
+        // An image of the same repository that is no catalog: never matched.
+        generic(
+            "registry.redhat.io/redhat/community-operator-index:v4.18",
+            &format!("{MIRROR}/redhat/community-operator-index:v4.18"),
+        ),
+    ];
+    let named = |name: &str| json!({"spec": {"displayName": name}});
+    let (files, warnings) = publish_warned(
+        images.clone(),
+        vec![
+            template_attachment(0, "redhat/redhat-operator-index:v4.18", named("v4.18")),
+            template_attachment(1, "redhat/certified-operator-index", named("certified")),
+        ],
+    );
+    let files = files.expect("renders");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let display = |path: &str| catalog_source_doc(&files, path)["spec"]["displayName"].clone();
+    assert_eq!(display("cs-redhat-operator-index-v4-18.yaml"), "v4.18");
+    // The same repository under another tag: not this template's.
+    assert_eq!(
+        display("cs-redhat-operator-index-v4-17.yaml"),
+        serde_json::Value::Null
+    );
+    // Named by its tag's first 12 characters, `sha256-<5 hex digits>`.
+    let certified = format!("cs-certified-operator-index-sha256-{}.yaml", &P2[..5]);
+    assert_eq!(display(&certified), "certified");
+    assert_eq!(
+        catalog_source_doc(&files, &certified)["spec"]["image"],
+        format!("{MIRROR}/redhat/certified-operator-index:{digest_tag}")
+    );
+
+    // A destination without a tag matches the repository's catalogs whatever
+    // their tags (or digests); one with a tag beats it for its own catalog.
+    let mut images = images;
+    images.push(mirrored(
+        &format!("registry.redhat.io/redhat/redhat-operator-index@sha256:{P1}"),
+        &format!("{MIRROR}/redhat/redhat-operator-index@sha256:{P1}"),
+        P1,
+        K::OperatorCatalog,
+    ));
+    let attachments = vec![
+        template_attachment(0, "redhat/redhat-operator-index", named("any")),
+        template_attachment(1, "redhat/redhat-operator-index:v4.18", named("v4.18")),
+    ];
+    let (files, warnings) = publish_warned(images.clone(), attachments.clone());
+    let files = files.expect("renders");
+    let display = |path: &str| catalog_source_doc(&files, path)["spec"]["displayName"].clone();
+    assert_eq!(display("cs-redhat-operator-index-v4-17.yaml"), "any");
+    assert_eq!(display("cs-redhat-operator-index-v4-18.yaml"), "v4.18");
+    assert_eq!(
+        display(&format!("cs-redhat-operator-index-{}.yaml", &P1[..12])),
+        "any"
+    );
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("`operator-catalogs/1-template.json` is used")
+            && warnings[0].contains("`operator-catalogs/0-template.json` is not"),
+        "{warnings:?}"
+    );
+    // Independent of the order of images and attachments, and of duplicates.
+    let mut reversed_images = images.clone();
+    reversed_images.reverse();
+    let mut reversed = attachments.clone();
+    reversed.reverse();
+    reversed.extend(attachments.iter().cloned());
+    let (again, _) = publish_warned(reversed_images, reversed);
+    assert_eq!(again.unwrap(), files);
+}
+
+#[test]
+fn unmatched_templates_are_ignored_with_a_warning() {
+    let images = vec![
+        catalog_at(&format!("{MIRROR}/redhat/redhat-operator-index:v4.18")),
+        generic("quay.io/org/app:1", &format!("{MIRROR}/org/app:1")),
+    ];
+    let (plain, _) = publish_warned(images.clone(), Vec::new());
+    let plain = plain.unwrap();
+    for destination in [
+        "redhat/redhat-operator-index:v4.17",        // another tag
+        "other/redhat-operator-index:v4.18",         // another path
+        "prefix/redhat/redhat-operator-index:v4.18", // the prefix twice
+        "org/app:1",                                 // not a catalog
+        "org/app",                                   // not a catalog, by repository
+    ] {
+        let (files, warnings) = publish_warned(
+            images.clone(),
+            vec![template_attachment(7, destination, yaml_value(TEMPLATE))],
+        );
+        assert_eq!(files.unwrap(), plain, "{destination}");
+        assert_eq!(warnings.len(), 1, "{destination}: {warnings:?}");
+        assert!(
+            warnings[0].contains("`operator-catalogs/7-template.json`")
+                && warnings[0].contains(CATALOG_V418)
+                && warnings[0].contains(&format!("{MIRROR}/{destination}")),
+            "{destination}: {warnings:?}"
+        );
+    }
+    // Without any catalog at all: the same.
+    let (files, warnings) = publish_warned(
+        Vec::new(),
+        vec![template_attachment(
+            0,
+            "redhat/redhat-operator-index:v4.18",
+            json!({}),
+        )],
+    );
+    assert!(files.unwrap().is_empty());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    // Another media type is not a template at all: no warning.
+    let mut other = template_attachment(0, "nowhere:1", json!({}));
+    other.media_type = "application/json".into();
+    let (files, warnings) = publish_warned(images, vec![other]);
+    assert_eq!(files.unwrap(), plain);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn malformed_template_attachments_are_errors_naming_them() {
+    let images = vec![catalog_at(&format!(
+        "{MIRROR}/redhat/redhat-operator-index:v4.18"
+    ))];
+    let destination = "redhat/redhat-operator-index:v4.18";
+    let raw = |data: &[u8]| {
+        attachment(
+            "operator-catalogs/4-template.json",
+            TEMPLATE_MEDIA_TYPE,
+            data,
+        )
+    };
+    let with = |value: serde_json::Value| raw(&serde_json::to_vec(&value).unwrap());
+    for (why, bad) in [
+        ("not JSON", raw(TEMPLATE.as_bytes())),
+        ("empty", raw(b"")),
+        ("JSON but not an object", raw(b"[1, 2]")),
+        (
+            "template a string",
+            with(json!({"catalog": CATALOG_V418, "destination": destination, "template": "x"})),
+        ),
+        (
+            "template a list",
+            with(json!({"catalog": CATALOG_V418, "destination": destination, "template": [{}]})),
+        ),
+        (
+            "template null",
+            with(json!({"catalog": CATALOG_V418, "destination": destination, "template": null})),
+        ),
+        (
+            "no template",
+            with(json!({"catalog": CATALOG_V418, "destination": destination})),
+        ),
+        (
+            "no destination",
+            with(json!({"catalog": CATALOG_V418, "template": {}})),
+        ),
+        (
+            "empty destination",
+            with(json!({"catalog": CATALOG_V418, "destination": "", "template": {}})),
+        ),
+        (
+            "invalid destination",
+            with(json!({"catalog": CATALOG_V418, "destination": "Bad Path:v1", "template": {}})),
+        ),
+        (
+            "metadata a string",
+            with(json!({"catalog": CATALOG_V418, "destination": destination,
+                "template": {"metadata": "x"}})),
+        ),
+        (
+            "annotations a list",
+            with(json!({"catalog": CATALOG_V418, "destination": destination,
+                "template": {"metadata": {"annotations": ["a"]}}})),
+        ),
+        (
+            "spec a number",
+            with(json!({"catalog": CATALOG_V418, "destination": destination,
+                "template": {"spec": 1}})),
+        ),
+    ] {
+        let (result, _) = publish_warned(images.clone(), vec![bad]);
+        let error = result.expect_err(why);
+        assert!(
+            matches!(&error, Error::InvalidConfig(m) if m.contains("`operator-catalogs/4-template.json`")),
+            "{why}: {error:?}"
+        );
+    }
 }

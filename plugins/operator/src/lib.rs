@@ -20,8 +20,9 @@
 //! Its state is, per catalog, the bundles it kept, so that the next sequence
 //! still holds them. The config is the section as the host serializes it,
 //! wrapped: `{"apiVersion", "operators", "plan"?, "list"?}` (see [`Config`]).
-//! `plan` answers `oc-mirror plan` with a `plan.json` attachment and builds
-//! nothing; `list` answers `oc-mirror list operators` with `listing.txt`.
+//! `plan` answers `oc-mirror plan` with a `plan.json` attachment and the
+//! images, builds nothing and keeps no state; `list` answers `oc-mirror list
+//! operators` with `listing.txt`.
 //!
 //! The pure core ([`fbc`], [`select`], [`render`], [`version`]) does not touch
 //! the host and is tested on the host target.
@@ -210,6 +211,20 @@ fn resolve_catalog(
     }
     let destination = entry.destination(&image.source);
     let images = bundle_images(&catalog, &selection);
+    let platforms = entry.platforms();
+    let mut out = Resolved::default();
+    for (image, users) in &images {
+        out.images.push(ImageToMirror {
+            source: image.clone(),
+            destination_hint: None,
+            kind: ImageKind::OperatorImage,
+            platforms: platforms.clone(),
+        });
+        out.uses.push(ImageUse {
+            image: image.clone(),
+            needed_by: users.clone(),
+        });
+    }
     if let Some(plan) = plan {
         plan.add(plan::CatalogPlan::new(
             entry,
@@ -219,24 +234,9 @@ fn resolve_catalog(
             &selection,
             &images,
         ));
-        return Ok(Resolved::default());
+        return Ok(out);
     }
     state.record(key, &image.digest, &selection);
-
-    let platforms = entry.platforms();
-    let mut out = Resolved::default();
-    for (image, users) in images {
-        out.images.push(ImageToMirror {
-            source: image.clone(),
-            destination_hint: None,
-            kind: ImageKind::OperatorImage,
-            platforms: platforms.clone(),
-        });
-        out.uses.push(ImageUse {
-            image,
-            needed_by: users,
-        });
-    }
     log::info(&format!(
         "catalog {}: {} packages, {} bundles, {} images",
         entry.filter.catalog,
@@ -352,6 +352,7 @@ impl ContentSource for Operators {
         }
         if let Some(plan) = plan {
             return Ok(Resolution {
+                images: resolution.images,
                 attachments: vec![plan.attachment()?],
                 ..Resolution::default()
             });

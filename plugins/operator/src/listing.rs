@@ -147,6 +147,37 @@ pub fn columns(rows: &[Vec<String>]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::fbc::{Bundle, Package};
+
+    #[test]
+    fn a_package_shows_its_newest_bundles_display_name() {
+        let bundle = |name: &str, version: &str, display: Option<&str>| Bundle {
+            name: name.into(),
+            version: Some(version.into()),
+            display_name: display.map(str::to_string),
+            ..Bundle::default()
+        };
+        let mut package = Package {
+            name: "foo".into(),
+            default_channel: Some("stable".into()),
+            ..Package::default()
+        };
+        for b in [
+            bundle("foo.v1.10.0", "1.10.0", Some("Foo Operator")),
+            bundle("foo.v1.9.0", "1.9.0", Some("Old Foo")),
+        ] {
+            package.bundles.insert(b.name.clone(), b);
+        }
+        assert_eq!(
+            super::package_row(&package),
+            ["foo", "Foo Operator", "stable"]
+        );
+        package
+            .bundles
+            .insert("foo.v2.0.0".into(), bundle("foo.v2.0.0", "2.0.0", None));
+        assert_eq!(super::package_row(&package), ["foo", "", "stable"]);
+    }
+
     #[test]
     fn columns_line_up() {
         let rows = vec![

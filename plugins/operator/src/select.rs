@@ -61,7 +61,7 @@ pub struct PackageFilter {
     /// Highest version, in every kept channel.
     #[serde(default)]
     pub max_version: Option<String>,
-    /// v1alpha2: lowest bundle by name (not supported yet).
+    /// v1alpha2: lowest bundle by name; the chain from the head down to it.
     #[serde(default)]
     pub min_bundle: Option<String>,
     /// The default channel of the filtered package.
@@ -81,7 +81,7 @@ pub struct ChannelFilter {
     /// Highest version in this channel.
     #[serde(default)]
     pub max_version: Option<String>,
-    /// v1alpha2: lowest bundle by name (not supported yet).
+    /// v1alpha2: lowest bundle by name; the chain from the head down to it.
     #[serde(default)]
     pub min_bundle: Option<String>,
 }
@@ -300,9 +300,6 @@ fn select_package(
     };
     let empty = PackageFilter::default();
     let filter = filter.unwrap_or(&empty);
-    if filter.min_bundle.is_some() || filter.channels.iter().any(|c| c.min_bundle.is_some()) {
-        return Err(at.error("minBundle is not supported yet"));
-    }
     let package_bounds = bounds(&at, &filter.min_version, &filter.max_version)?;
     let versions: BTreeMap<&str, Option<Version>> = package
         .bundles
@@ -315,11 +312,25 @@ fn select_package(
         })
         .collect();
 
-    // The channels to filter, with their bounds.
-    let mut channels: Vec<(&Channel, Bounds)> = Vec::new();
+    if filter.min_bundle.is_some() && !package_bounds.is_empty() {
+        return Err(at.error("minBundle cannot be mixed with minVersion or maxVersion"));
+    }
+
+    // The channels to filter, with their bounds and (v1alpha2) lowest bundle.
+    let mut channels: Vec<(&Channel, Bounds, Option<MinBundle>)> = Vec::new();
+    let package_min = |channel: &Channel| {
+        filter
+            .min_bundle
+            .as_deref()
+            .map(|name| MinBundle {
+                name: name.to_string(),
+                required: false,
+            })
+            .filter(|_| !channel.entries.is_empty())
+    };
     if filter.channels.is_empty() {
         for channel in package.channels.values() {
-            channels.push((channel, package_bounds.clone()));
+            channels.push((channel, package_bounds.clone(), package_min(channel)));
         }
     } else {
         let mut seen = BTreeSet::new();
@@ -346,7 +357,17 @@ fn select_package(
             } else {
                 own
             };
-            channels.push((channel, b));
+            let min = match &cf.min_bundle {
+                Some(_) if !b.is_empty() => {
+                    return Err(at.error("minBundle cannot be mixed with minVersion or maxVersion"));
+                }
+                Some(name) => Some(MinBundle {
+                    name: name.clone(),
+                    required: true,
+                }),
+                None => package_min(channel),
+            };
+            channels.push((channel, b, min));
         }
     }
 
@@ -355,7 +376,7 @@ fn select_package(
         .clone()
         .or_else(|| package.default_channel.clone());
     let mut kept = KeptPackage::default();
-    for (channel, b) in channels {
+    for (channel, b, min) in channels {
         let at = At {
             channel: Some(&channel.name),
             ..at
@@ -364,7 +385,19 @@ fn select_package(
             return Err(at.error("full: true cannot be mixed with a version range"));
         }
         let graph = Graph::new(channel).map_err(|e| at.error(e))?;
-        let entries: Vec<(String, Reason)> = if full {
+        let from_min = match &min {
+            Some(m) if graph.is_entry(&m.name) => Some(graph.down_to(&m.name)),
+            Some(m) if m.required => {
+                return Err(at.error(format!(
+                    "minBundle {:?} is not an entry of the channel",
+                    m.name
+                )));
+            }
+            _ => None,
+        };
+        let entries: Vec<(String, Reason)> = if let Some(from_min) = from_min {
+            from_min
+        } else if full {
             channel
                 .entries
                 .iter()
@@ -443,6 +476,14 @@ fn select_package(
         (None, None) => None,
     };
     Ok(kept)
+}
+
+/// v1alpha2's `minBundle`: the lowest bundle, by name, of a channel whose
+/// bundles are kept up to its head.
+struct MinBundle {
+    name: String,
+    /// Named on the channel (it must be there), not inherited from the package.
+    required: bool,
 }
 
 /// v1: a default channel filtered out is replaced by a surviving channel —
@@ -573,6 +614,22 @@ impl<'a> Graph<'a> {
                 .map(|e| e.name.as_str());
         }
         out
+    }
+
+    /// v1alpha2's `minBundle`: from the head down to `name` along the
+    /// replaces chain (what the chain skips on the way stays out), or, for an
+    /// entry off the chain, the shortest path of upgrade edges to it.
+    fn down_to(&self, name: &str) -> Vec<(String, Reason)> {
+        let chain = self.chain();
+        let path: Vec<&str> = match chain.iter().position(|n| *n == name) {
+            Some(i) => chain[..=i].to_vec(),
+            None => self
+                .path_to(&[self.head.as_str()], name)
+                .unwrap_or_else(|| vec![self.head.as_str(), name]),
+        };
+        path.into_iter()
+            .map(|n| (n.to_string(), Reason::InRange))
+            .collect()
     }
 
     /// What to add so that `old` (entries not kept) joins `kept` as one
@@ -1565,5 +1622,40 @@ pub(crate) mod tests {
         ));
         keep_earlier(&catalog, &mut s, &earlier("one", &["one.v1.1.0"]));
         assert_eq!(bundles(&s, "one"), [("one.v2.0.0".into(), Reason::Head)]);
+    }
+
+    #[test]
+    fn min_bundle_keeps_the_chain_from_the_head_down_to_it() {
+        let v1 = |o: &Operator| run(o, ApiVersion::V1alpha2);
+        let s = v1(&op(
+            json!([{"name": "one", "channels": [{"name": "stable", "minBundle": "one.v1.1.0"}]}]),
+        ))
+        .unwrap();
+        assert_eq!(
+            s.packages["one"].channels["stable"],
+            ["one.v1.1.0", "one.v1.2.0", "one.v1.3.0", "one.v1.3.0-rc.1"]
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<BTreeSet<_>>()
+        );
+        // On the package: in each channel that has it; the others keep their head.
+        let s = v1(&op(json!([{"name": "one", "minBundle": "one.v1.3.0"}]))).unwrap();
+        assert_eq!(s.packages["one"].channels["stable"].len(), 1);
+        assert!(s.packages["one"].channels["fast"].contains("one.v1.3.0"));
+        assert!(s.packages["one"].channels["fast"].contains("one.v2.0.0"));
+        // A channel's minBundle must be one of its entries; no ranges beside it.
+        let e = v1(&op(
+            json!([{"name": "one", "channels": [{"name": "fast", "minBundle": "one.v1.1.0"}]}]),
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e.0,
+            "catalog example.com/index:v1: package \"one\" channel \"fast\": minBundle \"one.v1.1.0\" is not an entry of the channel"
+        );
+        let e = v1(&op(
+            json!([{"name": "one", "minBundle": "one.v1.1.0", "minVersion": "1.0.0"}]),
+        ))
+        .unwrap_err();
+        assert!(e.0.ends_with("minBundle cannot be mixed with minVersion or maxVersion"));
     }
 }

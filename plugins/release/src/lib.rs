@@ -68,6 +68,14 @@ struct Config {
     /// graph (in a `listing.txt` attachment) instead of resolving images.
     #[serde(default)]
     list: Option<ListQuery>,
+    /// Set by `oc-mirror plan`: say which releases the channels choose (a
+    /// `plan.json` attachment) from the update graph alone, reading no
+    /// payload and no signature.
+    #[serde(default)]
+    plan: bool,
+    /// With `plan`: also read the payloads, to list every image.
+    #[serde(default)]
+    plan_images: bool,
 }
 
 /// What `oc-mirror list releases` asks.
@@ -274,10 +282,18 @@ impl ContentSource for Releases {
 
         let mut releases: BTreeMap<String, Release> = BTreeMap::new();
         let mut state = State::default();
+        let mut chosen_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for &arch in &arches {
-            for release in channel_releases(&config, arch, &previous, &mut state)? {
+            for (release, why) in channel_releases(&config, arch, &previous, &mut state)? {
+                let reasons = chosen_by.entry(release.payload.clone()).or_default();
+                if !reasons.contains(&why) {
+                    reasons.push(why);
+                }
                 releases.entry(release.payload.clone()).or_insert(release);
             }
+        }
+        if config.plan {
+            return plan(&config, &releases, &chosen_by, &platforms);
         }
         if let Some(reference) = &config.release {
             let release = explicit_release(reference, &arches)?;
@@ -335,24 +351,82 @@ impl ContentSource for Releases {
     }
 }
 
+/// `oc-mirror plan`: the releases chosen, from the graph alone, each with
+/// what chose it; with `planImages`, every image of their payloads too.
+fn plan(
+    config: &Config,
+    releases: &BTreeMap<String, Release>,
+    chosen_by: &BTreeMap<String, Vec<String>>,
+    platforms: &[Platform],
+) -> Result<Resolution, Error> {
+    let mut ordered: Vec<&Release> = releases.values().collect();
+    ordered.sort_by(|a, b| {
+        oc_mirror_plugin_sdk::semver::compare(&a.version, &b.version).then(a.arch.cmp(&b.arch))
+    });
+    let mut images = Vec::new();
+    if config.plan_images {
+        for release in &ordered {
+            let filter = if release.arch == "multi" {
+                platforms
+            } else {
+                &[]
+            };
+            images.extend(payload::images_of(
+                release,
+                config.kube_virt_container,
+                filter,
+            )?);
+        }
+    }
+    let listed: Vec<serde_json::Value> = ordered
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "version": r.version,
+                "arch": r.arch,
+                "payload": r.payload,
+                "chosenBy": chosen_by.get(&r.payload).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let plan = serde_json::json!({
+        "releases": listed,
+        "release": config.release,
+        "graphImage": config.graph.then_some(GRAPH_IMAGE),
+    });
+    Ok(Resolution {
+        images,
+        attachments: vec![oc_mirror_plugin_sdk::Attachment {
+            name: "plan.json".into(),
+            media_type: "application/vnd.oc-mirror.plan+json".into(),
+            data: serde_json::to_vec(&plan).map_err(|e| Error::Other(e.to_string()))?,
+        }],
+        ..Resolution::default()
+    })
+}
+
 /// The releases the channels choose for one architecture, with the upgrade
-/// path between channels when several OpenShift channels are listed.
+/// path between channels when several OpenShift channels are listed; each
+/// with what chose it (`channel stable-4.16`, `upgrade path …`).
 fn channel_releases(
     config: &Config,
     arch: &str,
     previous: &State,
     state: &mut State,
-) -> Result<Vec<Release>, Error> {
+) -> Result<Vec<(Release, String)>, Error> {
     let tag = tag_arch(arch)?;
-    let mut chosen: Vec<Release> = Vec::new();
+    let mut chosen: Vec<(Release, String)> = Vec::new();
     let mut ocp: Vec<(ChannelConfig, Graph, Choice)> = Vec::new();
-    let add = |chosen: &mut Vec<Release>, nodes: &[graph::Node]| {
+    let add = |chosen: &mut Vec<(Release, String)>, nodes: &[graph::Node], why: &str| {
         for n in nodes {
-            chosen.push(Release {
-                version: n.version.to_string(),
-                arch: tag.to_string(),
-                payload: n.payload.clone(),
-            });
+            chosen.push((
+                Release {
+                    version: n.version.to_string(),
+                    arch: tag.to_string(),
+                    payload: n.payload.clone(),
+                },
+                why.to_string(),
+            ));
         }
     };
     for channel in &config.channels {
@@ -377,7 +451,11 @@ fn channel_releases(
         if spec.heads_only() {
             state.heads.insert(key, choice.max.to_string());
         }
-        add(&mut chosen, &choice.releases);
+        add(
+            &mut chosen,
+            &choice.releases,
+            &format!("channel {} ({arch})", channel.name),
+        );
         if !channel.is_okd() {
             ocp.push((channel.clone(), graph, choice));
         }
@@ -385,7 +463,11 @@ fn channel_releases(
     if ocp.len() >= 2
         && let Some(path) = cross_channel_path(config, arch, &ocp)?
     {
-        add(&mut chosen, &path);
+        add(
+            &mut chosen,
+            &path,
+            &format!("upgrade path between channels ({arch})"),
+        );
     }
     Ok(chosen)
 }
