@@ -1046,3 +1046,70 @@ async fn payload_layers_are_downloaded_once() {
         );
     }
 }
+
+/// `oc-mirror plan` chooses releases as a run does, from the update graph
+/// alone: the versions and payload references, each with the channel that
+/// chose it, and not one request to the source registry; `--images` reads
+/// the payloads to list every image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_chooses_releases_from_the_graph_alone() {
+    let r = Releases::start().await;
+    let ctx = Ctx::new();
+    let isc = ctx.isc(&platform(&channels(&[(
+        "stable-4.14",
+        "minVersion: 4.14.1,maxVersion: 4.14.3,shortestPath: true",
+    )])));
+    let env = r.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mark = r.src.log_mark();
+    let run = ctx.run_env(
+        &env,
+        &["plan", "-c", &isc, "-o", "json", "--src-tls-verify=false"],
+    );
+    run.assert_ok();
+    assert!(
+        r.src.requests_since(mark).is_empty(),
+        "a plan read the registry: {:?}",
+        r.src.requests_since(mark)
+    );
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let section = &report["sections"][0];
+    assert_eq!(section["key"], "platform");
+    let chosen: Vec<(String, String)> = section["plan"]["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["version"].as_str().unwrap().to_string(),
+                x["payload"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = ["4.14.1", "4.14.3"]
+        .iter()
+        .map(|v| {
+            let release = r.release(v, "x86_64");
+            (v.to_string(), release.digest_reference())
+        })
+        .collect();
+    assert_eq!(chosen, want);
+    assert_eq!(
+        section["plan"]["releases"][0]["chosenBy"],
+        json!(["channel stable-4.14 (amd64)"])
+    );
+    assert_eq!(section["images"], json!([]), "no payload was read");
+
+    // The text form, with every image.
+    let run = ctx.run_env(
+        &env,
+        &["plan", "-c", &isc, "--images", "--src-tls-verify=false"],
+    );
+    run.assert_ok()
+        .stdout_has("Releases (plugin release)")
+        .stdout_has("4.14.3 x86_64");
+    let release = r.release("4.14.3", "x86_64");
+    for component in named_components(release) {
+        run.stdout_has(&component.reference);
+    }
+}

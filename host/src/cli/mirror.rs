@@ -412,6 +412,16 @@ fn print_created(report: &crate::workflow::create::CreateReport) {
         report.new_layers,
         human_bytes(report.new_layer_bytes)
     );
+    if !m.images.is_empty() {
+        println!(
+            "  of which: {}",
+            by_kind(
+                m.images
+                    .iter()
+                    .map(|i| crate::copy::ImageKind::from_name(&i.kind))
+            )
+        );
+    }
     for p in &report.parts {
         println!(
             "  {}  {}",
@@ -477,6 +487,30 @@ fn print_dry_run(r: &crate::workflow::mirror::DryRunReport) {
 }
 
 /// The `images:` and `blobs:` lines of a summary.
+/// `2 release payloads, 1 operator catalog, …`: how many images of each kind.
+fn by_kind(kinds: impl Iterator<Item = crate::copy::ImageKind>) -> String {
+    use crate::copy::ImageKind as K;
+    let mut counts = std::collections::BTreeMap::new();
+    for k in kinds {
+        *counts.entry(k).or_insert(0usize) += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(k, n)| {
+            let what = match k {
+                K::ReleasePayload => "release payload",
+                K::ReleaseComponent => "release component",
+                K::OperatorCatalog => "operator catalog",
+                K::OperatorImage => "operator image",
+                K::GraphImage => "graph-data image",
+                K::Generic => "other image",
+            };
+            format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn print_counts(report: &CopyReport) {
     let b = &report.blobs;
     let n = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
@@ -486,6 +520,16 @@ fn print_counts(report: &CopyReport) {
         report.count(&ImageStatus::AlreadyPresent),
         report.failures().count()
     );
+    if !report.images.is_empty() {
+        println!("  of which: {}", by_kind(report.images.iter().map(|i| i.kind)));
+    }
+    for catalog in report
+        .images
+        .iter()
+        .filter(|i| i.kind == crate::copy::ImageKind::OperatorCatalog)
+    {
+        println!("  operator catalog: {}", catalog.destination.whole());
+    }
     println!(
         "  blobs:  {} downloaded ({}), {} uploaded ({}), {} mounted, {} already in the mirror, {} from the workspace cache",
         n(&b.downloaded),
