@@ -79,6 +79,9 @@ impl From<io::Error> for Error {
     }
 }
 
+/// How much of a JSON document the parser buffers.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// Splits a source into documents, one at a time.
 pub struct Documents<R> {
     inner: R,
@@ -411,7 +414,14 @@ impl Meta {
     /// Parses one document, streaming past what is not needed.
     pub fn read(doc: impl Read, format: Format) -> Result<Meta, Error> {
         let meta: Loose<Meta> = match format {
-            Format::Json => serde_json::from_reader(doc).map_err(|e| Error(e.to_string()))?,
+            // serde_json reads a reader byte by byte; through a buffer each
+            // byte is a copy out of it, not a call down to the source. The
+            // buffer never reaches past the document: a document reads only
+            // its own bytes.
+            Format::Json => {
+                serde_json::from_reader(io::BufReader::with_capacity(READ_BUFFER, doc))
+                    .map_err(|e| Error(e.to_string()))?
+            }
             Format::Yaml => serde_norway::from_reader(doc).map_err(|e| Error(e.to_string()))?,
         };
         let meta = meta
@@ -1240,3 +1250,4 @@ mod tests {
         assert!(Format::from_path("a/.indexignore").is_none());
     }
 }
+

@@ -23,7 +23,16 @@
 //!    update service, signatures from a throwaway key oc-mirror is told to
 //!    trust; the shortest upgrade path of a channel plus the graph-data image,
 //!    checked in the mirror and in the cluster resources;
-//! 9. prints a report and exits non-zero if any check failed.
+//! 9. mirrors an operator catalog through the imageset cycle: a catalog
+//!    pushed into the source (a multi-arch Docker index), `oc-mirror plan`
+//!    showing what the filter keeps and why, sequence 1 created, carried and
+//!    published into a fourth registry, the rebuilt catalog read back out of
+//!    it (bundles, channel heads, default channels, `Cmd`, every kept image
+//!    digest for digest, CatalogSource and ClusterCatalog); then the catalog
+//!    gains a new head and sequence 2 carries only the new bundle's layers,
+//!    while the catalog it publishes keeps the bundle sequence 1 mirrored,
+//!    upgrading to the new head;
+//! 10. prints a report and exits non-zero if any check failed.
 //!
 //! The workspace, the ISC and the logs are kept in
 //! `$TMPDIR/oc-mirror-demo-work` (`/tmp/oc-mirror-demo-work`; or `--work-dir
@@ -45,7 +54,7 @@ use oc_mirror_tests::signing::ReleaseSigner;
 use oc_mirror_tests::world::{PushedArtifact, names};
 use oc_mirror_tests::{
     CincinnatiServer, GraphSpec, PushedWorld, Registry, RegistryOptions, World, WorldEntry,
-    imageset, isc, tools,
+    catalog, imageset, isc, tools,
 };
 
 /// Repository prefix in the mirror.
@@ -670,6 +679,9 @@ async fn run(args: Args) -> anyhow::Result<usize> {
     println!("\n==> 8. Mirroring OpenShift releases (a local update service, signed payloads)");
     let releases = mirror_releases(&bin, &work, &source, &mirror, &mut checks).await?;
 
+    println!("\n==> 9. Operators: a filtered catalog through the imageset cycle");
+    let operators = mirror_operators(&bin, &work, &source, &mut checks).await?;
+
     // The report.
     let failed = checks.failed();
     println!("\n================================ report ================================");
@@ -773,6 +785,17 @@ async fn run(args: Args) -> anyhow::Result<usize> {
         releases.versions.join(", "),
         releases.images,
         releases.resources.display()
+    );
+    println!(
+        "\nOperators: catalog {} filtered to {} bundles ({} images) and rebuilt; sequence 2 added {} and kept {} from sequence 1 (of the bundle layers, only {}'s {} crossed); CatalogSource in {}",
+        operators.catalog,
+        operators.kept_first,
+        operators.images,
+        operators.added,
+        operators.kept_earlier,
+        operators.added,
+        operators.new_layers,
+        operators.resources.display()
     );
     println!("\nKept in {} (delete it when done):", work.display());
     println!("  ISC:        {}", isc_path.display());
@@ -1670,6 +1693,300 @@ async fn mirror_releases(
     Ok(ReleasesDone {
         versions: versions.iter().map(|v| v.to_string()).collect(),
         images,
+        resources,
+    })
+}
+
+/// What the operator step did.
+struct OperatorsDone {
+    catalog: String,
+    kept_first: usize,
+    images: usize,
+    added: String,
+    kept_earlier: String,
+    new_layers: usize,
+    resources: PathBuf,
+}
+
+/// The bundles of a catalog image in `registry` (read back with the test
+/// library's own reader), and its config.
+async fn catalog_bundles(
+    registry: &Registry,
+    repo: &str,
+    tag: &str,
+) -> anyhow::Result<(BTreeSet<String>, Vec<serde_json::Value>, serde_json::Value)> {
+    let read = catalog::read_catalog(registry.client(), repo, tag).await?;
+    let objects = read.objects()?;
+    let bundles = objects
+        .iter()
+        .filter(|o| o["schema"] == "olm.bundle")
+        .filter_map(|o| o["name"].as_str().map(str::to_string))
+        .collect();
+    Ok((bundles, objects, read.config))
+}
+
+/// The entry of channel `channel` of `package` named `name`.
+fn channel_entry<'a>(
+    objects: &'a [serde_json::Value],
+    package: &str,
+    channel: &str,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
+    objects
+        .iter()
+        .find(|o| o["schema"] == "olm.channel" && o["package"] == package && o["name"] == channel)?
+        ["entries"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+}
+
+/// The layer digests of a single-platform image the catalog names.
+async fn image_layers(
+    source: &Registry,
+    image: &oc_mirror_tests::catalog::PushedFixture,
+) -> anyhow::Result<BTreeSet<String>> {
+    let (_, _, bytes) = source
+        .manifest(&image.repo, &image.digest)
+        .await?
+        .with_context(|| format!("{}@{} is not in the source", image.repo, image.digest))?;
+    let manifest: serde_json::Value = serde_json::from_slice(&bytes)?;
+    Ok(manifest["layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["digest"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// Step 9: an operator catalog through create → carry → publish, twice.
+async fn mirror_operators(
+    bin: &Path,
+    work: &Path,
+    source: &Registry,
+    checks: &mut Checks,
+) -> anyhow::Result<OperatorsDone> {
+    use oc_mirror_tests::catalog::{Catalog, CatalogImage, entry};
+    let root = work.join("operators");
+    if root.exists() {
+        std::fs::remove_dir_all(&root)?;
+    }
+    let (connected, carried) = (root.join("connected"), root.join("disconnected"));
+    std::fs::create_dir_all(&connected)?;
+    let disconnected = Registry::start(RegistryOptions::default()).await?;
+    let image = CatalogImage::new("redhat/redhat-operator-index", "v4.18")
+        .docker()
+        .multi_arch();
+    let first = Catalog::small().push(source.client(), &image).await?;
+    println!(
+        "  catalog {} ({}, linux/amd64 + linux/arm64): packages foo (channels stable, fast) and bar (alpha, beta), {} bundle and related images",
+        first.reference,
+        short(&first.digest),
+        first.images.len()
+    );
+    let isc = isc::image_set_config(&format!(
+        "  operators:\n    - catalog: {}\n      packages:\n        - name: foo\n        - name: bar\n          channels:\n            - name: alpha\n",
+        first.reference
+    ));
+    let isc_path = root.join("isc.yaml");
+    std::fs::write(&isc_path, &isc)?;
+    for line in isc.lines() {
+        println!("    {line}");
+    }
+
+    println!("\n==> 9.1 oc-mirror plan: what the filter keeps, and why (nothing is copied)");
+    let plan_args = vec![
+        "plan".to_string(),
+        "-c".to_string(),
+        isc_path.display().to_string(),
+        "--src-tls-verify=false".to_string(),
+    ];
+    let plan = run_step(checks, bin, &plan_args, &root.join("plan.log"), "oc-mirror plan")?;
+    checks.check(
+        plan.stdout.contains("foo.v1.2.0") && plan.stdout.contains("channel head"),
+        "the plan lists the channel heads foo.v1.2.0, foo.v2.0.0 and bar.v0.2.0, each as `channel head`",
+    );
+
+    println!("\n==> 9.2 Sequence 1: create, carry, publish into a new registry {}", disconnected.url());
+    let create_args = vec![
+        "-c".to_string(),
+        isc_path.display().to_string(),
+        format!("file://{}", connected.display()),
+        "--src-tls-verify=false".to_string(),
+    ];
+    let (_, seq1) = create_sequence(checks, bin, &create_args, &root, &connected, 1)?;
+    carry_sequence(checks, &connected, &carried, 1, &seq1, "")?;
+    publish_sequence(checks, bin, &root, &carried, &disconnected, source, 1)?;
+    let repo = format!("{AIRGAP_PREFIX}/redhat/redhat-operator-index");
+    let (bundles1, objects1, config) = catalog_bundles(&disconnected, &repo, "v4.18").await?;
+    let want1: BTreeSet<String> = ["bar.v0.2.0", "foo.v1.2.0", "foo.v2.0.0"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    checks.check(
+        bundles1 == want1,
+        format!("the rebuilt catalog in the mirror holds exactly the channel heads {want1:?} (got {bundles1:?})"),
+    );
+    let defaults: Vec<String> = objects1
+        .iter()
+        .filter(|o| o["schema"] == "olm.package")
+        .map(|o| format!("{}={}", o["name"].as_str().unwrap_or(""), o["defaultChannel"].as_str().unwrap_or("")))
+        .collect();
+    checks.check(
+        defaults == ["foo=stable", "bar=alpha"] || defaults == ["bar=alpha", "foo=stable"],
+        format!("default channels kept: {defaults:?}; the beta channel of bar is gone"),
+    );
+    checks.check(
+        config["config"]["Cmd"] == serde_json::json!(["serve", "/configs"]),
+        "the rebuilt catalog serves /configs (Cmd [\"serve\", \"/configs\"]), opm's pre-built cache dropped",
+    );
+    let kept_images: BTreeSet<String> = first
+        .objects_of("olm.bundle")
+        .into_iter()
+        .filter(|b| want1.contains(b["name"].as_str().unwrap_or("")))
+        .flat_map(|b| {
+            std::iter::once(b["image"].as_str().unwrap_or("").to_string()).chain(
+                b["relatedImages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| r["image"].as_str().unwrap_or("").to_string()),
+            )
+        })
+        .collect();
+    let mut missing = Vec::new();
+    for reference in &kept_images {
+        let Some(image) = first.image(reference) else {
+            missing.push(reference.clone());
+            continue;
+        };
+        let tag = match reference.rsplit_once('@') {
+            Some(_) => format!("sha256-{}", &image.digest[7..]),
+            None => reference.rsplit_once(':').map(|(_, t)| t.to_string()).unwrap_or_default(),
+        };
+        let at = disconnected
+            .manifest(&format!("{AIRGAP_PREFIX}/{}", image.repo), &tag)
+            .await
+            .ok()
+            .flatten()
+            .map(|(d, _, _)| d);
+        if at.as_deref() != Some(image.digest.as_str()) {
+            missing.push(reference.clone());
+        }
+    }
+    checks.check(
+        missing.is_empty(),
+        format!(
+            "every image of the kept bundles ({} bundle and related images) is in the mirror, digest for digest{}",
+            kept_images.len(),
+            if missing.is_empty() { String::new() } else { format!("; missing: {missing:?}") }
+        ),
+    );
+    let resources = carried.join("working-dir/cluster-resources");
+    let cs = std::fs::read_to_string(resources.join("cs-redhat-operator-index-v4-18.yaml"))
+        .unwrap_or_default();
+    checks.check(
+        cs.contains("kind: CatalogSource")
+            && cs.contains(&format!("{}/{repo}:v4.18", disconnected.host())),
+        "cs-redhat-operator-index-v4-18.yaml: a CatalogSource for the rebuilt catalog in the mirror",
+    );
+    checks.check(
+        resources.join("cc-redhat-operator-index-v4-18.yaml").exists(),
+        "cc-redhat-operator-index-v4-18.yaml: a ClusterCatalog (OLM v1)",
+    );
+
+    println!("\n==> 9.3 The catalog moves on: foo.v1.3.0 becomes the head of stable");
+    let second = Catalog::small()
+        .with(
+            Catalog::small()
+                .get("foo")
+                .cloned()
+                .context("the small catalog has foo")?
+                .channel_with(
+                    "stable",
+                    vec![
+                        entry("foo.v1.0.0"),
+                        entry("foo.v1.1.0").replaces("foo.v1.0.0"),
+                        entry("foo.v1.2.0")
+                            .replaces("foo.v1.1.0")
+                            .skips(&["foo.v1.1.1"])
+                            .skip_range(">=1.0.0 <1.2.0"),
+                        entry("foo.v1.3.0").replaces("foo.v1.2.0"),
+                    ],
+                ),
+        )
+        .push(source.client(), &image)
+        .await?;
+    println!("  {} is now {}", second.reference, short(&second.digest));
+    let (_, seq2) = create_sequence(checks, bin, &create_args, &root, &connected, 2)?;
+    let new_bundle = second
+        .image(&second.bundles["foo.v1.3.0"])
+        .context("foo.v1.3.0's image")?;
+    let old_bundle = first
+        .image(&first.bundles["foo.v1.2.0"])
+        .context("foo.v1.2.0's image")?;
+    // Configs always cross (every manifest and config of the set); layers
+    // only once.
+    let new_layers = image_layers(source, new_bundle).await?;
+    let old_layers: BTreeSet<String> = image_layers(source, old_bundle)
+        .await?
+        .difference(&new_layers)
+        .cloned()
+        .collect();
+    let new_in_2 = new_layers
+        .iter()
+        .filter(|d| seq2.blobs.contains_key(*d))
+        .count();
+    let old_in_1 = old_layers
+        .iter()
+        .filter(|d| seq1.blobs.contains_key(*d))
+        .count();
+    let old_in_2 = old_layers
+        .iter()
+        .filter(|d| seq2.blobs.contains_key(*d))
+        .count();
+    checks.check(
+        new_in_2 == new_layers.len() && old_in_1 == old_layers.len() && old_in_2 == 0,
+        format!(
+            "sequence 2 carries foo.v1.3.0's {new_in_2} layer(s) and none of the {} foo.v1.2.0 layer(s) sequence 1 shipped",
+            old_layers.len()
+        ),
+    );
+    carry_sequence(checks, &connected, &carried, 2, &seq2, "")?;
+    publish_sequence(checks, bin, &root, &carried, &disconnected, source, 2)?;
+    let (bundles2, objects2, _) = catalog_bundles(&disconnected, &repo, "v4.18").await?;
+    checks.check(
+        bundles2.contains("foo.v1.2.0") && bundles2.contains("foo.v1.3.0"),
+        format!("after sequence 2 the catalog holds foo.v1.2.0 (from sequence 1) and foo.v1.3.0 (got {bundles2:?})"),
+    );
+    let edge = channel_entry(&objects2, "foo", "stable", "foo.v1.3.0")
+        .and_then(|e| e["replaces"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    checks.check(
+        edge == "foo.v1.2.0",
+        format!("foo.v1.3.0 is the head of stable and replaces foo.v1.2.0 (`{edge}`): a cluster on 1.2.0 sees the update"),
+    );
+    let new_at = disconnected
+        .manifest(
+            &format!("{AIRGAP_PREFIX}/{}", new_bundle.repo),
+            &format!("sha256-{}", &new_bundle.digest[7..]),
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|(d, _, _)| d);
+    checks.check(
+        new_at.as_deref() == Some(new_bundle.digest.as_str()),
+        "foo.v1.3.0's bundle image is in the mirror, digest for digest",
+    );
+    Ok(OperatorsDone {
+        catalog: first.reference.clone(),
+        kept_first: bundles1.len(),
+        images: kept_images.len(),
+        added: "foo.v1.3.0".into(),
+        kept_earlier: "foo.v1.2.0".into(),
+        new_layers: new_in_2,
         resources,
     })
 }
