@@ -79,6 +79,9 @@ impl From<io::Error> for Error {
     }
 }
 
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
 /// How much of a JSON document the parser buffers.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -149,8 +152,17 @@ impl<R: BufRead> Documents<R> {
             if buf.is_empty() {
                 return Ok(false);
             }
-            if buf.starts_with(b"\xEF\xBB\xBF") {
-                self.inner.consume(3);
+            if buf[0] == BOM[0] {
+                // A byte-order mark, however the reads cut it.
+                for expected in BOM {
+                    let buf = self.inner.fill_buf()?;
+                    if buf.first() != Some(&expected) {
+                        return Err(Error(
+                            "expected a JSON object, found a broken byte-order mark".into(),
+                        ));
+                    }
+                    self.inner.consume(1);
+                }
                 continue;
             }
             let blank = buf
@@ -185,18 +197,30 @@ impl<R: BufRead> Documents<R> {
         let n = buf.len().min(out.len());
         let mut used = 0;
         while used < n {
-            let b = buf[used];
-            used += 1;
             if self.in_string {
                 if self.escape {
                     self.escape = false;
-                } else if b == b'\\' {
-                    self.escape = true;
-                } else if b == b'"' {
-                    self.in_string = false;
+                    used += 1;
+                    continue;
+                }
+                // Strings are most of a catalog: jump to the next quote or
+                // backslash.
+                match memchr::memchr2(b'"', b'\\', &buf[used..n]) {
+                    None => used = n,
+                    Some(k) => {
+                        used += k;
+                        if buf[used] == b'\\' {
+                            self.escape = true;
+                        } else {
+                            self.in_string = false;
+                        }
+                        used += 1;
+                    }
                 }
                 continue;
             }
+            let b = buf[used];
+            used += 1;
             match b {
                 b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth += 1,
@@ -418,10 +442,8 @@ impl Meta {
             // byte is a copy out of it, not a call down to the source. The
             // buffer never reaches past the document: a document reads only
             // its own bytes.
-            Format::Json => {
-                serde_json::from_reader(io::BufReader::with_capacity(READ_BUFFER, doc))
-                    .map_err(|e| Error(e.to_string()))?
-            }
+            Format::Json => serde_json::from_reader(io::BufReader::with_capacity(READ_BUFFER, doc))
+                .map_err(|e| Error(e.to_string()))?,
             Format::Yaml => serde_norway::from_reader(doc).map_err(|e| Error(e.to_string()))?,
         };
         let meta = meta
@@ -1099,6 +1121,24 @@ mod tests {
             docs(text, Format::Json),
             [r#"{"a": "}{\""}"#, r#"{"b": [1, {"c": 2}]}"#, r#"{"d":{}}"#]
         );
+        // However the source is cut (escapes and quotes across reads).
+        for capacity in 1..9 {
+            let mut docs = Documents::new(
+                io::BufReader::with_capacity(capacity, text.as_bytes()),
+                Format::Json,
+            );
+            let mut out = Vec::new();
+            while let Some(mut doc) = docs.next_document().unwrap() {
+                let mut s = String::new();
+                doc.read_to_string(&mut s).unwrap();
+                out.push(s);
+            }
+            assert_eq!(
+                out,
+                [r#"{"a": "}{\""}"#, r#"{"b": [1, {"c": 2}]}"#, r#"{"d":{}}"#],
+                "{capacity}"
+            );
+        }
         let mut d = Documents::new("[1]".as_bytes(), Format::Json);
         assert!(d.next_document().is_err());
         // A truncated document is an error, not a short document.
@@ -1250,4 +1290,3 @@ mod tests {
         assert!(Format::from_path("a/.indexignore").is_none());
     }
 }
-
