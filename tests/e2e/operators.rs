@@ -67,6 +67,9 @@ fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
 
+/// Per package, the bundles a selection keeps.
+type Expected<'a> = &'a [(&'a str, &'a [&'a str])];
+
 /// `oc-mirror plan -o json` of `isc`: per package of the first catalog, the
 /// bundles kept (name → reason), and the catalog's plan.
 fn plan_of(
@@ -323,7 +326,7 @@ async fn selection_rules_as_oc_mirror_v2() {
     )
     .await;
     let ctx = Ctx::new();
-    let cases: &[(&str, &[(&str, &[&str])])] = &[
+    let cases: &[(&str, Expected)] = &[
         // No packages: the head of every channel of every package.
         (
             "",

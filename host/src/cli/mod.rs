@@ -39,7 +39,7 @@ pub enum Command {
     /// What the update service or an operator catalog offers.
     List(list::ListArgs),
     /// What a configuration selects, and why, without copying anything.
-    Plan(plan::PlanArgs),
+    Plan(Box<plan::PlanArgs>),
     /// Plugins: list the built-in ones, inspect one before using it.
     Plugin(plugin::PluginArgs),
     /// Print the version of oc-mirror.

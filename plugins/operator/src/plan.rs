@@ -108,7 +108,7 @@ impl CatalogPlan {
                         })
                     })
                     .collect();
-                bundles.sort_by(|a, b| newest_first(a, b));
+                bundles.sort_by(newest_first);
                 channels.push(ChannelPlan {
                     name: channel_name.clone(),
                     head,
