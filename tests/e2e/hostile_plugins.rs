@@ -37,6 +37,7 @@ const TESTED: &[&str] = &[
     "http-redirect",
     "image-files",
     "image-list",
+    "layer-writer",
     "memory-bomb",
     "panic",
     "socket",
@@ -624,6 +625,100 @@ async fn older_api_plugins_still_run() {
     assert_eq!(files[0].contents, "# old (mirror.example:5000/ocp)\n");
     let new = plugin("well-behaved");
     assert_eq!(new.api, Api::V0_3);
+}
+
+/// Layers a plugin writes (contract 0.3.0) land in the workspace's blob
+/// cache as deterministic layers (root owners, time 0, fixed modes) that its
+/// build names; a path that climbs out of the layer, or a layer id the plugin
+/// did not write, is refused; without a workspace nothing is kept.
+#[tokio::test]
+async fn written_layers_are_checked_kept_and_deterministic() {
+    use oc_mirror::plugin::BuildLayer;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = oc_mirror::workspace::Workspace::open(dir.path()).unwrap();
+    let host = PluginHost::new(PluginHostConfig {
+        cache_dir: None,
+        timeout: TIMEOUT,
+        call_timeout: TIMEOUT,
+        memory_limit: MEMORY_LIMIT,
+        epoch: 0,
+    })
+    .unwrap()
+    .with_blob_cache(ws.blob_cache().unwrap());
+    let plugin = host
+        .load(fixtures::LAYER_WRITER, "layer-writer")
+        .expect("loads");
+    assert_eq!(plugin.api, oc_mirror::plugin::Api::V0_3);
+    let run = |mode: &str| {
+        let config = format!(r#"{{"mode":"{mode}","base":"example.com/base:1"}}"#);
+        let (host, plugin) = (&host, &plugin);
+        async move {
+            host.resolve(plugin, Grants::default(), None, &config, "")
+                .await
+        }
+    };
+    let written = run("write").await.expect("a layer written");
+    let build = &written.builds[0];
+    assert_eq!(build.destination, "built/hello:1");
+    assert_eq!(
+        build.labels,
+        [("fixture".to_string(), "layer-writer".to_string())]
+    );
+    let BuildLayer::Written(layer) = &build.layers[0] else {
+        panic!("not a written layer: {:?}", build.layers[0]);
+    };
+    let mut blob = Vec::new();
+    std::io::Read::read_to_end(
+        &mut ws
+            .blob_cache()
+            .unwrap()
+            .open(&layer.digest)
+            .expect("in the cache"),
+        &mut blob,
+    )
+    .unwrap();
+    assert_eq!(blob.len() as u64, layer.size);
+    let members = oc_mirror_tests::fixture::read_tar_gz(&blob).unwrap();
+    let got: Vec<(String, u8, u32, u64, u64)> = members
+        .iter()
+        .map(|m| (m.path.clone(), m.typeflag, m.mode, m.uid, m.mtime))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("files/".to_string(), b'5', 0o755, 0, 0),
+            ("files/hello.txt".to_string(), b'0', 0o644, 0, 0),
+            (".wh.old".to_string(), b'0', 0o644, 0, 0),
+        ]
+    );
+    assert_eq!(members[1].contents, b"hello");
+    let again = run("write").await.unwrap();
+    let BuildLayer::Written(same) = &again.builds[0].layers[0] else {
+        panic!("not a written layer");
+    };
+    assert_eq!(same.digest, layer.digest, "the same files, the same layer");
+
+    let err = run("escape").await.unwrap_err().to_string();
+    assert!(err.contains("`../escape` is not a relative path"), "{err}");
+    let err = run("foreign").await.unwrap_err().to_string();
+    assert!(err.contains("which it did not write in this call"), "{err}");
+    // The shared host has no workspace: nowhere to keep a layer.
+    let err = host_without_cache_write().await;
+    assert!(err.contains("keeps no layers"), "{err}");
+}
+
+async fn host_without_cache_write() -> String {
+    host()
+        .resolve(
+            plugin("layer-writer"),
+            Grants::default(),
+            None,
+            r#"{"mode":"write"}"#,
+            "",
+        )
+        .await
+        .unwrap_err()
+        .to_string()
 }
 
 /// The first core module's code section (id 10) inside a component: offset and length.
