@@ -106,11 +106,11 @@ async fn unsupported_sections_are_refused() {
     let mirror = plain_registry().await;
     let ctx = Ctx::new();
     let isc = ctx.isc(
-        "  operators:\n    - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.18\n",
+        "  helm:\n    repositories:\n      - name: podinfo\n        url: https://stefanprodan.github.io/podinfo\n",
     );
     ctx.mirror(&isc, &mirror, "o", &[])
         .assert_failed(1)
-        .stderr_has("`mirror.operators` is not supported yet");
+        .stderr_has("`mirror.helm` is not supported yet");
 }
 
 mod injected {
