@@ -22,6 +22,7 @@
 //! Everything network-facing is async (tokio); use `#[tokio::test]`.
 
 pub mod catalog;
+pub mod catalog_scale;
 pub mod cincinnati;
 pub mod client;
 pub mod faults;
