@@ -70,8 +70,9 @@ impl ImageFilesError {
 const DEFAULT_PLATFORM: (&str, &str) = ("linux", "amd64");
 
 /// Reads `path` out of the image `reference` into a temporary file (deleted
-/// when dropped), positioned at its start: the file's bytes, or a tar of a
-/// directory. A path ending in `/` must be a
+/// when dropped; open it with `reopen`, as often as needed, each reader from
+/// the start): the file's bytes, or a tar of a directory. A path ending in
+/// `/` must be a
 /// directory. For an index, the `linux/amd64` image is read (else the first
 /// one); name a child by digest to read another. With a `cache` (the
 /// workspace's blob cache), layers already there are not downloaded, and
@@ -82,15 +83,17 @@ pub async fn extract(
     cache: Option<&BlobCache>,
     reference: &Reference,
     path: &str,
-) -> Result<std::fs::File, ImageFilesError> {
+) -> Result<tempfile::NamedTempFile, ImageFilesError> {
     let image = crate::reference::display(reference);
     let (target, want_dir) = normalize(path)?;
     let layers = layers_of(client, reference, &image).await?;
     let mut walk = Walk::new(target, want_dir);
-    let out = tempfile::tempfile().map_err(|source| ImageFilesError::Io {
+    let io_error = |source| ImageFilesError::Io {
         image: image.clone(),
         source,
-    })?;
+    };
+    let named = tempfile::NamedTempFile::new().map_err(io_error)?;
+    let out = named.reopen().map_err(io_error)?;
     let mut sink = Sink {
         out: Some(out),
         builder: None,
@@ -142,8 +145,7 @@ pub async fn extract(
         }
     };
     file.flush().map_err(io_err)?;
-    file.rewind().map_err(io_err)?;
-    Ok(file)
+    Ok(named)
 }
 
 /// `/a/b/` → (`a/b`, true); refuses `..` and empty components beyond slashes.

@@ -788,3 +788,38 @@ async fn create_and_publish_rebuilt_and_whole_catalogs() {
     );
     assert!(resources.join("cs-other-index-v2.yaml").exists());
 }
+
+/// A dry run copies nothing, yet its mapping names the rebuilt catalog with
+/// the bundles' images: what a real run would put in the mirror.
+#[tokio::test]
+async fn a_dry_run_maps_the_rebuilt_catalog() {
+    let src = plain_registry().await;
+    let pushed = push(
+        &src,
+        &Catalog::small(),
+        CatalogImage::new("redhat/test-index", "v1"),
+    )
+    .await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let isc = ctx.isc(&operators(
+        &pushed.reference,
+        "      packages:\n        - name: foo\n          channels:\n            - name: stable\n",
+    ));
+    ctx.mirror(&isc, &mirror, "ocp", &["--dry-run"]).assert_ok();
+    assert!(mirror.catalog().await.unwrap().is_empty(), "nothing copied");
+    let mapping = std::fs::read_to_string(ctx.working_dir().join("dry-run/mapping.txt")).unwrap();
+    assert!(
+        mapping.contains(&format!(
+            "=docker://{}/ocp/redhat/test-index:v1\n",
+            mirror.host()
+        )),
+        "{mapping}"
+    );
+    for reference in images_of(&pushed, &set(&["foo.v1.2.0"])) {
+        assert!(
+            mapping.contains(&format!("docker://{reference}=")),
+            "{mapping}"
+        );
+    }
+}

@@ -521,7 +521,10 @@ fn print_counts(report: &CopyReport) {
         report.failures().count()
     );
     if !report.images.is_empty() {
-        println!("  of which: {}", by_kind(report.images.iter().map(|i| i.kind)));
+        println!(
+            "  of which: {}",
+            by_kind(report.images.iter().map(|i| i.kind))
+        );
     }
     for catalog in report
         .images

@@ -69,6 +69,18 @@ pub struct Concurrency {
     pub layers: usize,
 }
 
+/// Most manifest lookups (resolving sources, checking the mirror) at once.
+const MAX_LOOKUPS: usize = 32;
+
+impl Concurrency {
+    /// Manifest lookups in flight at once: small requests, so as many as
+    /// the blobs of every image copied at once (a catalog's thousand related
+    /// images resolve in a fraction of the time), within [`MAX_LOOKUPS`].
+    pub fn lookups(&self) -> usize {
+        (self.images * self.layers).clamp(self.images.max(1), MAX_LOOKUPS)
+    }
+}
+
 impl Default for Concurrency {
     fn default() -> Self {
         Concurrency {
@@ -221,7 +233,7 @@ impl CopyEngine {
                     }
                 }
             })
-            .buffered(self.concurrency.images)
+            .buffered(self.concurrency.lookups())
             .collect()
             .await
     }
@@ -278,7 +290,7 @@ impl CopyEngine {
                         },
                     }
                 })
-                .buffered(self.concurrency.images)
+                .buffered(self.concurrency.lookups())
                 .collect()
                 .await;
 

@@ -234,6 +234,11 @@ pub struct PluginState {
     pub(super) blob_cache: Option<Arc<crate::workspace::BlobCache>>,
     /// The layers the plugin wrote in this call (contract 0.3.0).
     pub(super) written: super::layers::Written,
+    /// Files and directories read out of images by digest in this call,
+    /// kept for the call: a plugin that reads the same one again (the
+    /// operator plugin reads a catalog's FBC twice, to select, then to
+    /// render) does not have it extracted again.
+    extracted: Vec<((String, String), tempfile::NamedTempFile)>,
     /// Capabilities the plugin asked for and did not get, for the error message.
     pub(crate) denied: Vec<String>,
     /// When the call began, and how long the host has worked for the plugin
@@ -260,6 +265,7 @@ impl PluginState {
             registry,
             blob_cache,
             written: Default::default(),
+            extracted: Vec::new(),
             denied: Vec::new(),
             started: std::time::Instant::now(),
             host_time: std::time::Duration::ZERO,
@@ -383,27 +389,49 @@ impl registry::Host for PluginState {
             Err(e) => return Ok(Err(e)),
         };
         tracing::debug!(plugin = %self.plugin, reference, path, "reading a file out of an image");
-        let cache = self.blob_cache.clone();
-        Ok(
-            match self
-                .timed(crate::image_files::extract(
-                    &client,
-                    cache.as_deref(),
-                    &r,
-                    &path,
-                ))
-                .await
-            {
+        // An image named by digest cannot change: what was read stays right.
+        let key = (r.whole(), path.clone());
+        let known = r.digest().is_some().then(|| {
+            self.extracted
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, f)| f.reopen())
+        });
+        if let Some(Some(reopened)) = known {
+            return Ok(match reopened {
                 Ok(file) => Ok(self.table.push(FileReader {
                     file: tokio::fs::File::from_std(file),
                 })?),
-                Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
-                Err(e @ crate::image_files::ImageFilesError::BadPath(_)) => {
-                    Err(Error::InvalidConfig(e.to_string()))
+                Err(e) => Err(Error::Other(format!("reading an extracted file: {e}"))),
+            });
+        }
+        let cache = self.blob_cache.clone();
+        let extracted = self
+            .timed(crate::image_files::extract(
+                &client,
+                cache.as_deref(),
+                &r,
+                &path,
+            ))
+            .await;
+        Ok(match extracted {
+            Ok(named) => match named.reopen() {
+                Ok(file) => {
+                    if r.digest().is_some() {
+                        self.extracted.push((key, named));
+                    }
+                    Ok(self.table.push(FileReader {
+                        file: tokio::fs::File::from_std(file),
+                    })?)
                 }
-                Err(e) => Err(Error::Upstream(e.to_string())),
+                Err(e) => Err(Error::Other(format!("reading an extracted file: {e}"))),
             },
-        )
+            Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
+            Err(e @ crate::image_files::ImageFilesError::BadPath(_)) => {
+                Err(Error::InvalidConfig(e.to_string()))
+            }
+            Err(e) => Err(Error::Upstream(e.to_string())),
+        })
     }
 }
 

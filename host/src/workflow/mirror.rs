@@ -4,8 +4,10 @@
 //! # Steps
 //! 1. Load the plugins and ask the content sources for images, continuing
 //!    from the plugins' state of the last successful run.
-//! 2. Build the images the plugins asked for (the graph-data image), before
-//!    anything is copied: a build that fails stops the run while it costs nothing.
+//! 2. Build the images the plugins asked for (the graph-data image, filtered
+//!    catalogs), before anything is copied: a build that fails stops the run
+//!    while it costs nothing. A dry run builds them too (into the workspace
+//!    cache only), so its mapping lists them.
 //! 3. Resolve and copy every image (or, with `--dry-run`, only resolve).
 //! 4. Write `mapping.txt` and the cluster resources for what is in the mirror.
 //! 5. Record the plugins' state, last, and only when every image is in, so
@@ -101,16 +103,16 @@ pub async fn mirror_to_mirror(
         bail!("no images to copy: the configuration lists none (or all are blocked)");
     }
     let engine = ctx.engine(&ws, Some(source), destination)?;
-    if ctx.settings.dry_run {
-        return Ok(MirrorOutcome::DryRun(
-            dry_run(&ws, &engine, &plan, &uses).await?,
-        ));
-    }
-    // Step 2.
+    // Step 2 (a dry run too: what it would mirror includes what is built).
     let started = Instant::now();
     let built = sources
         .build_images(&builds, &ws.blob_cache()?, target)
         .await?;
+    if ctx.settings.dry_run {
+        return Ok(MirrorOutcome::DryRun(
+            dry_run(&ws, &engine, &plan, built, &uses).await?,
+        ));
+    }
     let mapping = mapping_text(
         plan.images
             .iter()
@@ -166,9 +168,11 @@ async fn dry_run(
     ws: &Workspace,
     engine: &crate::copy::CopyEngine,
     plan: &crate::copy::CopyPlan,
+    built: Vec<crate::copy::ResolvedImage>,
     uses: &crate::sources::Uses,
 ) -> anyhow::Result<DryRunReport> {
-    let resolved = engine.resolve_all(plan).await;
+    let mut resolved = engine.resolve_all(plan).await;
+    resolved.extend(built.into_iter().map(Ok));
     let line = |job: &crate::copy::ImageJob| mapping_line(&job.source, &job.destination);
     let mut missing = Vec::new();
     let mut bytes = 0u64;
@@ -197,7 +201,11 @@ async fn dry_run(
     missing.sort();
     let mapping = ws.write_file(
         "dry-run/mapping.txt",
-        mapping_text(plan.images.iter().map(|j| (&j.source, &j.destination))).as_bytes(),
+        mapping_text(resolved.iter().map(|r| match r {
+            Ok(image) => (&image.job.source, &image.job.destination),
+            Err((job, _)) => (&job.source, &job.destination),
+        }))
+        .as_bytes(),
     )?;
     let missing_text = if missing.is_empty() {
         String::new()
@@ -209,13 +217,13 @@ async fn dry_run(
         headline: format!(
             "{} of {} images cannot be mirrored",
             failed.len(),
-            plan.images.len()
+            resolved.len()
         ),
         failed,
         hint: None,
     });
     Ok(DryRunReport {
-        images: plan.images.len(),
+        images: resolved.len(),
         bytes,
         missing,
         mapping,
