@@ -218,13 +218,22 @@ impl RegistryClient {
     }
 
     /// `HEAD /v2/<repo>/blobs/<digest>`: whether the blob is linked in `repo`.
+    /// docker-registry 2.8 now and then answers a transient 500 while
+    /// another push writes the same repository (DESIGN §9): asked again.
     pub async fn blob_exists(&self, repo: &str, digest: &str) -> anyhow::Result<bool> {
         let path = format!("/v2/{repo}/blobs/{digest}");
-        let response = self.request(Method::HEAD, &path)?.send().await?;
-        match response.status() {
-            StatusCode::OK => Ok(true),
-            StatusCode::NOT_FOUND => Ok(false),
-            status => bail!("HEAD {path}: unexpected status {status}"),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = self.request(Method::HEAD, &path)?.send().await?;
+            match response.status() {
+                StatusCode::OK => return Ok(true),
+                StatusCode::NOT_FOUND => return Ok(false),
+                status if status.is_server_error() && attempt < 5 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                }
+                status => bail!("HEAD {path}: unexpected status {status}"),
+            }
         }
     }
 
