@@ -27,7 +27,7 @@ use crate::layer::{Layer, LayerBuilder};
 use crate::manifest::{self, Descriptor};
 use crate::plugin::host::{GetError, get_allowed};
 use crate::plugin::v0_2::TarballLayer;
-use crate::plugin::{Build, BuildLayer, Grants};
+use crate::plugin::{Artifact, Build, BuildLayer, Grants};
 use crate::reference::{self, MirrorTarget};
 use crate::registry::RegistryClient;
 use crate::workspace::BlobCache;
@@ -144,6 +144,88 @@ pub async fn build(
         );
     }
     Ok(ResolvedImage { job, manifests })
+}
+
+/// Where an artifact seems to come from, in mapping.txt and the metadata: it
+/// comes from no registry (the host assembled it from a plugin's blobs).
+pub const ARTIFACT_SOURCE: &str = "artifact.oc-mirror.invalid";
+
+/// Assembles an OCI artifact ([`Artifact`]) whose blobs a plugin wrote into
+/// the cache: an OCI image manifest over its config and layers, with its
+/// annotations, placed under `target`. Deterministic: the same blobs and
+/// annotations give the same manifest bytes.
+pub fn artifact(
+    requester: &Requester,
+    a: &Artifact,
+    target: &MirrorTarget,
+) -> anyhow::Result<ResolvedImage> {
+    let (path, tag) = a
+        .destination
+        .rsplit_once(':')
+        .filter(|(p, t)| !p.is_empty() && !t.is_empty() && !t.contains('/'))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "artifact `{}`: its destination is not `path:tag`",
+                a.destination
+            )
+        })?;
+    let source = reference::parse(&format!("{ARTIFACT_SOURCE}/{path}:{tag}"))
+        .map_err(|e| anyhow::anyhow!("artifact `{}`: {e}", a.destination))?;
+    let destination = target.destination(&source, Some(path), Some(tag));
+    let descriptor = |b: &crate::plugin::ArtifactBlob| {
+        let mut d = serde_json::json!({
+            "mediaType": b.media_type,
+            "digest": b.digest.to_string(),
+            "size": b.size,
+        });
+        if !b.annotations.is_empty() {
+            d["annotations"] = annotations(&b.annotations);
+        }
+        d
+    };
+    let mut m = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": manifest::OCI_MANIFEST,
+        "config": descriptor(&a.config),
+        "layers": a.layers.iter().map(descriptor).collect::<Vec<_>>(),
+    });
+    if !a.annotations.is_empty() {
+        m["annotations"] = annotations(&a.annotations);
+    }
+    let bytes = serde_json::to_vec(&m)?;
+    let blob = |b: &crate::plugin::ArtifactBlob| Descriptor {
+        media_type: b.media_type.clone(),
+        digest: b.digest.clone(),
+        size: b.size,
+        platform: None,
+        urls: None,
+    };
+    let mut blobs = vec![blob(&a.config)];
+    blobs.extend(a.layers.iter().map(blob));
+    Ok(ResolvedImage {
+        job: ImageJob {
+            source,
+            destination,
+            platforms: Vec::new(),
+            origin: requester.origin,
+            kind: crate::plugin::bindings::kind_from_wit(a.kind),
+        },
+        manifests: vec![ManifestCopy {
+            digest: Digest::of(&bytes),
+            bytes: Bytes::from(bytes),
+            media_type: manifest::OCI_MANIFEST.to_string(),
+            blobs,
+        }],
+    })
+}
+
+/// Annotations as a JSON object (sorted by key).
+fn annotations(pairs: &[(String, String)]) -> serde_json::Value {
+    let sorted: std::collections::BTreeMap<&str, &str> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    serde_json::json!(sorted)
 }
 
 impl Layer {

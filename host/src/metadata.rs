@@ -226,6 +226,22 @@ pub struct Metadata {
     /// archive. Absent in format 1.
     #[serde(default)]
     pub attachments: Vec<AttachmentRecord>,
+    /// Files the content sources place where the sequence is published
+    /// (e.g. `helm/charts/<chart>-<version>.tgz`), each a blob of one of its
+    /// artifacts, sorted by path. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileRecord>,
+}
+
+/// A file placed where a sequence is published (see [`Metadata::files`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileRecord {
+    /// Relative to the working directory.
+    pub path: String,
+    /// `sha256:<hex>` of its bytes.
+    pub digest: Digest,
+    pub size: u64,
 }
 
 /// A file a content source attached (see [`Metadata::attachments`]).
@@ -264,6 +280,7 @@ impl Metadata {
             since: None,
             plugin_state: BTreeMap::new(),
             attachments: Vec::new(),
+            files: Vec::new(),
         }
     }
 

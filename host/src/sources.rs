@@ -17,7 +17,7 @@ use crate::image_build::Requester;
 use crate::plugin::bindings::types::ImageToMirror;
 use crate::plugin::configured::Configured;
 use crate::plugin::v0_2::Attachment;
-use crate::plugin::{Build, Grants, Plugin, PluginError, PluginHost};
+use crate::plugin::{Artifact, Build, Grants, Plugin, PluginError, PluginHost};
 use crate::reference::{self, MirrorTarget, ReferenceError};
 use crate::registry::RegistryClient;
 use crate::settings::ReleaseSettings;
@@ -127,6 +127,20 @@ impl Sources {
         Ok(out)
     }
 
+    /// Assembles the artifacts the plugins asked for (see
+    /// [`crate::image_build::artifact`]); their blobs are already in the
+    /// workspace cache.
+    pub fn assemble(
+        &self,
+        artifacts: &[(Requester, Artifact)],
+        target: &MirrorTarget,
+    ) -> anyhow::Result<Vec<crate::copy::ResolvedImage>> {
+        artifacts
+            .iter()
+            .map(|(requester, a)| crate::image_build::artifact(requester, a, target))
+            .collect()
+    }
+
     /// Asks the release plugin (`mirror.platform`) about the update graph
     /// (`oc-mirror list releases`): `query` is its `list` setting; the answer
     /// is text, a line per channel or version.
@@ -213,6 +227,8 @@ impl Sources {
         let mut new_states = BTreeMap::new();
         let mut attachments: Vec<Attachment> = Vec::new();
         let mut builds = Vec::new();
+        let mut artifacts = Vec::new();
+        let mut files: BTreeMap<String, crate::metadata::FileRecord> = BTreeMap::new();
         let mut uses = Uses::new();
         for source in &self.sources {
             let Some(section) = self.section(source, config, &mirror, None)? else {
@@ -251,13 +267,38 @@ impl Sources {
                 check_attachment(&plugin.origin, &a, &attachments)?;
                 attachments.push(a);
             }
-            builds.extend(resolution.builds.into_iter().map(|b| {
-                let requester = Requester {
-                    origin: Origin::from_name(&key),
-                    grants: source.grants.clone(),
-                };
-                (requester, b)
-            }));
+            let requester = Requester {
+                origin: Origin::from_name(&key),
+                grants: source.grants.clone(),
+            };
+            builds.extend(
+                resolution
+                    .builds
+                    .into_iter()
+                    .map(|b| (requester.clone(), b)),
+            );
+            for a in resolution.artifacts {
+                for (path, digest) in &a.files {
+                    let size = std::iter::once(&a.config)
+                        .chain(&a.layers)
+                        .find(|b| b.digest == *digest)
+                        .map_or(0, |b| b.size);
+                    let record = crate::metadata::FileRecord {
+                        path: path.clone(),
+                        digest: digest.clone(),
+                        size,
+                    };
+                    if let Some(other) = files.insert(path.clone(), record)
+                        && other.digest != *digest
+                    {
+                        return Err(SourceError::Plugin(PluginError::Guest {
+                            plugin: plugin.origin.clone(),
+                            message: format!("two different files are to be placed at `{path}`"),
+                        }));
+                    }
+                }
+                artifacts.push((requester.clone(), a));
+            }
             if !state.trim().is_empty() {
                 match serde_json::from_str(&state) {
                     Ok(value) => {
@@ -296,6 +337,8 @@ impl Sources {
             states: new_states,
             attachments,
             builds,
+            artifacts,
+            files: files.into_values().collect(),
             uses,
         })
     }
@@ -450,6 +493,10 @@ pub struct Planned {
     /// Images the plugins want built, with the grants of the plugin that
     /// asked (a build downloads only from hosts that plugin may reach).
     pub builds: Vec<(Requester, Build)>,
+    /// Artifacts the plugins want assembled from the blobs they wrote.
+    pub artifacts: Vec<(Requester, Artifact)>,
+    /// Files to place where the images land (from the artifacts), by path.
+    pub files: Vec<crate::metadata::FileRecord>,
     /// What needs which image.
     pub uses: Uses,
 }

@@ -194,6 +194,40 @@ impl Workspace {
 }
 
 impl Workspace {
+    /// Places a copy of a cached blob as a file below `working-dir`
+    /// (atomically, streamed, its digest checked on the way); its full path.
+    pub fn place_blob(
+        &self,
+        relative: &str,
+        cache: &BlobCache,
+        digest: &Digest,
+    ) -> Result<PathBuf, WorkspaceError> {
+        let io_err = |source| WorkspaceError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        if let Some(parent) = Path::new(relative)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            self.dir.create_dir_all(parent).map_err(io_err)?;
+        }
+        let tmp = format!("{relative}.tmp");
+        let mut from = cache.open(digest).map_err(io_err)?;
+        let mut to = crate::manifest::HashingWriter::new(self.dir.create(&tmp).map_err(io_err)?);
+        io::copy(&mut from, &mut to).map_err(io_err)?;
+        let (file, got, _) = to.finish();
+        file.sync_all().map_err(io_err)?;
+        if got != *digest {
+            let _ = self.dir.remove_file(&tmp);
+            return Err(io_err(io::Error::other(format!(
+                "{digest} in the blob cache reads as {got}"
+            ))));
+        }
+        self.dir.rename(&tmp, &self.dir, relative).map_err(io_err)?;
+        Ok(self.working_dir().join(relative))
+    }
+
     /// Reads a file below `working-dir`, or `None` when there is none.
     pub fn read_file(&self, relative: &str) -> Result<Option<Vec<u8>>, WorkspaceError> {
         match self.dir.read(relative) {

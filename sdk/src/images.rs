@@ -1,6 +1,8 @@
 //! Images beyond what `registry` reads (the `images` import of the
-//! `content-source` world, plugin API 0.3.0): an image's config, and layers
-//! a plugin writes for the images it asks the host to build.
+//! `content-source` world, plugin API 0.3.0): an image's config, layers a
+//! plugin writes for the images it asks the host to build, and raw blobs it
+//! writes for the artifacts it asks the host to assemble
+//! ([`BlobWriter`], named in an [`Artifact`](crate::Artifact)).
 //!
 //! A plugin has no filesystem, so a layer's files go to the host: open a
 //! [`LayerWriter`], add directories and files (a file is a
@@ -162,5 +164,68 @@ impl Drop for FileWriter<'_> {
     /// buffered; an error then shows at the layer's next call.
     fn drop(&mut self) {
         let _ = self.send();
+    }
+}
+
+/// A raw blob being written through the host (a chart archive, an
+/// artifact's config), sent in chunks; [`BlobWriter::finish`] gives its id
+/// for [`ArtifactBlob::blob`](crate::ArtifactBlob).
+#[derive(Debug)]
+pub struct BlobWriter {
+    resource: wit::BlobWriter,
+    buffer: Vec<u8>,
+}
+
+impl Default for BlobWriter {
+    fn default() -> Self {
+        BlobWriter::new()
+    }
+}
+
+impl BlobWriter {
+    /// An empty blob.
+    pub fn new() -> BlobWriter {
+        BlobWriter {
+            resource: wit::BlobWriter::new(),
+            buffer: Vec::with_capacity(CHUNK as usize),
+        }
+    }
+
+    /// Writes all of `data` (a convenience over [`io::Write`]).
+    pub fn write_all_bytes(&mut self, data: &[u8]) -> Result<(), Error> {
+        io::Write::write_all(self, data).map_err(|e| Error::Other(e.to_string()))
+    }
+
+    fn send(&mut self) -> Result<(), Error> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::take(&mut self.buffer);
+        let result = self.resource.write(&chunk);
+        self.buffer = chunk;
+        self.buffer.clear();
+        result
+    }
+
+    /// Ends the blob; its id (its `sha256:` digest).
+    pub fn finish(mut self) -> Result<String, Error> {
+        self.send()?;
+        self.resource.finish()
+    }
+}
+
+impl io::Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = CHUNK as usize - self.buffer.len();
+        let n = buf.len().min(room);
+        self.buffer.extend_from_slice(&buf[..n]);
+        if self.buffer.len() >= CHUNK as usize {
+            self.send().map_err(io::Error::other)?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send().map_err(io::Error::other)
     }
 }

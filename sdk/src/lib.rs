@@ -166,6 +166,8 @@ pub mod bindings {
                 "oc-mirror:plugin/types@0.3.0/layer": [#[derive(PartialEq, Eq, Hash)]],
                 "oc-mirror:plugin/types@0.3.0/image-build": [#[derive(PartialEq, Eq, Hash)]],
                 "oc-mirror:plugin/types@0.3.0/image-use": [#[derive(PartialEq, Eq, Hash)]],
+                "oc-mirror:plugin/types@0.3.0/artifact-blob": [#[derive(PartialEq, Eq, Hash)]],
+                "oc-mirror:plugin/types@0.3.0/artifact": [#[derive(PartialEq, Eq, Hash)]],
             },
         });
     }
@@ -213,7 +215,9 @@ pub use bindings::imports::oc_mirror::plugin0_1_0::types::{
     Error, ImageKind, ImageToMirror, MirroredImage, OutputFile, Platform, PluginInfo,
 };
 pub use bindings::imports::oc_mirror::plugin0_2_0::types::{Attachment, Results, TarballLayer};
-pub use bindings::imports::oc_mirror::plugin0_3_0::types::{ImageBuild, ImageUse, Layer};
+pub use bindings::imports::oc_mirror::plugin0_3_0::types::{
+    Artifact, ArtifactBlob, ImageBuild, ImageUse, Layer,
+};
 
 /// The version of the WIT package this SDK implements (`oc-mirror:plugin@0.3.0`).
 pub const API_VERSION: &str = "0.3.0";
@@ -233,6 +237,9 @@ pub struct Resolution {
     /// archives or written with [`images::LayerWriter`]) and mirrors, e.g. a
     /// graph-data image or a filtered catalog.
     pub builds: Vec<ImageBuild>,
+    /// OCI artifacts the host assembles from blobs written with
+    /// [`images::BlobWriter`] and mirrors, e.g. a Helm chart.
+    pub artifacts: Vec<Artifact>,
     /// Small files (at most 1 MiB each) carried with the imageset and handed to
     /// every publisher, e.g. release signatures.
     pub attachments: Vec<Attachment>,
@@ -326,6 +333,7 @@ pub mod __private {
         Ok(WitResolution {
             images: resolution.images,
             builds: resolution.builds,
+            artifacts: resolution.artifacts,
             attachments: resolution.attachments,
             uses: resolution.uses,
             state,

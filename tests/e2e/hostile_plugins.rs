@@ -705,6 +705,41 @@ async fn written_layers_are_checked_kept_and_deterministic() {
     // The shared host has no workspace: nowhere to keep a layer.
     let err = host_without_cache_write().await;
     assert!(err.contains("keeps no layers"), "{err}");
+
+    // An artifact: its blobs in the cache, its file to be placed.
+    let config = r#"{"mode":"artifact","file":"helm/charts/hello-1.0.tgz"}"#;
+    let done = host
+        .resolve(&plugin, Grants::default(), None, config, "")
+        .await
+        .expect("an artifact");
+    let a = &done.artifacts[0];
+    assert_eq!(a.destination, "charts/hello:1.0");
+    assert_eq!(a.layers[0].size, 5);
+    assert_eq!(
+        a.files,
+        [(
+            "helm/charts/hello-1.0.tgz".to_string(),
+            a.layers[0].digest.clone()
+        )]
+    );
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut ws.blob_cache().unwrap().open(&a.layers[0].digest).unwrap(),
+        &mut bytes,
+    )
+    .unwrap();
+    assert_eq!(bytes, b"hello");
+    let err = run("foreign-blob").await.unwrap_err().to_string();
+    assert!(err.contains("which it did not write in this call"), "{err}");
+    for bad in ["../escape.tgz", "/etc/passwd", "a//b"] {
+        let config = format!(r#"{{"mode":"artifact","file":"{bad}"}}"#);
+        let err = host
+            .resolve(&plugin, Grants::default(), None, &config, "")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a relative path"), "{bad}: {err}");
+    }
 }
 
 async fn host_without_cache_write() -> String {

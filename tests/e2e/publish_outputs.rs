@@ -176,3 +176,64 @@ async fn configured_publishers_run_on_publish_and_on_mirror_to_mirror() {
         "{listed}"
     );
 }
+
+/// An artifact a content source assembles from blobs it wrote (contract
+/// 0.3.0) lands in the mirror as an OCI artifact, and its file is placed in
+/// the working directory where it is mirrored: mirror to mirror, and across
+/// the gap on publish (the disconnected side never saw the plugin run).
+#[tokio::test]
+async fn artifacts_land_in_the_mirror_and_their_files_where_they_are_published() {
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let wasm = ctx.path("layer-writer.wasm");
+    std::fs::write(&wasm, fixtures::LAYER_WRITER).expect("write plugin");
+    let isc = ctx.path("isc.yaml");
+    std::fs::write(
+        &isc,
+        format!(
+            "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nplugins:\n  - path: {}\n    config: {{mode: artifact, file: helm/charts/hello-1.0.tgz}}\nmirror: {{}}\n",
+            wasm.display()
+        ),
+    )
+    .unwrap();
+    let isc = isc.display().to_string();
+    let check = |working_dir: &std::path::Path| {
+        assert_eq!(
+            std::fs::read(working_dir.join("helm/charts/hello-1.0.tgz")).unwrap(),
+            b"hello"
+        );
+    };
+    ctx.mirror(&isc, &mirror, "m2m", &[])
+        .assert_ok()
+        .stdout_has("helm/charts/hello-1.0.tgz");
+    check(&ctx.working_dir());
+    let (_, media_type, bytes) = mirror
+        .client()
+        .manifest("m2m/charts/hello", "1.0")
+        .await
+        .unwrap()
+        .expect("the artifact is in the mirror");
+    assert_eq!(media_type, "application/vnd.oci.image.manifest.v1+json");
+    let manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.example.config.v1+json"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.title"],
+        "hello"
+    );
+
+    let out = ctx.path("out");
+    ctx.create(&isc, &out, &[]).assert_ok();
+    let usb = ctx.path("usb");
+    carry(&out, &usb, 1);
+    let disconnected = Ctx::new();
+    disconnected.publish(&usb, &mirror, "d2m", &[]).assert_ok();
+    check(&usb.join("working-dir"));
+    assert!(
+        digest_at(&mirror, "d2m/charts/hello", "1.0")
+            .await
+            .is_some()
+    );
+}

@@ -463,6 +463,9 @@ fn print_outputs(outputs: &crate::workflow::Outputs) {
     if let Some(dir) = &outputs.cluster_resources {
         println!("  cluster resources: {}", dir.display());
     }
+    for file in &outputs.files {
+        println!("  file: {}", file.display());
+    }
 }
 
 fn print_dry_run(r: &crate::workflow::mirror::DryRunReport) {

@@ -92,6 +92,7 @@ pub mod v0_3 {
                 "oc-mirror:plugin/types@0.2.0": crate::plugin::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::types,
                 "oc-mirror:plugin/openpgp@0.2.0": crate::plugin::bindings::v0_2::content_source::oc_mirror::plugin0_2_0::openpgp,
                 "oc-mirror:plugin/images.layer-writer": crate::plugin::layers::LayerWriter,
+                "oc-mirror:plugin/images.blob-writer": crate::plugin::layers::BlobWriter,
             },
         });
     }

@@ -1,6 +1,7 @@
 //! The host side of `images` (contract 0.3.0): an image's config for a
-//! plugin to read, and layers a plugin writes for the images it asks the
-//! host to build (the filtered operator catalog).
+//! plugin to read, layers a plugin writes for the images it asks the host
+//! to build (the filtered operator catalog), and raw blobs it writes for the
+//! artifacts it asks the host to assemble (a Helm chart).
 //!
 //! A plugin cannot write files, so it hands the host a layer's directories
 //! and files, the files in chunks. Each file is spooled to a temporary file
@@ -11,7 +12,7 @@
 //! an id of this call's layers is accepted in a build.
 //!
 //! What one call may write is bounded ([`MAX_WRITTEN`], [`MAX_ENTRIES`],
-//! [`MAX_LAYERS`]): a plugin must not fill the disk.
+//! [`MAX_LAYERS`], [`MAX_BLOBS`]): a plugin must not fill the disk.
 
 use std::collections::BTreeSet;
 use std::io::{Seek, Write};
@@ -29,6 +30,9 @@ pub const MAX_WRITTEN: u64 = 8 << 30;
 pub const MAX_ENTRIES: u64 = 1 << 20;
 /// Layers one call may write.
 pub const MAX_LAYERS: usize = 64;
+/// Blobs one call may write (a Helm repository's every chart version is two
+/// each: its metadata and its archive).
+pub const MAX_BLOBS: usize = 1 << 16;
 /// Largest image config handed to a plugin.
 const MAX_CONFIG: u64 = 4 << 20;
 
@@ -42,11 +46,24 @@ pub struct LayerWriter {
     dirs: BTreeSet<String>,
 }
 
-/// What a plugin's layers have used of the call's budget, and the layers it
-/// finished.
+/// A raw blob being written by a plugin, hashed as it is spooled to disk.
+pub struct BlobWriter {
+    out: Option<crate::manifest::HashingWriter<std::fs::File>>,
+}
+
+/// A blob a plugin finished, in the blob cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenBlob {
+    pub digest: crate::digest::Digest,
+    pub size: u64,
+}
+
+/// What a plugin's layers and blobs have used of the call's budget, and
+/// those it finished.
 #[derive(Default)]
 pub struct Written {
     pub layers: Vec<Layer>,
+    pub blobs: Vec<WrittenBlob>,
     bytes: u64,
     entries: u64,
 }
@@ -144,6 +161,77 @@ impl images::Host for PluginState {
                 Err(e) => Err(Error::Upstream(e.to_string())),
             },
         )
+    }
+}
+
+impl images::HostBlobWriter for PluginState {
+    async fn new(&mut self) -> wasmtime::Result<Resource<BlobWriter>> {
+        // A writer that cannot make its temporary file fails at its first call.
+        let out = tempfile::tempfile()
+            .ok()
+            .map(crate::manifest::HashingWriter::new);
+        Ok(self.table.push(BlobWriter { out })?)
+    }
+
+    async fn write(
+        &mut self,
+        writer: Resource<BlobWriter>,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), Error>> {
+        self.written.bytes += data.len() as u64;
+        if self.written.bytes > MAX_WRITTEN {
+            return Ok(Err(Error::InvalidConfig(format!(
+                "more than {MAX_WRITTEN} bytes of files written in one call"
+            ))));
+        }
+        let w = self.table.get_mut(&writer)?;
+        Ok(match &mut w.out {
+            Some(out) => out
+                .write_all(&data)
+                .map_err(|e| io_error("writing a blob", e)),
+            None => Err(Error::InvalidConfig(
+                "the blob was already finished (or could not be started)".into(),
+            )),
+        })
+    }
+
+    async fn finish(
+        &mut self,
+        writer: Resource<BlobWriter>,
+    ) -> wasmtime::Result<Result<String, Error>> {
+        if self.written.blobs.len() >= MAX_BLOBS {
+            return Ok(Err(Error::InvalidConfig(format!(
+                "more than {MAX_BLOBS} blobs written in one call"
+            ))));
+        }
+        let Some(cache) = self.blob_cache.clone() else {
+            return Ok(Err(Error::Other(
+                "this command builds no images, so it keeps no blobs".into(),
+            )));
+        };
+        let w = self.table.get_mut(&writer)?;
+        let Some(out) = w.out.take() else {
+            return Ok(Err(Error::InvalidConfig(
+                "the blob was already finished (or could not be started)".into(),
+            )));
+        };
+        let (mut file, digest, size) = out.finish();
+        let stored = file
+            .rewind()
+            .and_then(|()| cache.store(&digest, size, &mut file));
+        Ok(match stored {
+            Ok(()) => {
+                let id = digest.to_string();
+                self.written.blobs.push(WrittenBlob { digest, size });
+                Ok(id)
+            }
+            Err(e) => Err(io_error("storing a blob", e)),
+        })
+    }
+
+    async fn drop(&mut self, writer: Resource<BlobWriter>) -> wasmtime::Result<()> {
+        self.table.delete(writer)?;
+        Ok(())
     }
 }
 

@@ -216,6 +216,7 @@ impl Api {
 pub struct Resolution {
     pub images: Vec<types::ImageToMirror>,
     pub builds: Vec<Build>,
+    pub artifacts: Vec<Artifact>,
     pub attachments: Vec<v0_2::Attachment>,
     /// Image reference → what needs it, in words for an error message.
     pub uses: Vec<(String, Vec<String>)>,
@@ -237,6 +238,99 @@ pub struct Build {
     /// Labels set on the config (the base's others are kept).
     pub labels: Vec<(String, String)>,
     pub kind: types::ImageKind,
+}
+
+/// An OCI artifact a content source asked the host to assemble from blobs
+/// it wrote (see [`crate::image_build::artifact`]), whatever contract
+/// version it speaks (0.3.0 and later).
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// `path:tag` relative to the mirror prefix.
+    pub destination: String,
+    pub config: ArtifactBlob,
+    pub layers: Vec<ArtifactBlob>,
+    pub annotations: Vec<(String, String)>,
+    /// Files to place where the artifact is published: relative path under
+    /// the working directory, and one of the artifact's blobs.
+    pub files: Vec<(String, crate::digest::Digest)>,
+    pub kind: types::ImageKind,
+}
+
+/// A blob of an [`Artifact`], in the blob cache.
+#[derive(Debug, Clone)]
+pub struct ArtifactBlob {
+    pub media_type: String,
+    pub digest: crate::digest::Digest,
+    pub size: u64,
+    pub annotations: Vec<(String, String)>,
+}
+
+impl Artifact {
+    /// A 0.3.0 artifact, its blobs looked up among those the call finished;
+    /// an id it did not write, or a file path that is not a plain relative
+    /// path, is the plugin's error.
+    fn from_v0_3(
+        a: bindings::v0_3::types::Artifact,
+        written: &[layers::WrittenBlob],
+    ) -> Result<Artifact, String> {
+        let what = format!("artifact `{}`", a.destination);
+        let blob = |b: bindings::v0_3::types::ArtifactBlob| -> Result<ArtifactBlob, String> {
+            let found = written
+                .iter()
+                .find(|w| w.digest.as_str() == b.blob)
+                .ok_or_else(|| {
+                    format!(
+                        "{what} names blob `{}`, which it did not write in this call",
+                        b.blob
+                    )
+                })?;
+            Ok(ArtifactBlob {
+                media_type: b.media_type,
+                digest: found.digest.clone(),
+                size: found.size,
+                annotations: b.annotations,
+            })
+        };
+        let config = blob(a.config)?;
+        let layers = a
+            .layers
+            .into_iter()
+            .map(blob)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut files = Vec::new();
+        for (path, id) in a.files {
+            let plain = !path.is_empty()
+                && path.split('/').all(|seg| {
+                    !seg.is_empty()
+                        && seg != "."
+                        && seg != ".."
+                        && seg
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
+                });
+            if !plain {
+                return Err(format!(
+                    "{what}: file `{path}` is not a relative path of [A-Za-z0-9._+-] segments"
+                ));
+            }
+            let digest = std::iter::once(&config)
+                .chain(&layers)
+                .find(|b| b.digest.as_str() == id)
+                .map(|b| b.digest.clone())
+                .ok_or_else(|| {
+                    format!("{what}: file `{path}` names `{id}`, not one of its blobs")
+                })?;
+            files.push((path, digest));
+        }
+        Ok(Artifact {
+            destination: a.destination,
+            config,
+            layers,
+            annotations: a.annotations,
+            files,
+            kind: a.kind,
+        })
+    }
 }
 
 /// A layer of a [`Build`].
@@ -576,6 +670,7 @@ impl PluginHost {
                     Ok(out.map(|r| Resolution {
                         images: r.images,
                         builds: r.builds.into_iter().map(Build::from_v0_2).collect(),
+                        artifacts: Vec::new(),
                         attachments: r.attachments,
                         uses: Vec::new(),
                         state: r.state,
@@ -600,26 +695,37 @@ impl PluginHost {
                 })
                 .await
                 .map(|out| {
-                    out.map(|r| {
-                        let written = std::mem::take(&mut store.data_mut().written.layers);
-                        let builds = r
-                            .builds
-                            .into_iter()
-                            .map(|b| Build::from_v0_3(b, &written))
-                            .collect::<Result<Vec<_>, _>>();
-                        (r.images, builds, r.attachments, r.uses, r.state)
+                    out.and_then(|r| {
+                        let written = &mut store.data_mut().written;
+                        let (layers, blobs) = (
+                            std::mem::take(&mut written.layers),
+                            std::mem::take(&mut written.blobs),
+                        );
+                        let checked = (|| {
+                            let builds = r
+                                .builds
+                                .into_iter()
+                                .map(|b| Build::from_v0_3(b, &layers))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            let artifacts = r
+                                .artifacts
+                                .into_iter()
+                                .map(|a| Artifact::from_v0_3(a, &blobs))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            Ok::<_, String>((builds, artifacts))
+                        })();
+                        match checked {
+                            Ok((builds, artifacts)) => Ok(Resolution {
+                                images: r.images,
+                                builds,
+                                artifacts,
+                                attachments: r.attachments,
+                                uses: r.uses.into_iter().map(|u| (u.image, u.needed_by)).collect(),
+                                state: r.state,
+                            }),
+                            Err(message) => Err(types::Error::Other(message)),
+                        }
                     })
-                })
-                .map(|out| match out {
-                    Ok((images, Ok(builds), attachments, uses, state)) => Ok(Resolution {
-                        images,
-                        builds,
-                        attachments,
-                        uses: uses.into_iter().map(|u| (u.image, u.needed_by)).collect(),
-                        state,
-                    }),
-                    Ok((_, Err(message), ..)) => Err(types::Error::Other(message)),
-                    Err(e) => Err(e),
                 })
             }
         };

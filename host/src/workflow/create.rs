@@ -208,19 +208,23 @@ async fn resolve_images(
         states,
         attachments,
         builds,
+        artifacts,
+        files,
         uses,
     } = sources.build_plan(isc, &target, &states).await?;
     meta.plugin_state = states;
+    meta.files = files;
     let mut images = sources
         .build_images(&builds, &ws.blob_cache()?, &target)
         .await?;
+    images.extend(sources.assemble(&artifacts, &target)?);
     for b in &blocked {
         info!(
             "skipping `{}`: blocked by `blockedImages` pattern `{}`",
             b.image, b.pattern
         );
     }
-    if plan.images.is_empty() {
+    if plan.images.is_empty() && images.is_empty() {
         bail!("no images to mirror: the configuration lists none (or all are blocked)");
     }
     let mut failed = Vec::new();

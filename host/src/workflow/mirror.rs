@@ -91,6 +91,8 @@ pub async fn mirror_to_mirror(
         states,
         attachments,
         builds,
+        artifacts,
+        files,
         uses,
     } = sources.build_plan(isc, target, &states).await?;
     for b in &blocked {
@@ -99,15 +101,16 @@ pub async fn mirror_to_mirror(
             b.image, b.pattern
         );
     }
-    if plan.images.is_empty() {
+    if plan.images.is_empty() && builds.is_empty() && artifacts.is_empty() {
         bail!("no images to copy: the configuration lists none (or all are blocked)");
     }
     let engine = ctx.engine(&ws, Some(source), destination)?;
     // Step 2 (a dry run too: what it would mirror includes what is built).
     let started = Instant::now();
-    let built = sources
+    let mut built = sources
         .build_images(&builds, &ws.blob_cache()?, target)
         .await?;
+    built.extend(sources.assemble(&artifacts, target)?);
     if ctx.settings.dry_run {
         return Ok(MirrorOutcome::DryRun(
             dry_run(&ws, &engine, &plan, built, &uses).await?,
@@ -134,6 +137,7 @@ pub async fn mirror_to_mirror(
             ctx.settings.annotation_time(),
         )
         .await?;
+    let placed = super::place_files(&ws, &files)?;
     let failed = FailedImage::from_outcomes(&copy.images, &uses);
     let failures = (!failed.is_empty()).then(|| ImageFailures {
         headline: format!(
@@ -156,6 +160,7 @@ pub async fn mirror_to_mirror(
         outputs: Outputs {
             mapping: Some(mapping),
             cluster_resources,
+            files: placed,
         },
         blocked,
         failures,

@@ -167,11 +167,40 @@ fn attachments_of(
     Ok(out)
 }
 
-/// Where mapping.txt and the cluster resources went.
+/// Where mapping.txt, the cluster resources and the files content sources
+/// place (chart archives) went.
 #[derive(Debug, Clone, Default)]
 pub struct Outputs {
     pub mapping: Option<PathBuf>,
     pub cluster_resources: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
+}
+
+/// Places the files the content sources asked for (see
+/// [`crate::metadata::Metadata::files`]) below `working-dir`, from the blob
+/// cache; a later record of a path wins. A blob the cache lacks (shipped by
+/// an earlier sequence to another directory) is left out with a warning.
+fn place_files<'a>(
+    ws: &Workspace,
+    files: impl IntoIterator<Item = &'a crate::metadata::FileRecord>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let cache = ws.blob_cache()?;
+    let mut latest = std::collections::BTreeMap::new();
+    for f in files {
+        latest.insert(f.path.as_str(), f);
+    }
+    let mut placed = Vec::new();
+    for f in latest.into_values() {
+        match cache.size(&f.digest)? {
+            Some(_) => placed.push(ws.place_blob(&f.path, &cache, &f.digest)?),
+            None => tracing::warn!(
+                "`{}` ({}) is not in this workspace's blob cache and is not placed",
+                f.path,
+                f.digest
+            ),
+        }
+    }
+    Ok(placed)
 }
 
 #[cfg(test)]

@@ -298,6 +298,7 @@ async fn write_outputs(
         "mapping.txt",
         mapping_text(pairs.iter().map(|(s, d)| (s, d))).as_bytes(),
     )?;
+    let files = super::place_files(ws, in_mirror.iter().flat_map(|s| &s.meta.files))?;
     let cluster_resources = publishers
         .publish(
             ws,
@@ -310,6 +311,7 @@ async fn write_outputs(
     Ok(Outputs {
         mapping: Some(mapping),
         cluster_resources,
+        files,
     })
 }
 

@@ -6,14 +6,50 @@
 //!   (labels `fixture=layer-writer`, `Cmd ["hello"]`) to `built/hello:1`;
 //! - `{"mode": "escape"}`: tries to write `../escape` and returns the host's
 //!   answer;
-//! - `{"mode": "foreign"}`: names in a build a layer id it never wrote.
+//! - `{"mode": "foreign"}`: names in a build a layer id it never wrote;
+//! - `{"mode": "artifact", "file": PATH}`: an artifact `charts/hello:1.0`
+//!   of a JSON config and a `hello` layer, the layer to be placed at PATH;
+//! - `{"mode": "foreign-blob"}`: an artifact naming a blob it never wrote.
 
 use std::io::Write;
 
-use oc_mirror_plugin_sdk::images::LayerWriter;
+use oc_mirror_plugin_sdk::images::{BlobWriter, LayerWriter};
 use oc_mirror_plugin_sdk::{
-    ContentSource, Error, ImageBuild, ImageKind, Layer, PluginInfo, Resolution,
+    Artifact, ArtifactBlob, ContentSource, Error, ImageBuild, ImageKind, Layer, PluginInfo,
+    Resolution,
 };
+
+fn blob(media_type: &str, bytes: &[u8]) -> Result<ArtifactBlob, Error> {
+    let mut w = BlobWriter::new();
+    w.write_all_bytes(bytes)?;
+    Ok(ArtifactBlob {
+        media_type: media_type.into(),
+        blob: w.finish()?,
+        annotations: Vec::new(),
+    })
+}
+
+fn artifact(file: &str, foreign: bool) -> Result<Resolution, Error> {
+    let config = blob(
+        "application/vnd.example.config.v1+json",
+        b"{\"name\":\"hello\"}",
+    )?;
+    let mut layer = blob("application/vnd.example.content.v1.tar+gzip", b"hello")?;
+    if foreign {
+        layer.blob = format!("sha256:{}", "1".repeat(64));
+    }
+    Ok(Resolution {
+        artifacts: vec![Artifact {
+            destination: "charts/hello:1.0".into(),
+            files: vec![(file.into(), layer.blob.clone())],
+            config,
+            layers: vec![layer],
+            annotations: vec![("org.opencontainers.image.title".into(), "hello".into())],
+            kind: ImageKind::Generic,
+        }],
+        ..Resolution::default()
+    })
+}
 
 struct Writer;
 
@@ -61,6 +97,10 @@ impl ContentSource for Writer {
                 layer.finish()?
             }
             "foreign" => format!("sha256:{}", "0".repeat(64)),
+            "artifact" => {
+                return artifact(config["file"].as_str().unwrap_or("hello.tgz"), false);
+            }
+            "foreign-blob" => return artifact("hello.tgz", true),
             other => return Err(Error::InvalidConfig(format!("unknown mode `{other}`"))),
         };
         Ok(Resolution {
