@@ -196,6 +196,72 @@ pub async fn config(
         .to_vec())
 }
 
+/// A blob of `reference`'s repository by digest, as stored, in a file
+/// positioned at its start: from the cache, or downloaded (at most `max`
+/// bytes) into a temporary file, its digest checked, and kept in the cache.
+pub async fn blob(
+    client: &RegistryClient,
+    cache: Option<&BlobCache>,
+    reference: &Reference,
+    digest: &crate::digest::Digest,
+    max: u64,
+) -> Result<std::fs::File, ImageFilesError> {
+    let image = crate::reference::display(reference);
+    if let Some(cache) = cache
+        && matches!(cache.size(digest), Ok(Some(_)))
+    {
+        return cache.open(digest).map_err(|source| ImageFilesError::Io {
+            image: image.clone(),
+            source,
+        });
+    }
+    let io_err = |source| ImageFilesError::Io {
+        image: image.clone(),
+        source,
+    };
+    let descriptor = Descriptor {
+        media_type: String::new(),
+        digest: digest.clone(),
+        size: max,
+        platform: None,
+        urls: None,
+    };
+    let pull = crate::reference::pull_reference(reference);
+    let mut stream = client.open_blob(&pull, &descriptor, 0).await?;
+    let mut out = tokio::fs::File::from_std(tempfile::tempfile().map_err(io_err)?);
+    let mut hash = Sha256::new();
+    let mut size = 0u64;
+    while let Some(chunk) = stream.stream.next().await {
+        let chunk = chunk.map_err(io_err)?;
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(ImageFilesError::Content {
+                image,
+                detail: format!("blob {digest} is larger than {max} bytes"),
+            });
+        }
+        hash.update(&chunk);
+        out.write_all(&chunk).await.map_err(io_err)?;
+    }
+    let got = crate::digest::Digest::from_hasher(hash);
+    if got != *digest {
+        return Err(ImageFilesError::Content {
+            image,
+            detail: format!("blob {digest} arrived as {got}: refusing to read it"),
+        });
+    }
+    out.flush().await.map_err(io_err)?;
+    let mut file = out.into_std().await;
+    if let Some(cache) = cache {
+        file.rewind().map_err(io_err)?;
+        if let Err(e) = cache.store(digest, size, &mut file) {
+            tracing::debug!(blob = %digest, "not kept in the blob cache: {e}");
+        }
+    }
+    file.rewind().map_err(io_err)?;
+    Ok(file)
+}
+
 /// The config and layers (bottom first) of the image, or of its default
 /// platform ([`DEFAULT_PLATFORM`], else the first) for an index.
 async fn default_image(

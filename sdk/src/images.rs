@@ -40,6 +40,16 @@ pub fn get_config(reference: &str) -> Result<serde_json::Value, Error> {
         .map_err(|e| Error::Other(format!("the config of `{reference}` is not JSON: {e}")))
 }
 
+/// Opens a blob of `reference`'s repository by `digest`, as it is stored
+/// (e.g. the chart archive of an OCI Helm chart), to read with
+/// [`std::io::Read`]; the host checks its digest before handing out a byte.
+/// Needs the `registry` capability.
+pub fn open_blob(reference: &str, digest: &str) -> Result<crate::registry::FileReader, Error> {
+    Ok(crate::registry::FileReader::from_resource(wit::open_blob(
+        reference, digest,
+    )?))
+}
+
 /// The labels of an image's config (`config.Labels`), empty when it has none.
 pub fn labels(reference: &str) -> Result<Vec<(String, String)>, Error> {
     let config = get_config(reference)?;

@@ -70,6 +70,15 @@ pub struct FileReader {
     chunks: ChunkReader<wit::FileReader>,
 }
 
+impl FileReader {
+    /// Reads the host's chunked reader `resource`.
+    pub(crate) fn from_resource(resource: wit::FileReader) -> FileReader {
+        FileReader {
+            chunks: ChunkReader::new(resource),
+        }
+    }
+}
+
 impl io::Read for FileReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.chunks.read(buf)

@@ -209,10 +209,19 @@ pub async fn get_allowed(
     Ok(response)
 }
 
-/// An open file inside an image (or a directory's tar), in a temporary file
-/// served in chunks.
+/// An open file inside an image (or a directory's tar, or a blob), in a
+/// temporary file served in chunks.
 pub struct FileReader {
     file: tokio::fs::File,
+}
+
+impl FileReader {
+    /// Serves `file` from where it is positioned.
+    pub(super) fn new(file: std::fs::File) -> FileReader {
+        FileReader {
+            file: tokio::fs::File::from_std(file),
+        }
+    }
 }
 
 /// A response body being read.

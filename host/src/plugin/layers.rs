@@ -35,6 +35,8 @@ pub const MAX_LAYERS: usize = 64;
 pub const MAX_BLOBS: usize = 1 << 16;
 /// Largest image config handed to a plugin.
 const MAX_CONFIG: u64 = 4 << 20;
+/// Largest blob a plugin opens.
+const MAX_BLOB: u64 = 1 << 30;
 
 /// A layer being written by a plugin.
 pub struct LayerWriter {
@@ -146,6 +148,38 @@ impl PluginState {
 }
 
 impl images::Host for PluginState {
+    async fn open_blob(
+        &mut self,
+        reference: String,
+        digest: String,
+    ) -> wasmtime::Result<Result<Resource<super::host::FileReader>, Error>> {
+        let (client, r) = match self.registry_for(&reference) {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
+        };
+        let digest = match crate::digest::Digest::parse(&digest) {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(Error::InvalidConfig(format!("`{digest}`: {e}")))),
+        };
+        let cache = self.blob_cache.clone();
+        Ok(
+            match self
+                .timed(crate::image_files::blob(
+                    &client,
+                    cache.as_deref(),
+                    &r,
+                    &digest,
+                    MAX_BLOB,
+                ))
+                .await
+            {
+                Ok(file) => Ok(self.table.push(super::host::FileReader::new(file))?),
+                Err(e) if e.is_not_found() => Err(Error::NotFound(e.to_string())),
+                Err(e) => Err(Error::Upstream(e.to_string())),
+            },
+        )
+    }
+
     async fn get_config(&mut self, reference: String) -> wasmtime::Result<Result<Vec<u8>, Error>> {
         let (client, r) = match self.registry_for(&reference) {
             Ok(found) => found,
