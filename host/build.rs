@@ -20,6 +20,7 @@ use wasm_workspace::{WasmWorkspace, env_var, fail};
 const PLUGINS: &[(&str, &str)] = &[
     ("ADDITIONAL_IMAGES", "additional-images"),
     ("CLUSTER_RESOURCES", "cluster-resources"),
+    ("HELM", "helm"),
     ("OPERATOR", "operator"),
     ("REGISTRIES_CONF", "registries-conf"),
     ("RELEASE", "release"),

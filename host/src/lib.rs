@@ -20,6 +20,7 @@ pub mod plugin;
 pub mod publishers;
 pub mod reference;
 pub mod registry;
+pub(crate) mod sections;
 pub mod settings;
 pub mod sources;
 pub(crate) mod timestamp;

@@ -27,14 +27,31 @@ use crate::settings::ReleaseSettings;
 pub enum SourceError {
     #[error("`mirror.{section}`: {detail}")]
     Reference { section: String, detail: String },
-    #[error(
-        "`mirror.{section}` is not supported yet by this oc-mirror; it is parsed and validated, but nothing is mirrored for it\nhint: remove the section, or mirror those images with `additionalImages`"
-    )]
-    Unsupported { section: &'static str },
+    /// A first-party plugin failed on its section (a chart that does not
+    /// render, a catalog that cannot be read): the exit code says which.
+    #[error("{error}")]
+    Section {
+        origin: Origin,
+        #[source]
+        error: PluginError,
+    },
     #[error("{0}")]
     Settings(String),
     #[error(transparent)]
     Plugin(#[from] PluginError),
+}
+
+impl SourceError {
+    /// A plugin's failure, said to be its section's when it serves one.
+    fn failed(key: Option<&str>, error: PluginError) -> SourceError {
+        match key {
+            Some(key) => SourceError::Section {
+                origin: Origin::from_name(key),
+                error,
+            },
+            None => SourceError::Plugin(error),
+        }
+    }
 }
 
 /// A content source of a run: which section (or explicit config) it serves.
@@ -214,9 +231,6 @@ impl Sources {
         target: &MirrorTarget,
         states: &BTreeMap<String, serde_json::Value>,
     ) -> Result<Planned, SourceError> {
-        if let Some(section) = unsupported_sections(config).into_iter().next() {
-            return Err(SourceError::Unsupported { section });
-        }
         let mirror = serde_json::to_value(&config.mirror).map_err(|e| PluginError::Guest {
             plugin: "(host)".into(),
             message: e.to_string(),
@@ -249,7 +263,8 @@ impl Sources {
                     &section,
                     &state,
                 )
-                .await?;
+                .await
+                .map_err(|e| SourceError::failed(source.key.as_deref(), e))?;
             let (found, state) = (resolution.images, resolution.state);
             for (image, users) in resolution.uses {
                 // Keyed as failures name images: the parsed reference, whole.
@@ -368,11 +383,16 @@ impl Sources {
             Some(serde_json::Value::Array(a)) if a.is_empty() => return Ok(None),
             Some(serde_json::Value::Object(o)) if o.is_empty() => return Ok(None),
             Some(v) if key == "platform" => self.release.apply(v.clone()),
-            Some(v) if key == "operators" => operators_section(config, v)?,
+            Some(v) if key == "operators" => {
+                crate::sections::operators(config, v).map_err(SourceError::Settings)?
+            }
+            Some(v) if key == "helm" => {
+                crate::sections::helm(config, v).map_err(SourceError::Settings)?
+            }
             Some(v) => v.clone(),
         };
         if let (Some(images), Some(object)) = (plan, value.as_object_mut())
-            && (key == "platform" || key == "operators")
+            && matches!(key.as_str(), "platform" | "operators" | "helm")
         {
             object.insert("plan".into(), true.into());
             if key == "platform" {
@@ -385,7 +405,7 @@ impl Sources {
     /// `oc-mirror plan`: what each content source whose section is present
     /// would mirror, from the same plugins and configuration as a run, with
     /// `blockedImages` applied; nothing is built, copied or recorded. The
-    /// operator and release plugins explain their choice (a `plan.json`
+    /// operator, release and helm plugins explain their choice (a `plan.json`
     /// attachment); `images` has the release plugin read the payloads to
     /// list their images.
     pub async fn plan(
@@ -394,9 +414,6 @@ impl Sources {
         states: &BTreeMap<String, serde_json::Value>,
         images: bool,
     ) -> Result<Vec<SectionPlan>, SourceError> {
-        if let Some(section) = unsupported_sections(config).into_iter().next() {
-            return Err(SourceError::Unsupported { section });
-        }
         let mirror = serde_json::to_value(&config.mirror).map_err(|e| PluginError::Guest {
             plugin: "(host)".into(),
             message: e.to_string(),
@@ -420,7 +437,8 @@ impl Sources {
                     &section,
                     &state,
                 )
-                .await?;
+                .await
+                .map_err(|e| SourceError::failed(source.key.as_deref(), e))?;
             let explained = match resolution
                 .attachments
                 .iter()
@@ -548,11 +566,14 @@ fn check_attachment(
 }
 
 /// What the host grants a first-party plugin beyond what it declares: the
-/// release plugin reads registries and the release endpoints' hosts.
+/// release plugin reads registries and the release endpoints' hosts; the
+/// helm plugin reads registries and any host (a repository's index names
+/// where its archives are, often elsewhere: GitHub releases, a CDN).
 fn first_party_grants(key: &str, release: &ReleaseSettings) -> Grants {
     let mut g = Grants {
         registry: true,
         http_hosts: Vec::new(),
+        any_http_host: key == "helm",
     };
     if key == "platform" {
         // Hosts of URLs that parsed: always well formed.
@@ -600,62 +621,6 @@ fn to_job(
         origin: Origin::from_name(key),
         kind: crate::plugin::bindings::kind_from_wit(image.kind),
     })
-}
-
-/// The `operators` section as the operator plugin reads it: with the
-/// configuration's API version (v1alpha2 and v2alpha1 select differently),
-/// each `targetCatalogSourceTemplate` file's contents (the plugin reads no
-/// files), and, for a catalog in a local OCI layout, the reference the
-/// source registry client serves it by (see [`crate::registry::layout`]).
-fn operators_section(
-    config: &ImageSetConfiguration,
-    section: &serde_json::Value,
-) -> Result<serde_json::Value, SourceError> {
-    let mut operators = section.clone();
-    if let Some(list) = operators.as_array_mut() {
-        for (i, entry) in list.iter_mut().enumerate() {
-            if let Some(dir) = entry
-                .get("catalog")
-                .and_then(|c| c.as_str())
-                .and_then(crate::registry::layout::local_path)
-            {
-                let (_, reference) =
-                    crate::registry::layout::reference_for(std::path::Path::new(dir));
-                entry["localReference"] = reference.into();
-            }
-            let Some(path) = entry
-                .get("targetCatalogSourceTemplate")
-                .and_then(|p| p.as_str())
-                .map(str::to_string)
-            else {
-                continue;
-            };
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                SourceError::Settings(format!(
-                    "`mirror.operators[{i}].targetCatalogSourceTemplate`: `{path}` cannot be read: {e}"
-                ))
-            })?;
-            entry["catalogSourceTemplate"] = text.into();
-        }
-    }
-    Ok(serde_json::json!({
-        "apiVersion": config.api_version.as_str(),
-        "operators": operators,
-    }))
-}
-
-/// Sections that are parsed but have no source yet; asking for them is an
-/// error rather than a silent no-op, so nobody believes they were mirrored.
-fn unsupported_sections(config: &ImageSetConfiguration) -> Vec<&'static str> {
-    let m = &config.mirror;
-    let mut out = Vec::new();
-    if m.helm
-        .as_ref()
-        .is_some_and(|h| !h.repositories.is_empty() || !h.local.is_empty())
-    {
-        out.push("helm");
-    }
-    out
 }
 
 /// Images blocked by `blockedImages`, with the pattern that blocked each.

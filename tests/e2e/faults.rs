@@ -100,17 +100,24 @@ async fn interrupted_run_resumes_without_refetching() {
     }
 }
 
-/// Sections with no content source yet are refused, not silently skipped.
+/// A chart repository that cannot be reached fails the run with the helm
+/// bit of the exit code, naming the repository.
 #[tokio::test]
-async fn unsupported_sections_are_refused() {
+async fn unreachable_chart_repository_fails_with_the_helm_bit() {
     let mirror = plain_registry().await;
     let ctx = Ctx::new();
-    let isc = ctx.isc(
-        "  helm:\n    repositories:\n      - name: podinfo\n        url: https://stefanprodan.github.io/podinfo\n",
-    );
+    // Nothing listens on a port just freed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let isc = ctx.isc(&format!(
+        "  helm:\n    repositories:\n      - name: gone\n        url: http://127.0.0.1:{port}/charts\n"
+    ));
     ctx.mirror(&isc, &mirror, "o", &[])
-        .assert_failed(1)
-        .stderr_has("`mirror.helm` is not supported yet");
+        .assert_failed(16)
+        .stderr_has(&format!("127.0.0.1:{port}/charts/index.yaml"));
 }
 
 mod injected {

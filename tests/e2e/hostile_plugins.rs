@@ -119,6 +119,7 @@ fn http_grant(port: u16) -> Grants {
     Grants {
         registry: false,
         http_hosts: vec![format!("127.0.0.1:{port}")],
+        any_http_host: false,
     }
 }
 

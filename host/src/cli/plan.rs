@@ -64,6 +64,7 @@ pub fn text(report: &PlanReport, images: bool) -> String {
         match (section.key.as_str(), &section.plan) {
             ("operators", Some(plan)) => operators(&mut out, plan),
             ("platform", Some(plan)) => releases(&mut out, plan),
+            ("helm", Some(plan)) => charts(&mut out, plan),
             _ => {}
         }
         let _ = writeln!(out, "  {} images", section.images.len());
@@ -144,6 +145,30 @@ fn operators(out: &mut String, plan: &Value) {
     }
 }
 
+/// Per chart version: where it goes, each image and the template it came from.
+fn charts(out: &mut String, plan: &Value) {
+    for chart in list(plan, "charts") {
+        let _ = writeln!(
+            out,
+            "  chart {} {} ({}) → {}",
+            str_of(chart, "chart"),
+            str_of(chart, "version"),
+            str_of(chart, "source"),
+            str_of(chart, "destination")
+        );
+        let rows: Vec<[&str; 2]> = list(chart, "images")
+            .map(|i| [str_of(i, "image"), str_of(i, "template")])
+            .collect();
+        let w = rows.iter().map(|r| r[0].len()).max().unwrap_or(0);
+        for [image, template] in &rows {
+            let _ = writeln!(out, "    {image:<w$}  {template}");
+        }
+        for warning in list(chart, "warnings") {
+            let _ = writeln!(out, "    warning: {}", warning.as_str().unwrap_or_default());
+        }
+    }
+}
+
 /// The releases chosen, oldest first, with what chose each.
 fn releases(out: &mut String, plan: &Value) {
     for r in list(plan, "releases") {
@@ -200,6 +225,35 @@ mod tests {
     warning: w
   1 images
     q.io/a@sha256:1
+"
+        );
+    }
+
+    #[test]
+    fn charts_list_each_image_with_its_template() {
+        let report = PlanReport {
+            sections: vec![SectionPlan {
+                key: "helm".into(),
+                plugin: "helm".into(),
+                plan: Some(serde_json::json!({"charts": [{
+                "chart": "web", "version": "1.2.0", "source": "http://r/charts/web",
+                "destination": "r/web:1.2.0", "warnings": ["no tag"],
+                "images": [
+                    {"image": "q.io/web:1", "template": "web/templates/deploy.yaml"},
+                    {"image": "q.io/job-runner:2", "template": "web/templates/hook.yaml"}
+                ]}]})),
+                images: vec!["q.io/web:1".into(), "q.io/job-runner:2".into()],
+                blocked: Vec::new(),
+            }],
+        };
+        assert_eq!(
+            text(&report, false),
+            "Helm charts (plugin helm)
+  chart web 1.2.0 (http://r/charts/web) → r/web:1.2.0
+    q.io/web:1         web/templates/deploy.yaml
+    q.io/job-runner:2  web/templates/hook.yaml
+    warning: no tag
+  2 images
 "
         );
     }

@@ -6,6 +6,7 @@ include!(concat!(env!("OUT_DIR"), "/embedded_plugins.rs"));
 /// Content sources, each serving one section of `mirror:`.
 pub const CONTENT_SOURCES: &[(&str, &[u8])] = &[
     ("additional-images", ADDITIONAL_IMAGES),
+    ("helm", HELM),
     ("operator", OPERATOR),
     ("release", RELEASE),
 ];

@@ -33,6 +33,11 @@ pub struct Grants {
     pub registry: bool,
     /// Hosts it may GET from (`host` or `host:port`).
     pub http_hosts: Vec<String>,
+    /// GET from any host. Only the host gives this, and only to a
+    /// first-party plugin whose configuration cannot name every host it
+    /// reaches (a Helm repository's index names where its archives are); no
+    /// user grant can express it.
+    pub any_http_host: bool,
 }
 
 /// One capability, as a plugin declares it and a user grants it: `registry`
@@ -133,6 +138,7 @@ impl Grants {
                 .filter(|h| any || self.http_hosts.contains(h))
                 .cloned()
                 .collect(),
+            any_http_host: any && granted.any_http_host,
         }
     }
 
@@ -143,10 +149,11 @@ impl Grants {
         };
         let with_port = url.port().map(|p| format!("{host}:{p}"));
         (url.scheme() == "https" || url.scheme() == "http")
-            && self
-                .http_hosts
-                .iter()
-                .any(|h| h == &host.to_ascii_lowercase() || Some(h) == with_port.as_ref())
+            && (self.any_http_host
+                || self
+                    .http_hosts
+                    .iter()
+                    .any(|h| h == &host.to_ascii_lowercase() || Some(h) == with_port.as_ref()))
     }
 }
 
@@ -578,9 +585,19 @@ mod tests {
             both,
             Grants {
                 registry: false,
-                http_hosts: vec!["b.example".into()]
+                http_hosts: vec!["b.example".into()],
+                any_http_host: false,
             }
         );
+        let anywhere = Grants {
+            any_http_host: true,
+            ..Grants::default()
+        };
+        assert!(
+            !declared.intersect(&anywhere).any_http_host,
+            "only a plugin declaring `http:*` gets any host"
+        );
+        assert!(g(&["http:*"]).intersect(&anywhere).any_http_host);
         let wildcard = g(&["http:*"]).intersect(&g(&["http:c.example", "http:*"]));
         assert_eq!(
             wildcard.http_hosts,

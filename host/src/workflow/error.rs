@@ -134,10 +134,20 @@ impl ImageFailures {
 }
 
 /// The exit code of a failed run: the kinds of the images that failed, else 1.
+/// A content source that failed on its section gives that section's bit.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     err.chain()
-        .find_map(|e| e.downcast_ref::<ImageFailures>())
-        .map(ImageFailures::exit_code)
+        .find_map(|e| {
+            if let Some(f) = e.downcast_ref::<ImageFailures>() {
+                return Some(f.exit_code());
+            }
+            match e.downcast_ref::<crate::sources::SourceError>() {
+                Some(crate::sources::SourceError::Section { origin, .. }) => {
+                    Some(exit_bit(*origin, ImageKind::Generic))
+                }
+                _ => None,
+            }
+        })
         .unwrap_or(EXIT_GENERIC)
 }
 
