@@ -8,6 +8,8 @@ mod support;
 mod auth_tls;
 /// Things going wrong: missing images, unreachable and refusing registries, resume.
 mod faults;
+/// Helm charts: repositories, OCI charts, local charts; rendered, their images and themselves mirrored.
+mod helm;
 /// Hostile plugins against the plugin runtime: each fails cleanly, the rest run on.
 mod hostile_plugins;
 /// Imagesets across the gap: create, publish, diff, damaged archives.

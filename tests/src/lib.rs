@@ -17,12 +17,16 @@
 //!   install when `docker-registry` or `skopeo` is missing.
 //! - [`imageset`]: an imageset's parts on disk, carried and listed with `tar`.
 //! - [`isc`]: ImageSetConfiguration text.
+//! - [`charts`]: Helm chart fixtures (`tests/data/charts/`): packing them as
+//!   `helm package` does, a chart repository ([`ChartRepo`]), OCI charts
+//!   ([`charts::push_oci_chart`]) and the images they run.
 //! - [`stats`]: medians of the benchmarks' runs.
 //!
 //! Everything network-facing is async (tokio); use `#[tokio::test]`.
 
 pub mod catalog;
 pub mod catalog_scale;
+pub mod charts;
 pub mod cincinnati;
 pub mod client;
 pub mod faults;
@@ -40,6 +44,7 @@ pub mod world;
 #[cfg(test)]
 mod self_tests;
 
+pub use charts::{ChartExpectation, ChartRepo, ChartUrls, PushedChart, PushedChartImages};
 pub use cincinnati::{CincinnatiServer, GraphSpec, ServerMode};
 pub use client::{RegistryClient, Target};
 pub use faults::{Action, Fault, FaultProxy};

@@ -1358,3 +1358,387 @@ async fn cincinnati_graph_data_is_a_deterministic_gzip_tar() {
     assert_success(&output, "tar -xzf");
     assert!(dir.path().join("channels/fast-4.14.yaml").is_file());
 }
+
+// ---------------------------------------------------------------------------
+// Helm chart fixtures (crate::charts)
+
+/// The member paths of a chart archive, in order.
+fn chart_members(tgz: &[u8]) -> Vec<fixture::TarMember> {
+    fixture::read_tar_gz(tgz).expect("a chart archive is a gzip'd tar")
+}
+
+#[test]
+fn pack_is_deterministic_and_laid_out_like_helm_package() {
+    use crate::charts::{DIGEST_PLACEHOLDER, REGISTRY_PLACEHOLDER, pack_fixture};
+
+    let replace = [
+        (REGISTRY_PLACEHOLDER, "127.0.0.1:5999"),
+        (DIGEST_PLACEHOLDER, "sha256:feedfeed"),
+    ];
+    let first = pack_fixture("webapp-1.2.0", &replace).unwrap();
+    let second = pack_fixture("webapp-1.2.0", &replace).unwrap();
+    assert_eq!(first, second, "pack must give the same bytes every time");
+
+    let members = chart_members(&first);
+    let paths: Vec<&str> = members.iter().map(|m| m.path.as_str()).collect();
+    assert_eq!(paths[0], "webapp/Chart.yaml");
+    assert_eq!(paths[1], "webapp/values.yaml");
+    assert!(paths.iter().all(|p| p.starts_with("webapp/")), "{paths:?}");
+    for member in &members {
+        assert!(member.is_file(), "only regular files: {}", member.path);
+        assert_eq!(
+            (member.mtime, member.uid, member.gid),
+            (0, 0, 0),
+            "{}",
+            member.path
+        );
+        assert_eq!(member.mode, 0o644, "{}", member.path);
+        let text = member.text();
+        assert!(
+            !text.contains(REGISTRY_PLACEHOLDER),
+            "{} not replaced",
+            member.path
+        );
+        assert!(
+            !text.contains(DIGEST_PLACEHOLDER),
+            "{} not replaced",
+            member.path
+        );
+    }
+    // Templates before other files, subcharts (by chart name) last; the
+    // file:// dependency `common` is vendored as a directory, also into the
+    // cache subchart; the aliased `worker` is there once.
+    let index = |p: &str| {
+        paths
+            .iter()
+            .position(|x| *x == p)
+            .unwrap_or_else(|| panic!("{p} missing from {paths:#?}"))
+    };
+    assert!(index("webapp/templates/deployment.yaml") < index("webapp/files/banner.txt"));
+    assert!(index("webapp/files/banner.txt") < index("webapp/charts/cache/Chart.yaml"));
+    assert!(index("webapp/charts/cache/Chart.yaml") < index("webapp/charts/common/Chart.yaml"));
+    index("webapp/charts/cache/charts/common/templates/_images.tpl");
+    index("webapp/charts/common/templates/validations/_validations.tpl");
+    index("webapp/charts/worker/templates/deployment.yaml");
+    index("webapp/templates/tests/test-connection.yaml");
+    index("webapp/templates/NOTES.txt");
+    assert_eq!(
+        paths.iter().filter(|p| p.ends_with("/Chart.yaml")).count(),
+        6,
+        "webapp, cache, cache's common, common, metrics, worker: {paths:#?}"
+    );
+    let values = members
+        .iter()
+        .find(|m| m.path == "webapp/values.yaml")
+        .unwrap()
+        .text();
+    assert!(values.contains("registry: 127.0.0.1:5999\n"));
+    assert!(values.contains("digest: sha256:feedfeed\n"));
+
+    // Without replacements the placeholders stay; Chart.yaml is replaced too.
+    let raw = pack_fixture("webapp-1.2.0", &[]).unwrap();
+    assert_ne!(raw, first);
+    let bumped = pack_fixture("ocichart", &[("version: 0.1.0", "version: 0.2.0+build.7")]).unwrap();
+    let meta = crate::charts::chart_metadata(&bumped).unwrap();
+    assert_eq!(meta["version"], "0.2.0+build.7");
+    assert_eq!(meta["name"], "ocichart");
+}
+
+#[test]
+fn webapp_versions_differ_only_in_their_version() {
+    let old = crate::charts::chart_dir("webapp-1.2.0");
+    let new = crate::charts::chart_dir("webapp-1.3.0");
+    let a = chart_members(&crate::charts::pack(&old, &[("1.2.0", "1.3.0")]).unwrap());
+    let b = chart_members(&crate::charts::pack(&new, &[]).unwrap());
+    let a: Vec<(&str, &[u8])> = a
+        .iter()
+        .map(|m| (m.path.as_str(), &m.contents[..]))
+        .collect();
+    let b: Vec<(&str, &[u8])> = b
+        .iter()
+        .map(|m| (m.path.as_str(), &m.contents[..]))
+        .collect();
+    assert_eq!(
+        a, b,
+        "tests/data/charts/webapp-1.3.0 must be webapp-1.2.0 with 1.2.0 replaced by 1.3.0"
+    );
+}
+
+#[test]
+fn chart_expectations_match_the_chart_files_and_expected_md() {
+    use crate::charts::{
+        DIGEST_PLACEHOLDER, REGISTRY_PLACEHOLDER, chart_metadata, charts_dir, expectations,
+        pack_fixture,
+    };
+
+    assert!(
+        std::fs::read_to_string(charts_dir().join("webapp-1.2.0/values.yaml"))
+            .unwrap()
+            .contains(&format!("registry: {REGISTRY_PLACEHOLDER}\n"))
+    );
+    let expected_md = std::fs::read_to_string(charts_dir().join("EXPECTED.md")).unwrap();
+    let mut dirs: Vec<String> = std::fs::read_dir(charts_dir())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    let expectations = expectations();
+    let listed: Vec<String> = expectations.iter().map(|e| e.dir.to_string()).collect();
+    assert_eq!(dirs, listed, "every chart directory has an expectation");
+    for chart in &expectations {
+        let tgz = pack_fixture(chart.dir, &[]).unwrap();
+        let meta = chart_metadata(&tgz).unwrap();
+        assert_eq!(meta["name"], chart.name, "{}", chart.dir);
+        assert_eq!(meta["version"], chart.version, "{}", chart.dir);
+        assert_eq!(
+            meta["type"].as_str().unwrap_or("application"),
+            chart.chart_type,
+            "{}",
+            chart.dir
+        );
+        let text: String = chart_members(&tgz).iter().map(|m| m.text()).collect();
+        for rel in chart.all_references() {
+            let repo = rel.split(['@', ':']).next().unwrap();
+            assert!(text.contains(repo), "{}: no file names {repo}", chart.dir);
+            let shown = rel.replace(DIGEST_PLACEHOLDER, "sha256:<digest>");
+            assert!(
+                expected_md.contains(&format!("`{shown}`")),
+                "EXPECTED.md does not list `{shown}` ({})",
+                chart.dir
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn chart_repo_serves_an_index_whose_digests_match_the_archives() {
+    use crate::charts::{
+        ChartFault, ChartRepo, ChartUrls, DIGEST_PLACEHOLDER, REGISTRY_PLACEHOLDER, pack_fixture,
+        sha256_hex,
+    };
+
+    let replace = [
+        (REGISTRY_PLACEHOLDER, "127.0.0.1:5999"),
+        (DIGEST_PLACEHOLDER, DIGEST_PLACEHOLDER),
+    ];
+    let repo = ChartRepo::start().await.unwrap();
+    assert!(repo.url().starts_with("http://127.0.0.1:"));
+    assert!(repo.url().ends_with("/charts"));
+    for dir in ["webapp-1.2.0", "webapp-1.3.0", "common"] {
+        repo.add(pack_fixture(dir, &replace).unwrap()).unwrap();
+    }
+    let relative = repo
+        .add_with(
+            pack_fixture("ocichart", &replace).unwrap(),
+            ChartUrls::Relative,
+        )
+        .unwrap();
+
+    let (status, _, body) = get(&repo.index_url(), None).await;
+    assert_eq!(status, 200);
+    let index: serde_json::Value = serde_norway::from_slice(&body).unwrap();
+    assert_eq!(index["apiVersion"], "v1");
+    let webapp: Vec<&str> = index["entries"]["webapp"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(webapp, ["1.3.0", "1.2.0"], "newest first");
+    assert_eq!(index["entries"]["common"][0]["type"], "library");
+    assert_eq!(index["entries"]["webapp"][0]["appVersion"], "1.3.0");
+    assert_eq!(
+        index["entries"]["webapp"][1]["urls"][0],
+        repo.archive_url("webapp", "1.2.0")
+    );
+    assert_eq!(
+        index["entries"]["ocichart"][0]["urls"][0],
+        "ocichart-0.1.0.tgz"
+    );
+    assert_eq!(relative.file_name(), "ocichart-0.1.0.tgz");
+
+    // Every URL, resolved as Helm does (against the repository URL with a
+    // trailing slash), serves bytes whose sha256 is the index's digest.
+    let base = reqwest::Url::parse(&format!("{}/", repo.url())).unwrap();
+    for (name, versions) in index["entries"].as_object().unwrap() {
+        for entry in versions.as_array().unwrap() {
+            let url = base.join(entry["urls"][0].as_str().unwrap()).unwrap();
+            let (status, content_type, bytes) = get(url.as_str(), None).await;
+            assert_eq!(status, 200, "{url}");
+            assert_eq!(content_type, "application/gzip");
+            assert_eq!(entry["digest"], sha256_hex(&bytes), "{name} {url}");
+            assert_eq!(entry["created"], crate::charts::CREATED);
+        }
+    }
+    let path = repo.archive_path("webapp", "1.2.0");
+    assert_eq!(repo.gets(&path), 1);
+    assert_eq!(repo.gets(&repo.index_path()), 1);
+    assert_eq!(repo.request_count("/charts/ocichart-0.1.0.tgz"), 1);
+
+    // Faults: other valid bytes (digest mismatch), truncation, 404, 500.
+    let good = get(&repo.archive_url("webapp", "1.2.0"), None).await.2;
+    repo.corrupt("webapp", "1.2.0");
+    let corrupted = get(&repo.archive_url("webapp", "1.2.0"), None).await.2;
+    assert_ne!(sha256_hex(&corrupted), sha256_hex(&good));
+    assert_eq!(
+        chart_members(&corrupted).len(),
+        chart_members(&good).len(),
+        "still a valid archive"
+    );
+    repo.set_fault(&path, ChartFault::Truncated);
+    assert_eq!(
+        get(&repo.archive_url("webapp", "1.2.0"), None)
+            .await
+            .2
+            .len(),
+        good.len() / 2
+    );
+    repo.set_fault(&path, ChartFault::NotFound);
+    assert_eq!(get(&repo.archive_url("webapp", "1.2.0"), None).await.0, 404);
+    repo.set_fault(&repo.index_path(), ChartFault::ServerError);
+    assert_eq!(get(&repo.index_url(), None).await.0, 500);
+    repo.clear_faults();
+    assert_eq!(
+        get(&repo.archive_url("webapp", "1.2.0"), None).await.2,
+        good
+    );
+    assert_eq!(
+        get(&format!("{}/nope-1.0.0.tgz", repo.url()), None).await.0,
+        404
+    );
+    assert_eq!(repo.gets(&path), 6);
+    repo.clear_requests();
+    assert!(repo.requests().is_empty());
+}
+
+#[tokio::test]
+async fn oci_charts_carry_helm_media_types_to_skopeo() {
+    use crate::charts::{
+        HELM_CHART_MEDIA_TYPE, HELM_CONFIG_MEDIA_TYPE, REGISTRY_PLACEHOLDER, pack_fixture,
+        push_oci_chart,
+    };
+
+    let registry = Registry::start(RegistryOptions::default()).await.unwrap();
+    let host = registry.host();
+    let tgz = pack_fixture("ocichart", &[(REGISTRY_PLACEHOLDER, &host)]).unwrap();
+    let pushed = push_oci_chart(&registry, "charts/ocichart", &tgz)
+        .await
+        .unwrap();
+    assert_eq!(pushed.tag, "0.1.0");
+    assert_eq!(
+        pushed.reference(&host),
+        format!("{host}/charts/ocichart:0.1.0")
+    );
+    assert_eq!(
+        pushed.oci_url(&host),
+        format!("oci://{host}/charts/ocichart")
+    );
+
+    let image = format!("docker://{host}/charts/ocichart:0.1.0");
+    let output = skopeo(&["inspect", "--raw", "--tls-verify=false", &image]).await;
+    assert_success(&output, "skopeo inspect --raw");
+    assert_eq!(output.stdout, pushed.manifest_bytes);
+    let manifest: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(manifest["mediaType"], media_type::OCI_MANIFEST);
+    assert_eq!(manifest["config"]["mediaType"], HELM_CONFIG_MEDIA_TYPE);
+    assert_eq!(manifest["layers"][0]["mediaType"], HELM_CHART_MEDIA_TYPE);
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.title"],
+        "ocichart"
+    );
+    let layer = registry
+        .client()
+        .blob(
+            "charts/ocichart",
+            manifest["layers"][0]["digest"].as_str().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(layer, tgz);
+    let config: serde_json::Value = serde_json::from_slice(
+        &registry
+            .client()
+            .blob("charts/ocichart", &pushed.config_digest)
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(config["name"], "ocichart");
+    assert_eq!(config["version"], "0.1.0");
+    assert_eq!(config["apiVersion"], "v2");
+
+    // A version with build metadata is tagged with `_` for `+`.
+    let build = pack_fixture(
+        "ocichart",
+        &[
+            (REGISTRY_PLACEHOLDER, &host),
+            ("version: 0.1.0", "version: 0.2.0+build.7"),
+        ],
+    )
+    .unwrap();
+    let pushed = push_oci_chart(&registry, "charts/ocichart", &build)
+        .await
+        .unwrap();
+    assert_eq!(pushed.tag, "0.2.0_build.7");
+    let mut tags = registry.tags("charts/ocichart").await.unwrap();
+    tags.sort();
+    assert_eq!(tags, ["0.1.0", "0.2.0_build.7"]);
+}
+
+#[tokio::test]
+async fn chart_images_are_pushed_and_packed_with_the_real_digest() {
+    use crate::charts::{DIGEST_PLACEHOLDER, expectation, expectations, push_chart_images};
+
+    let registry = Registry::start(RegistryOptions::default()).await.unwrap();
+    let charts = expectations();
+    let pushed = push_chart_images(&registry, &charts).await.unwrap();
+    assert_eq!(pushed.host, registry.host());
+    assert!(pushed.digest.starts_with("sha256:"));
+    assert_ne!(pushed.digest, DIGEST_PLACEHOLDER);
+    // Deterministic: the same digest without a registry.
+    let sidecar = format!("webapp/sidecar@{DIGEST_PLACEHOLDER}");
+    let built = fixture::build_image(&crate::charts::chart_image_spec(&sidecar)).unwrap();
+    assert_eq!(built.manifest_digest, pushed.digest);
+
+    for chart in &charts {
+        for rel in chart.all_references() {
+            let full = pushed.reference(&rel);
+            let (repo, reference) = match full.split_once('@') {
+                Some((repo, digest)) => (repo.to_string(), digest.to_string()),
+                None => match full.rsplit_once(':') {
+                    Some((repo, tag)) if !tag.contains('/') => (repo.to_string(), tag.to_string()),
+                    _ => (full.clone(), "latest".to_string()),
+                },
+            };
+            let repo = repo.strip_prefix(&format!("{}/", registry.host())).unwrap();
+            let digest = registry.digest(repo, &reference).await.unwrap();
+            assert_eq!(
+                digest.as_deref(),
+                Some(pushed.image(&rel).unwrap().manifest_digest.as_str()),
+                "{full}"
+            );
+        }
+    }
+    let webapp = expectation("webapp-1.2.0").unwrap();
+    let refs = pushed.references(&webapp.images);
+    assert!(refs.contains(&format!(
+        "{}/webapp/sidecar@{}",
+        registry.host(),
+        pushed.digest
+    )));
+    assert!(refs.contains(&format!("{}/webapp/server:1.2.0", registry.host())));
+
+    let tgz = pushed.pack("webapp-1.2.0").unwrap();
+    let values = chart_members(&tgz)
+        .into_iter()
+        .find(|m| m.path == "webapp/values.yaml")
+        .unwrap()
+        .text();
+    assert!(values.contains(&format!("digest: {}\n", pushed.digest)));
+    assert!(values.contains(&format!("registry: {}\n", registry.host())));
+}

@@ -1801,13 +1801,22 @@ async fn mirror_operators(
         isc_path.display().to_string(),
         "--src-tls-verify=false".to_string(),
     ];
-    let plan = run_step(checks, bin, &plan_args, &root.join("plan.log"), "oc-mirror plan")?;
+    let plan = run_step(
+        checks,
+        bin,
+        &plan_args,
+        &root.join("plan.log"),
+        "oc-mirror plan",
+    )?;
     checks.check(
         plan.stdout.contains("foo.v1.2.0") && plan.stdout.contains("channel head"),
         "the plan lists the channel heads foo.v1.2.0, foo.v2.0.0 and bar.v0.2.0, each as `channel head`",
     );
 
-    println!("\n==> 9.2 Sequence 1: create, carry, publish into a new registry {}", disconnected.url());
+    println!(
+        "\n==> 9.2 Sequence 1: create, carry, publish into a new registry {}",
+        disconnected.url()
+    );
     let create_args = vec![
         "-c".to_string(),
         isc_path.display().to_string(),
@@ -1830,7 +1839,13 @@ async fn mirror_operators(
     let defaults: Vec<String> = objects1
         .iter()
         .filter(|o| o["schema"] == "olm.package")
-        .map(|o| format!("{}={}", o["name"].as_str().unwrap_or(""), o["defaultChannel"].as_str().unwrap_or("")))
+        .map(|o| {
+            format!(
+                "{}={}",
+                o["name"].as_str().unwrap_or(""),
+                o["defaultChannel"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     checks.check(
         defaults == ["foo=stable", "bar=alpha"] || defaults == ["bar=alpha", "foo=stable"],
@@ -1862,7 +1877,10 @@ async fn mirror_operators(
         };
         let tag = match reference.rsplit_once('@') {
             Some(_) => format!("sha256-{}", &image.digest[7..]),
-            None => reference.rsplit_once(':').map(|(_, t)| t.to_string()).unwrap_or_default(),
+            None => reference
+                .rsplit_once(':')
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default(),
         };
         let at = disconnected
             .manifest(&format!("{AIRGAP_PREFIX}/{}", image.repo), &tag)
@@ -1891,7 +1909,9 @@ async fn mirror_operators(
         "cs-redhat-operator-index-v4-18.yaml: a CatalogSource for the rebuilt catalog in the mirror",
     );
     checks.check(
-        resources.join("cc-redhat-operator-index-v4-18.yaml").exists(),
+        resources
+            .join("cc-redhat-operator-index-v4-18.yaml")
+            .exists(),
         "cc-redhat-operator-index-v4-18.yaml: a ClusterCatalog (OLM v1)",
     );
 
