@@ -32,7 +32,17 @@
 //!    gains a new head and sequence 2 carries only the new bundle's layers,
 //!    while the catalog it publishes keeps the bundle sequence 1 mirrored,
 //!    upgrading to the new head;
-//! 10. prints a report and exits non-zero if any check failed.
+//! 10. mirrors Helm charts through the imageset cycle: a chart repository
+//!     started on loopback serves the fixture chart `webapp` (a library
+//!     chart, subcharts with conditions, tags and aliases, a CronJob, an
+//!     install hook, a test pod, an image by digest, one only through
+//!     `imagePaths`), whose images are pushed into the source; `oc-mirror
+//!     plan` lists each image with the template it came from; sequence 1 is
+//!     created, carried and published, and every image the chart runs is
+//!     checked in the disconnected mirror, the test pod's image and the
+//!     disabled subchart's are not there, and the chart itself is read back
+//!     out of the mirror as an OCI chart, byte for byte;
+//! 11. prints a report and exits non-zero if any check failed.
 //!
 //! The workspace, the ISC and the logs are kept in
 //! `$TMPDIR/oc-mirror-demo-work` (`/tmp/oc-mirror-demo-work`; or `--work-dir
@@ -682,6 +692,9 @@ async fn run(args: Args) -> anyhow::Result<usize> {
     println!("\n==> 9. Operators: a filtered catalog through the imageset cycle");
     let operators = mirror_operators(&bin, &work, &source, &mut checks).await?;
 
+    println!("\n==> 10. Helm charts: a chart repository, its chart and images through the imageset cycle");
+    let helm = mirror_charts(&bin, &work, &source, &mut checks).await?;
+
     // The report.
     let failed = checks.failed();
     println!("\n================================ report ================================");
@@ -796,6 +809,14 @@ async fn run(args: Args) -> anyhow::Result<usize> {
         operators.added,
         operators.new_layers,
         operators.resources.display()
+    );
+    println!(
+        "\nHelm: chart {} from {} rendered to {} images (a CronJob's, an install hook's, one through imagePaths; the test pod's left out), carried and published; the chart is in the mirror as {} and in {}",
+        helm.chart,
+        helm.repository,
+        helm.images,
+        helm.oci,
+        helm.placed.display()
     );
     println!("\nKept in {} (delete it when done):", work.display());
     println!("  ISC:        {}", isc_path.display());
@@ -2008,6 +2029,161 @@ async fn mirror_operators(
         kept_earlier: "foo.v1.2.0".into(),
         new_layers: new_in_2,
         resources,
+    })
+}
+
+struct HelmDone {
+    chart: String,
+    repository: String,
+    images: usize,
+    oci: String,
+    placed: PathBuf,
+}
+
+/// Step 10: a chart from a chart repository through create → carry → publish.
+async fn mirror_charts(
+    bin: &Path,
+    work: &Path,
+    source: &Registry,
+    checks: &mut Checks,
+) -> anyhow::Result<HelmDone> {
+    use oc_mirror_tests::charts::{self, ChartRepo, ChartUrls};
+    let root = work.join("helm");
+    if root.exists() {
+        std::fs::remove_dir_all(&root)?;
+    }
+    let (connected, carried) = (root.join("connected"), root.join("disconnected"));
+    std::fs::create_dir_all(&connected)?;
+    let disconnected = Registry::start(RegistryOptions::default()).await?;
+    let pushed = charts::push_chart_images(source.client(), &charts::expectations()).await?;
+    let repo = ChartRepo::start_with(ChartUrls::Relative).await?;
+    let tgz = pushed.pack("webapp-1.2.0")?;
+    repo.add(tgz.clone())?;
+    repo.add(pushed.pack("webapp-1.3.0")?)?;
+    repo.add(pushed.pack("common")?)?;
+    println!(
+        "  chart repository {} serves webapp 1.2.0 and 1.3.0 and the library chart common; their images are in {}",
+        repo.url(),
+        source.url()
+    );
+    let isc = isc::image_set_config(&format!(
+        "  helm:\n    repositories:\n      - name: demo-charts\n        url: {}\n        charts:\n          - name: webapp\n            version: 1.2.0\n            imagePaths: ['{{.spec.engine.image}}']\n",
+        repo.url()
+    ));
+    let isc_path = root.join("isc.yaml");
+    std::fs::write(&isc_path, &isc)?;
+    for line in isc.lines() {
+        println!("    {line}");
+    }
+
+    println!("\n==> 10.1 oc-mirror plan: each image and the template it came from");
+    let plan_args = vec![
+        "plan".to_string(),
+        "-c".to_string(),
+        isc_path.display().to_string(),
+        "--src-tls-verify=false".to_string(),
+    ];
+    let plan = run_step(checks, bin, &plan_args, &root.join("plan.log"), "oc-mirror plan")?;
+    checks.check(
+        plan.stdout.contains("webapp/templates/cronjob.yaml")
+            && plan.stdout.contains("webapp/templates/hook-migrate.yaml")
+            && plan.stdout.contains("webapp/charts/cache/templates/statefulset.yaml"),
+        "the plan names the CronJob, the install hook and the cache subchart's StatefulSet as where images come from",
+    );
+
+    println!("\n==> 10.2 Sequence 1: create, carry, publish into a new registry {}", disconnected.url());
+    let create_args = vec![
+        "-c".to_string(),
+        isc_path.display().to_string(),
+        format!("file://{}", connected.display()),
+        "--src-tls-verify=false".to_string(),
+    ];
+    let (_, seq1) = create_sequence(checks, bin, &create_args, &root, &connected, 1)?;
+    carry_sequence(checks, &connected, &carried, 1, &seq1, "")?;
+    publish_sequence(checks, bin, &root, &carried, &disconnected, source, 1)?;
+
+    let want = charts::expectation("webapp-1.2.0").context("the webapp fixture")?;
+    let mut missing = Vec::new();
+    for rel in want.with_image_paths() {
+        let image = pushed.image(&rel).context("a pushed chart image")?;
+        let (repo_path, tag) = match rel.split_once('@') {
+            Some((r, _)) => (r.to_string(), digest_tag(&image.manifest_digest)),
+            None => {
+                let (r, t) = rel.rsplit_once(':').context("a tag")?;
+                (r.to_string(), t.to_string())
+            }
+        };
+        let at = disconnected
+            .digest(&format!("{AIRGAP_PREFIX}/{repo_path}"), &tag)
+            .await
+            .ok()
+            .flatten();
+        if at.as_deref() != Some(image.manifest_digest.as_str()) {
+            missing.push(rel.clone());
+        }
+    }
+    checks.check(
+        missing.is_empty(),
+        format!(
+            "every image webapp 1.2.0 runs ({}: workloads, the CronJob, the install hook, the by-digest sidecar, the imagePaths one) is in the mirror, digest for digest{}",
+            want.with_image_paths().len(),
+            if missing.is_empty() { String::new() } else { format!("; missing: {missing:?}") }
+        ),
+    );
+    let mut leaked = Vec::new();
+    for rel in &want.excluded {
+        let (repo_path, tag) = rel.rsplit_once(':').context("a tag")?;
+        if disconnected
+            .digest(&format!("{AIRGAP_PREFIX}/{repo_path}"), tag)
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            leaked.push(rel.clone());
+        }
+    }
+    checks.check(
+        leaked.is_empty(),
+        format!(
+            "the test pod's image and the disabled subchart's and component's ({}) are not mirrored{}",
+            want.excluded.join(", "),
+            if leaked.is_empty() { String::new() } else { format!("; found: {leaked:?}") }
+        ),
+    );
+    let chart_repo = format!("{AIRGAP_PREFIX}/demo-charts/webapp");
+    let manifest = disconnected.manifest(&chart_repo, "1.2.0").await?;
+    let layer = match &manifest {
+        Some((_, _, bytes)) => {
+            let m: serde_json::Value = serde_json::from_slice(bytes)?;
+            let ok = m["config"]["mediaType"] == charts::HELM_CONFIG_MEDIA_TYPE
+                && m["layers"][0]["mediaType"] == charts::HELM_CHART_MEDIA_TYPE;
+            match (ok, m["layers"][0]["digest"].as_str()) {
+                (true, Some(d)) => disconnected.client().blob(&chart_repo, d).await?,
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    checks.check(
+        layer.as_deref() == Some(tgz.as_slice()),
+        format!(
+            "the chart is in the mirror as an OCI chart with Helm's media types ({}:1.2.0, for `helm install oci://{}/{chart_repo} --version 1.2.0`), byte for byte the repository's archive",
+            chart_repo,
+            disconnected.host()
+        ),
+    );
+    let placed = carried.join("working-dir/helm/charts/webapp-1.2.0.tgz");
+    checks.check(
+        std::fs::read(&placed).ok().as_deref() == Some(tgz.as_slice()),
+        format!("publish wrote the chart archive to {}", placed.display()),
+    );
+    Ok(HelmDone {
+        chart: "webapp 1.2.0".into(),
+        repository: repo.url(),
+        images: want.with_image_paths().len(),
+        oci: format!("{}/{chart_repo}:1.2.0", disconnected.host()),
+        placed,
     })
 }
 
