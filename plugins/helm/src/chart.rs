@@ -89,6 +89,21 @@ fn yaml(text: &str, what: &str) -> Result<Value, Error> {
     serde_norway::from_str::<Value>(text).map_err(|e| Error::InvalidConfig(format!("{what}: {e}")))
 }
 
+/// A document with its null fields dropped (Helm reads `keywords:` with
+/// nothing after it as no keywords).
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
 fn load(files: &Files, what: &str, depth: usize) -> Result<Chart, Error> {
     if depth > MAX_DEPTH {
         return Err(Error::InvalidConfig(format!(
@@ -99,7 +114,7 @@ fn load(files: &Files, what: &str, depth: usize) -> Result<Chart, Error> {
         .text("Chart.yaml")
         .ok_or_else(|| Error::InvalidConfig(format!("{what}: no Chart.yaml")))?;
     let raw_metadata = yaml(&chart_yaml, &format!("{what}: Chart.yaml"))?;
-    let metadata: Metadata = serde_json::from_value(raw_metadata.clone())
+    let metadata: Metadata = serde_json::from_value(without_nulls(raw_metadata.clone()))
         .map_err(|e| Error::InvalidConfig(format!("{what}: Chart.yaml: {e}")))?;
     if metadata.name.is_empty() {
         return Err(Error::InvalidConfig(format!(

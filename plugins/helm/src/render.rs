@@ -896,6 +896,40 @@ mod tests {
     }
 
     #[test]
+    fn hostile_templates_fail_cleanly() {
+        let chart_with = |tpl: &str| {
+            chart(&[
+                ("Chart.yaml", "name: app\nversion: 1.0.0\n"),
+                ("values.yaml", "n: 100000000\ns: '{{ tpl .Values.s . }}'\n"),
+                ("templates/x.yaml", tpl),
+            ])
+        };
+        for (tpl, why) in [
+            (
+                "{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}{{ include \"loop\" . }}",
+                "depth",
+            ),
+            (
+                "{{ define \"t\" }}{{ template \"t\" . }}{{ end }}{{ template \"t\" . }}",
+                "depth",
+            ),
+            ("{{ tpl .Values.s . }}", "depth"),
+            ("{{ range until (int .Values.n) }}x{{ end }}", ""),
+            ("{{ repeat 100000000 \"xxxxxxxxxx\" }}", ""),
+            ("{{ .Values.missing.deeper }}", "nil pointer"),
+            ("{{ include \"nosuch\" . }}", "nosuch"),
+            ("{{ if }}", ""),
+        ] {
+            let err = render(chart_with(tpl)).expect_err(tpl);
+            assert!(err.message.contains(why), "{tpl}: {err}");
+            assert!(
+                err.message.len() < 2000,
+                "{tpl}: a short message, not the whole chain"
+            );
+        }
+    }
+
+    #[test]
     fn globs() {
         assert!(glob("files/*.yaml", "files/a.yaml"));
         assert!(!glob("files/*.yaml", "files/x/a.yaml"));

@@ -104,9 +104,19 @@ impl Index {
         })?;
         let wanted = match version {
             Some(v) => v.to_string(),
-            None => newest(versions.iter().map(|e| e.version.as_str()))
-                .ok_or_else(|| Error::NotFound(format!("chart `{chart}` has no versions")))?
-                .to_string(),
+            // As Helm: the newest release, pre-releases only when named.
+            None => newest(
+                versions
+                    .iter()
+                    .map(|e| e.version.as_str())
+                    .filter(|v| semver::Version::parse(v).is_some_and(|v| v.pre.is_empty())),
+            )
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "chart `{chart}` has no released version (only pre-releases, or none): name one under `version`"
+                ))
+            })?
+            .to_string(),
         };
         versions
             .iter()
@@ -193,9 +203,18 @@ pub fn oci_tag(version: &str) -> String {
 pub fn oci_newest(repository: &str) -> Result<String, Error> {
     let tags = registry::list_tags(repository)?;
     let versions: Vec<String> = tags.iter().map(|t| t.replace('_', "+")).collect();
-    newest(versions.iter().map(String::as_str))
-        .map(str::to_string)
-        .ok_or_else(|| Error::NotFound(format!("{repository} has no chart versions")))
+    newest(
+        versions
+            .iter()
+            .map(String::as_str)
+            .filter(|v| semver::Version::parse(v).is_some_and(|v| v.pre.is_empty())),
+    )
+    .map(str::to_string)
+    .ok_or_else(|| {
+        Error::NotFound(format!(
+            "{repository} has no released chart version among its tags: name one under `version`"
+        ))
+    })
 }
 
 /// The archive of an OCI chart (`repository:tag`), as stored.
@@ -250,7 +269,15 @@ entries:
     #[test]
     fn versions_and_urls() {
         let index: Index = serde_norway::from_str(INDEX).unwrap();
-        assert_eq!(index.find("podinfo", None).unwrap().version, "7.0.0-rc.1");
+        assert_eq!(
+            index.find("podinfo", None).unwrap().version,
+            "6.10.1",
+            "pre-releases only when named"
+        );
+        assert_eq!(
+            index.find("podinfo", Some("7.0.0-rc.1")).unwrap().version,
+            "7.0.0-rc.1"
+        );
         assert_eq!(
             index.find("podinfo", Some("6.5.0")).unwrap().urls[0],
             "podinfo-6.5.0.tgz"
