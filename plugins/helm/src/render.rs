@@ -652,11 +652,11 @@ impl Object for Files {
                 self.files
                     .iter()
                     .map(|(p, b)| (base(p), String::from_utf8_lossy(b).into_owned())),
-            )),
+            )?),
             "AsSecrets" => {
                 Value::from(yaml_map(self.files.iter().map(|(p, b)| {
                     (base(p), base64::engine::general_purpose::STANDARD.encode(b))
-                })))
+                }))?)
             }
             _ => return Err(TplError::new(format!("engine.files has no method {name}"))),
         })
@@ -678,38 +678,15 @@ fn base(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
-/// A map of strings as YAML (what `AsConfig` and `AsSecrets` give: keys
-/// sorted, a multi-line value as a literal block).
-fn yaml_map(entries: impl Iterator<Item = (String, String)>) -> String {
-    let sorted: BTreeMap<String, String> = entries.collect();
-    let mut out = String::new();
-    for (k, v) in &sorted {
-        let key = serde_json::to_string(k).unwrap_or_default();
-        if v.contains('\n') && !v.contains('\r') {
-            let (body, chomp) = match v.strip_suffix('\n') {
-                Some(b) if !b.ends_with('\n') => (b, ""),
-                Some(b) => (b, "+"),
-                None => (v.as_str(), "-"),
-            };
-            let indent = if body.starts_with(' ') { "2" } else { "" };
-            out.push_str(&format!("{key}: |{indent}{chomp}\n"));
-            for line in body.split('\n') {
-                if line.is_empty() {
-                    out.push('\n');
-                } else {
-                    out.push_str("  ");
-                    out.push_str(line);
-                    out.push('\n');
-                }
-            }
-        } else {
-            out.push_str(&format!(
-                "{key}: {}\n",
-                serde_json::to_string(v).unwrap_or_default()
-            ));
-        }
+/// A map of strings as YAML (what `AsConfig` and `AsSecrets` give), as
+/// `toYaml` writes it.
+fn yaml_map(entries: impl Iterator<Item = (String, String)>) -> Result<String, TplError> {
+    let m = Map::new();
+    for (k, v) in entries {
+        m.insert(k, Value::from(v));
     }
-    out.trim_end_matches('\n').to_string()
+    let yaml = gotemplate::sprig::to_yaml_string(&Value::Map(m))?;
+    Ok(yaml.strip_suffix('\n').unwrap_or(&yaml).to_string())
 }
 
 /// Glob matching as Helm's `.Files.Glob` (gobwas/glob with `/` as the
@@ -891,7 +868,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             out[0].text,
-            "z|3|files/a.conf,files/b.conf,|files/a.conf,files/b.conf,files/sub/c.conf,\n\"a.conf\": |\n  x=1\n  y=2\n\"b.conf\": \"z\"\n\"b.conf\": \"eg==\""
+            "z|3|files/a.conf,files/b.conf,|files/a.conf,files/b.conf,files/sub/c.conf,\na.conf: |\n  x=1\n  y=2\nb.conf: z\nb.conf: eg=="
         );
     }
 
