@@ -285,6 +285,36 @@ pub trait Publisher {
     fn publish(config: serde_json::Value, results: Results) -> Result<Vec<OutputFile>, Error>;
 }
 
+/// One entry of a section's `platforms:` (v2alpha1), as the ImageSetConfiguration
+/// writes it: `{os, architecture, variant}`, `os` defaulting to `linux`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSpec {
+    /// e.g. `linux`; empty means `linux`.
+    #[serde(default)]
+    pub os: String,
+    /// e.g. `amd64`.
+    pub architecture: String,
+    /// e.g. `v8` for `arm64`.
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+impl PlatformSpec {
+    /// The platform to keep of an image.
+    pub fn to_platform(&self) -> Platform {
+        Platform {
+            os: if self.os.is_empty() {
+                "linux".into()
+            } else {
+                self.os.clone()
+            },
+            architecture: self.architecture.clone(),
+            variant: self.variant.clone(),
+        }
+    }
+}
+
 /// Deserializes a configuration section into `T`, or an
 /// [`Error::InvalidConfig`] that says which field is wrong and why.
 pub fn config<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {

@@ -38,7 +38,7 @@ use base64::Engine as _;
 use oc_mirror_plugin_sdk::images::BlobWriter;
 use oc_mirror_plugin_sdk::{
     Artifact, ArtifactBlob, Attachment, ContentSource, Error, ImageKind, ImageToMirror, ImageUse,
-    Platform, PluginInfo, Resolution, log,
+    Platform, PlatformSpec, PluginInfo, Resolution, log,
 };
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +84,7 @@ pub struct ChartConfig {
     #[serde(default)]
     pub image_paths: Vec<String>,
     #[serde(default)]
-    pub platforms: Vec<PlatformConfig>,
+    pub platforms: Vec<PlatformSpec>,
 }
 
 /// `local[]`, with the archive the host read.
@@ -96,34 +96,14 @@ pub struct LocalConfig {
     #[serde(default)]
     pub image_paths: Vec<String>,
     #[serde(default)]
-    pub platforms: Vec<PlatformConfig>,
+    pub platforms: Vec<PlatformSpec>,
     /// The chart's bytes (a `.tgz`, or a tar of a directory), base64.
     #[serde(default)]
     pub archive: Option<String>,
 }
 
-/// `platforms[]` (v2alpha1).
-#[derive(Debug, Clone, Deserialize)]
-pub struct PlatformConfig {
-    #[serde(default)]
-    pub os: String,
-    pub architecture: String,
-    #[serde(default)]
-    pub variant: Option<String>,
-}
-
-fn platforms(list: &[PlatformConfig]) -> Vec<Platform> {
-    list.iter()
-        .map(|p| Platform {
-            os: if p.os.is_empty() {
-                "linux".into()
-            } else {
-                p.os.clone()
-            },
-            architecture: p.architecture.clone(),
-            variant: p.variant.clone(),
-        })
-        .collect()
+fn platforms(list: &[PlatformSpec]) -> Vec<Platform> {
+    list.iter().map(PlatformSpec::to_platform).collect()
 }
 
 /// A chart version to render: its archive and where it goes.

@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 
 use oc_mirror_plugin_sdk::{
     Attachment, ContentSource, Error, ImageBuild, ImageKind, ImageToMirror, ImageUse, Layer,
-    Platform, PluginInfo, Resolution, log,
+    Platform, PlatformSpec, PluginInfo, Resolution, log,
 };
 use serde::Deserialize;
 
@@ -86,7 +86,7 @@ pub struct CatalogConfig {
     pub target_name: Option<String>,
     /// v2alpha1: platforms to keep of the bundles' images.
     #[serde(default)]
-    pub platforms: Vec<PlatformConfig>,
+    pub platforms: Vec<PlatformSpec>,
     /// Set by the host: the contents of the `targetCatalogSourceTemplate` file.
     #[serde(default)]
     pub catalog_source_template: Option<String>,
@@ -94,17 +94,6 @@ pub struct CatalogConfig {
     /// local layout under.
     #[serde(default)]
     pub local_reference: Option<String>,
-}
-
-/// `operators[].platforms[]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlatformConfig {
-    #[serde(default)]
-    pub os: String,
-    pub architecture: String,
-    #[serde(default)]
-    pub variant: Option<String>,
 }
 
 impl Config {
@@ -138,15 +127,7 @@ impl CatalogConfig {
     fn platforms(&self) -> Vec<Platform> {
         self.platforms
             .iter()
-            .map(|p| Platform {
-                os: if p.os.is_empty() {
-                    "linux".into()
-                } else {
-                    p.os.clone()
-                },
-                architecture: p.architecture.clone(),
-                variant: p.variant.clone(),
-            })
+            .map(PlatformSpec::to_platform)
             .collect()
     }
 }

@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 
 use oc_mirror_plugin_sdk::semver::Version;
 use oc_mirror_plugin_sdk::{
-    ContentSource, Error, ImageBuild, ImageKind, ImageToMirror, Layer, Platform, PluginInfo,
-    Resolution, TarballLayer, log,
+    ContentSource, Error, ImageBuild, ImageKind, ImageToMirror, Layer, Platform, PlatformSpec,
+    PluginInfo, Resolution, TarballLayer, log,
 };
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +47,7 @@ struct Config {
     #[serde(default)]
     architectures: Vec<String>,
     #[serde(default)]
-    platforms: Vec<PlatformConfig>,
+    platforms: Vec<PlatformSpec>,
     #[serde(default)]
     release: Option<String>,
     #[serde(default)]
@@ -159,16 +159,6 @@ impl ChannelConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PlatformConfig {
-    #[serde(default)]
-    os: String,
-    architecture: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
 /// What the plugin remembers between runs.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
@@ -256,15 +246,7 @@ impl ContentSource for Releases {
         let platforms: Vec<Platform> = config
             .platforms
             .iter()
-            .map(|p| Platform {
-                os: if p.os.is_empty() {
-                    "linux".into()
-                } else {
-                    p.os.clone()
-                },
-                architecture: p.architecture.clone(),
-                variant: p.variant.clone(),
-            })
+            .map(PlatformSpec::to_platform)
             .collect();
         let mut arches: Vec<&'static str> = Vec::new();
         if !platforms.is_empty() {
