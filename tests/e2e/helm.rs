@@ -377,3 +377,57 @@ async fn corrupt_archives_and_charts_that_do_not_render_fail_with_the_helm_bit()
         .stderr_has("broken/templates/")
         .stderr_has(want);
 }
+
+/// An OCI chart repository behind htpasswd: the chart and its image are read
+/// with the credentials of `--authfile`, as images are; the password shows
+/// nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oci_chart_registry_credentials_come_from_the_auth_file() {
+    use base64::Engine as _;
+    let (user, password) = ("chart-reader".to_string(), "Ch4rt-s3cret".to_string());
+    let src = Registry::start(oc_mirror_tests::RegistryOptions {
+        htpasswd: Some((user.clone(), password.clone())),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let pushed = charts::push_chart_images(&src, &[expectation("ocichart")])
+        .await
+        .unwrap();
+    let tgz = pushed.pack("ocichart").unwrap();
+    charts::push_oci_chart(&src, "charts/ocichart", &tgz)
+        .await
+        .unwrap();
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let isc = ctx.isc(&format!(
+        "  helm:\n    repositories:\n      - name: private\n        url: oci://{}/charts\n        charts:\n          - name: ocichart\n            version: 0.1.0\n",
+        src.host()
+    ));
+    let denied = ctx.mirror(&isc, &mirror, "m", &["--retry-times", "0"]);
+    denied.assert_failed(16);
+
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let authfile = ctx.path("auth.json");
+    std::fs::write(
+        &authfile,
+        serde_json::json!({ "auths": { src.host(): { "auth": auth } } }).to_string(),
+    )
+    .unwrap();
+    let run = ctx.mirror(
+        &isc,
+        &mirror,
+        "m",
+        &["--authfile", authfile.to_str().unwrap()],
+    );
+    run.assert_ok();
+    let (_, layer) = oci_chart(&mirror, "m/charts/ocichart", "0.1.0").await;
+    assert_eq!(layer, tgz);
+    assert_images_mirrored(&mirror, "m", &pushed, &expectation("ocichart").images).await;
+    for text in [&run.stdout, &run.stderr, &denied.stderr] {
+        assert!(
+            !text.contains(&password) && !text.contains(&auth),
+            "credentials in the output"
+        );
+    }
+}
