@@ -110,8 +110,11 @@ fn platforms(list: &[PlatformSpec]) -> Vec<Platform> {
 struct Fetched {
     /// Where it came from, for the plan and messages (`repo/chart`, a path).
     source: String,
-    /// Its place in the mirror, relative to the prefix, without tag.
+    /// Its place in the mirror, relative to the prefix, without tag; for a
+    /// local chart, empty (it goes under its configured name).
     destination: String,
+    /// A local chart's configured name.
+    local_name: Option<String>,
     /// The archive (gzip'd tar, or a plain tar for a local directory).
     archive: Vec<u8>,
     image_paths: Vec<String>,
@@ -167,9 +170,13 @@ pub fn discover(
     Ok(discovery)
 }
 
-/// The chart versions a repository entry names.
-fn fetch_repository(repository: &RepositoryConfig) -> Result<Vec<Fetched>, Error> {
-    let mut out = Vec::new();
+/// Fetches the chart versions a repository entry names, handing each to
+/// `take` as soon as it is fetched (so that one archive at a time is held,
+/// however many versions a repository has).
+fn fetch_repository(
+    repository: &RepositoryConfig,
+    take: &mut dyn FnMut(Fetched) -> Result<(), Error>,
+) -> Result<(), Error> {
     if let Some(oci) = repo::oci_repository(&repository.url) {
         if repository.charts.is_empty() {
             return Err(Error::InvalidConfig(format!(
@@ -187,15 +194,16 @@ fn fetch_repository(repository: &RepositoryConfig) -> Result<Vec<Fetched>, Error
             let path = repo_ref
                 .split_once('/')
                 .map_or(repo_ref.as_str(), |(_, p)| p);
-            out.push(Fetched {
+            take(Fetched {
                 source: format!("oci://{repo_ref}"),
                 destination: path.to_string(),
+                local_name: None,
                 archive,
                 image_paths: c.image_paths.clone(),
                 platforms: platforms(&c.platforms),
-            });
+            })?;
         }
-        return Ok(out);
+        return Ok(());
     }
     let index = repo::fetch_index(&repository.url)?;
     let wanted: Vec<(&repo::Entry, ChartConfig)> = if repository.charts.is_empty() {
@@ -224,15 +232,16 @@ fn fetch_repository(repository: &RepositoryConfig) -> Result<Vec<Fetched>, Error
     };
     for (entry, c) in wanted {
         let archive = repo::download(&repository.url, entry)?;
-        out.push(Fetched {
+        take(Fetched {
             source: format!("{}/{}", repository.url.trim_end_matches('/'), entry.name),
             destination: format!("{}/{}", path_segment(&repository.name), entry.name),
+            local_name: None,
             archive,
             image_paths: c.image_paths.clone(),
             platforms: platforms(&c.platforms),
-        });
+        })?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A repository's name as a mirror path segment (lower case; other
@@ -285,6 +294,7 @@ fn fetch_local(local: &LocalConfig) -> Result<Fetched, Error> {
     Ok(Fetched {
         source: local.path.clone(),
         destination: String::new(),
+        local_name: Some(local.name.clone()),
         archive,
         image_paths: local.image_paths.clone(),
         platforms: platforms(&local.platforms),
@@ -352,6 +362,70 @@ fn chart_artifact(chart: &Chart, archive: &[u8], destination: &str) -> Result<Ar
     })
 }
 
+/// What the chart versions give, one chart at a time.
+#[derive(Default)]
+struct Found {
+    /// `oc-mirror plan`: no artifacts.
+    plan: bool,
+    resolution: Resolution,
+    plans: Vec<ChartPlan>,
+    uses: BTreeMap<String, Vec<String>>,
+}
+
+impl Found {
+    /// Loads, renders and reads one chart version, and asks for its images
+    /// and (unless planning) for the chart itself.
+    fn add(&mut self, f: Fetched) -> Result<(), Error> {
+        let files = archive::unpack(&f.archive, &f.source)?;
+        let chart = Chart::load(&files, &f.source)?;
+        drop(files);
+        let (name, version) = (chart.metadata.name.clone(), chart.metadata.version.clone());
+        let what = format!("chart {name} {version}");
+        let destination = match &f.local_name {
+            Some(local) => format!("{}/{name}", path_segment(local)),
+            None => f.destination.clone(),
+        };
+        if !self.plan {
+            let archive = gzipped(f.archive)?;
+            self.resolution
+                .artifacts
+                .push(chart_artifact(&chart, &archive, &destination)?);
+        }
+        let found = discover(chart, &f.image_paths, &what)?;
+        for w in &found.warnings {
+            log::warn(&format!("{what}: {w}"));
+        }
+        let mut plan = ChartPlan {
+            chart: name.clone(),
+            version: version.clone(),
+            source: f.source.clone(),
+            destination: format!("{destination}:{}", repo::oci_tag(&version)),
+            warnings: found.warnings.clone(),
+            ..ChartPlan::default()
+        };
+        for image in &found.images {
+            self.resolution.images.push(ImageToMirror {
+                source: image.reference.clone(),
+                destination_hint: None,
+                kind: ImageKind::Generic,
+                platforms: f.platforms.clone(),
+            });
+            let user = format!("{what} ({})", image.template);
+            let users = self.uses.entry(image.reference.clone()).or_default();
+            if !users.contains(&user) {
+                users.push(user);
+            }
+            plan.images.push(PlanImage {
+                image: image.reference.clone(),
+                template: image.template.clone(),
+            });
+        }
+        log::info(&format!("{what}: {} images", found.images.len()));
+        self.plans.push(plan);
+        Ok(())
+    }
+}
+
 /// The plugin.
 pub struct Helm;
 
@@ -370,70 +444,22 @@ impl ContentSource for Helm {
         _state: Option<serde_json::Value>,
     ) -> Result<Resolution, Error> {
         let config: Config = oc_mirror_plugin_sdk::config(config)?;
-        let mut fetched = Vec::new();
+        let mut found = Found {
+            plan: config.plan,
+            ..Found::default()
+        };
         for repository in &config.repositories {
-            fetched.extend(fetch_repository(repository)?);
+            fetch_repository(repository, &mut |f| found.add(f))?;
         }
         for local in &config.local {
-            fetched.push(fetch_local(local)?);
+            found.add(fetch_local(local)?)?;
         }
-        let mut resolution = Resolution::default();
-        let mut plans = Vec::new();
-        let mut uses: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for f in fetched {
-            let files = archive::unpack(&f.archive, &f.source)?;
-            let chart = Chart::load(&files, &f.source)?;
-            let (name, version) = (chart.metadata.name.clone(), chart.metadata.version.clone());
-            let what = format!("chart {name} {version}");
-            let destination = if f.destination.is_empty() {
-                // A local chart: under its configured name.
-                let local = config
-                    .local
-                    .iter()
-                    .find(|l| l.path == f.source)
-                    .map_or(name.as_str(), |l| l.name.as_str());
-                format!("{}/{name}", path_segment(local))
-            } else {
-                f.destination.clone()
-            };
-            let artifact = if config.plan {
-                None
-            } else {
-                Some(chart_artifact(&chart, &gzipped(f.archive)?, &destination)?)
-            };
-            let found = discover(chart, &f.image_paths, &what)?;
-            for w in &found.warnings {
-                log::warn(&format!("{what}: {w}"));
-            }
-            let mut plan = ChartPlan {
-                chart: name.clone(),
-                version: version.clone(),
-                source: f.source.clone(),
-                destination: format!("{destination}:{}", repo::oci_tag(&version)),
-                warnings: found.warnings.clone(),
-                ..ChartPlan::default()
-            };
-            for image in &found.images {
-                resolution.images.push(ImageToMirror {
-                    source: image.reference.clone(),
-                    destination_hint: None,
-                    kind: ImageKind::Generic,
-                    platforms: f.platforms.clone(),
-                });
-                let user = format!("{what} ({})", image.template);
-                let users = uses.entry(image.reference.clone()).or_default();
-                if !users.contains(&user) {
-                    users.push(user);
-                }
-                plan.images.push(PlanImage {
-                    image: image.reference.clone(),
-                    template: image.template.clone(),
-                });
-            }
-            log::info(&format!("{what}: {} images", found.images.len()));
-            resolution.artifacts.extend(artifact);
-            plans.push(plan);
-        }
+        let Found {
+            mut resolution,
+            plans,
+            uses,
+            ..
+        } = found;
         resolution.uses = uses
             .into_iter()
             .map(|(image, needed_by)| ImageUse { image, needed_by })
