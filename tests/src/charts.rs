@@ -33,14 +33,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use anyhow::{Context as _, bail, ensure};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::cincinnati::compare_versions;
 use crate::client::RegistryClient;
 use crate::fixture::{
     Format, ImageSpec, LayerSpec, PushedImage, TarEntry, gzip, push_image, read_tar_gz, tar_bytes,
 };
+use crate::http::{Request, Response, Server};
 use crate::media_type;
 
 /// The registry host every image of the fixture charts is written under;
@@ -735,9 +734,8 @@ fn lock(state: &Mutex<RepoState>) -> MutexGuard<'_, RepoState> {
 /// an archive; anything else is 404. Faults can be set per path
 /// ([`ChartRepo::set_fault`]); every request is recorded. Stops when dropped.
 pub struct ChartRepo {
-    port: u16,
+    server: Server,
     state: Arc<Mutex<RepoState>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ChartRepo {
@@ -749,9 +747,7 @@ impl ChartRepo {
     /// Starts an empty repository whose charts get `urls` unless added with
     /// [`ChartRepo::add_with`].
     pub async fn start_with(urls: ChartUrls) -> anyhow::Result<ChartRepo> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding 127.0.0.1:0")?;
+        let listener = Server::bind().await?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(RepoState {
             port,
@@ -760,19 +756,23 @@ impl ChartRepo {
             faults: BTreeMap::new(),
             requests: Vec::new(),
         }));
-        let task = Some(spawn(listener, state.clone()));
-        Ok(ChartRepo { port, state, task })
+        let handler = {
+            let state = state.clone();
+            move |request: &Request| handle(&state, request)
+        };
+        let server = Server::start(listener, handler)?;
+        Ok(ChartRepo { server, state })
     }
 
     /// The port.
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// The repository URL, `http://127.0.0.1:PORT/charts` (no trailing `/`):
     /// what a configuration's `repositories[].url` names.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}{REPO_PATH}", self.port)
+        format!("{}{REPO_PATH}", self.server.url())
     }
 
     /// `…/charts/index.yaml`.
@@ -792,11 +792,7 @@ impl ChartRepo {
 
     /// The absolute URL of an archive.
     pub fn archive_url(&self, name: &str, version: &str) -> String {
-        format!(
-            "http://127.0.0.1:{}{}",
-            self.port,
-            self.archive_path(name, version)
-        )
+        format!("{}{}", self.server.url(), self.archive_path(name, version))
     }
 
     /// Adds (or replaces) the chart archive `tgz`, named in the index the
@@ -904,18 +900,7 @@ impl ChartRepo {
 
     /// Stops listening (connections are refused from now on).
     pub async fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for ChartRepo {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
+        self.server.stop().await;
     }
 }
 
@@ -957,83 +942,27 @@ fn index_yaml(state: &RepoState) -> String {
     serde_norway::to_string(&index).unwrap_or_default()
 }
 
-fn spawn(listener: TcpListener, state: Arc<Mutex<RepoState>>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let _ = serve(conn, &state).await;
-            });
-        }
-    })
+/// Answers `request` and records it.
+fn handle(state: &Mutex<RepoState>, request: &Request) -> Response {
+    let mut state = lock(state);
+    let response = route(&state, &request.method, &request.path);
+    state.requests.push(RepoRequest {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        user_agent: request.header("user-agent"),
+        status: response.status,
+    });
+    response
 }
 
-/// Reads the request head (at most 64 KiB).
-async fn read_head(conn: &mut TcpStream) -> anyhow::Result<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            buf.truncate(end);
-            return Ok(String::from_utf8_lossy(&buf).into_owned());
-        }
-        ensure!(buf.len() < 64 << 10, "request head too large");
-        let n = conn.read(&mut chunk).await?;
-        ensure!(n > 0, "connection closed before the end of the head");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-async fn serve(mut conn: TcpStream, state: &Mutex<RepoState>) -> anyhow::Result<()> {
-    let head = read_head(&mut conn).await?;
-    let mut lines = head.split("\r\n");
-    let mut parts = lines.next().unwrap_or_default().split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let target = parts.next().unwrap_or_default().to_string();
-    let user_agent = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("user-agent"))
-        .map(|(_, v)| v.trim().to_string());
-    let path = target.split('?').next().unwrap_or_default().to_string();
-    let (status, content_type, body) = {
-        let mut state = lock(state);
-        let answer = route(&state, &method, &path);
-        state.requests.push(RepoRequest {
-            method: method.clone(),
-            path,
-            user_agent,
-            status: answer.0,
-        });
-        answer
-    };
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Internal Server Error",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(head.as_bytes()).await?;
-    if method != "HEAD" {
-        conn.write_all(&body).await?;
-    }
-    conn.flush().await?;
-    let _ = conn.shutdown().await;
-    Ok(())
-}
-
-fn route(state: &RepoState, method: &str, path: &str) -> (u16, &'static str, Vec<u8>) {
-    let text = |status, s: &str| (status, "text/plain; charset=utf-8", s.as_bytes().to_vec());
+fn route(state: &RepoState, method: &str, path: &str) -> Response {
     if method != "GET" && method != "HEAD" {
-        return text(405, "method not allowed\n");
+        return Response::text(405, "method not allowed\n");
     }
     let fault = state.faults.get(path).copied();
     match fault {
-        Some(ChartFault::NotFound) => return text(404, "not found\n"),
-        Some(ChartFault::ServerError) => return text(500, "injected failure\n"),
+        Some(ChartFault::NotFound) => return Response::text(404, "not found\n"),
+        Some(ChartFault::ServerError) => return Response::text(500, "injected failure\n"),
         _ => {}
     }
     let (content_type, bytes) = if path == format!("{REPO_PATH}/index.yaml") {
@@ -1045,14 +974,14 @@ fn route(state: &RepoState, method: &str, path: &str) -> (u16, &'static str, Vec
     {
         ("application/gzip", chart.tgz.clone())
     } else {
-        return text(404, "not found\n");
+        return Response::text(404, "not found\n");
     };
     let bytes = match fault {
         Some(ChartFault::Recompressed) => recompress(&bytes).unwrap_or_default(),
         Some(ChartFault::Truncated) => bytes[..bytes.len() / 2].to_vec(),
         _ => bytes,
     };
-    (200, content_type, bytes)
+    Response::new(200, content_type, bytes)
 }
 
 /// The same content gzip'd again with other settings (or, for what is not

@@ -31,12 +31,10 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use anyhow::Context as _;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 use crate::fixture::{TarEntry, gzip, tar_bytes};
+use crate::http::{Request, Response, Server};
 use crate::release::PushedReleaseWorld;
 use crate::signing::ReleaseSigner;
 
@@ -637,9 +635,8 @@ struct State {
 
 /// A running local Cincinnati; stops when dropped.
 pub struct CincinnatiServer {
-    port: u16,
+    server: Server,
     state: Arc<Mutex<State>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -650,10 +647,7 @@ impl CincinnatiServer {
     /// Starts serving `graph` on a free `127.0.0.1` port.
     pub async fn start(graph: GraphSpec) -> anyhow::Result<CincinnatiServer> {
         let graph_data = graph.graph_data()?;
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("binding 127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
+        let listener = Server::bind().await?;
         let state = Arc::new(Mutex::new(State {
             graph,
             graph_data,
@@ -661,18 +655,18 @@ impl CincinnatiServer {
             signatures: BTreeMap::new(),
             requests: Vec::new(),
         }));
-        let task = Some(spawn(listener, state.clone()));
-        Ok(CincinnatiServer { port, state, task })
+        let server = Server::start(listener, handler(state.clone()))?;
+        Ok(CincinnatiServer { server, state })
     }
 
     /// The port.
     pub fn port(&self) -> u16 {
-        self.port
+        self.server.port()
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url()
     }
 
     /// `…/api/upgrades_info/v1/graph` (for `UPDATE_URL_OVERRIDE`).
@@ -780,165 +774,55 @@ impl CincinnatiServer {
     /// Stops listening: from now on connections are refused. Returns once the
     /// port is closed.
     pub async fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
+        self.server.stop().await;
     }
 
     /// Listens again on the same port (after [`CincinnatiServer::stop`]).
     pub async fn resume(&mut self) -> anyhow::Result<()> {
-        if self.task.is_some() {
-            return Ok(());
-        }
-        let listener = TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .with_context(|| format!("binding 127.0.0.1:{} again", self.port))?;
-        self.task = Some(spawn(listener, self.state.clone()));
-        Ok(())
+        self.server.resume(handler(self.state.clone())).await
     }
 
     /// Whether it is listening.
     pub fn is_running(&self) -> bool {
-        self.task.as_ref().is_some_and(|t| !t.is_finished())
+        self.server.is_running()
     }
 }
 
-impl Drop for CincinnatiServer {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
+/// What the server answers requests with: [`handle`] on `state`.
+fn handler(state: Arc<Mutex<State>>) -> impl Fn(&Request) -> Response + Send + Sync + 'static {
+    move |request| handle(&state, request)
 }
 
-fn spawn(listener: TcpListener, state: Arc<Mutex<State>>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let _ = serve(conn, &state).await;
-            });
-        }
-    })
+/// A Cincinnati-style JSON error (`{"kind":…,"value":…}`).
+fn error_response(status: u16, kind: &str, value: &str) -> Response {
+    let body = json!({"kind": kind, "value": value})
+        .to_string()
+        .into_bytes();
+    Response::new(status, "application/json", body)
 }
 
-/// A response to write.
-struct Response {
-    status: u16,
-    content_type: String,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn new(status: u16, content_type: &str, body: Vec<u8>) -> Response {
-        Response {
-            status,
-            content_type: content_type.to_string(),
-            body,
-        }
-    }
-
-    fn error(status: u16, kind: &str, value: &str) -> Response {
-        let body = json!({"kind": kind, "value": value})
-            .to_string()
-            .into_bytes();
-        Response::new(status, "application/json", body)
-    }
-
-    fn text(status: u16, text: &str) -> Response {
-        Response::new(
-            status,
-            "text/plain; charset=utf-8",
-            text.as_bytes().to_vec(),
-        )
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Status",
-    }
-}
-
-/// Reads the request head (at most 64 KiB).
-async fn read_head(conn: &mut TcpStream) -> anyhow::Result<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            buf.truncate(end);
-            return Ok(String::from_utf8_lossy(&buf).into_owned());
-        }
-        anyhow::ensure!(buf.len() < 64 << 10, "request head too large");
-        let n = conn.read(&mut chunk).await?;
-        anyhow::ensure!(n > 0, "connection closed before the end of the head");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-async fn serve(mut conn: TcpStream, state: &Mutex<State>) -> anyhow::Result<()> {
-    let head = read_head(&mut conn).await?;
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or_default();
-    let mut parts = request_line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let target = parts.next().unwrap_or_default().to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let (path, query) = match target.split_once('?') {
-        Some((path, query)) => (path.to_string(), query.to_string()),
-        None => (target.clone(), String::new()),
-    };
-    let params = parse_query(&query);
-    let accept = header("accept");
-    let response = {
-        let mut state = lock(state);
-        let response = route(&state, &method, &path, &params, accept.as_deref());
-        state.requests.push(CincinnatiRequest {
-            method: method.clone(),
-            path,
-            query,
-            params,
-            accept,
-            user_agent: header("user-agent"),
-            status: response.status,
-        });
-        response
-    };
-    let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        response.status,
-        reason(response.status),
-        response.content_type,
-        response.body.len()
+/// Answers `request` and records it.
+fn handle(state: &Mutex<State>, request: &Request) -> Response {
+    let params = parse_query(&request.query);
+    let accept = request.header("accept");
+    let mut state = lock(state);
+    let response = route(
+        &state,
+        &request.method,
+        &request.path,
+        &params,
+        accept.as_deref(),
     );
-    conn.write_all(head.as_bytes()).await?;
-    if method != "HEAD" {
-        conn.write_all(&response.body).await?;
-    }
-    conn.flush().await?;
-    let _ = conn.shutdown().await;
-    Ok(())
+    state.requests.push(CincinnatiRequest {
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: request.query.clone(),
+        params,
+        accept,
+        user_agent: request.header("user-agent"),
+        status: response.status,
+    });
+    response
 }
 
 fn route(
@@ -983,7 +867,7 @@ fn graph_response(
             status,
             kind,
             value,
-        } => return Response::error(*status, kind, value),
+        } => return error_response(*status, kind, value),
         ServerMode::Raw {
             status,
             content_type,
@@ -991,7 +875,7 @@ fn graph_response(
         } => return Response::new(*status, content_type, body.clone()),
     }
     let Some(content_type) = negotiate(accept) else {
-        return Response::error(
+        return error_response(
             406,
             "invalid_content_type",
             &format!(
@@ -1001,7 +885,7 @@ fn graph_response(
         );
     };
     let Some(channel) = params.get("channel").filter(|c| !c.is_empty()) else {
-        return Response::error(
+        return error_response(
             400,
             "missing_params",
             "mandatory client parameters missing: channel",

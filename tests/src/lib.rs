@@ -31,6 +31,10 @@ pub mod cincinnati;
 pub mod client;
 pub mod faults;
 pub mod fixture;
+// The one small HTTP/1.1 server (accept loop, request-head parsing, response
+// writing) shared by the in-process test services, `cincinnati` and `charts`,
+// so each keeps only its routes and what it records.
+mod http;
 pub mod imageset;
 pub mod isc;
 pub mod registry;
