@@ -42,14 +42,16 @@ pub enum SourceError {
 }
 
 impl SourceError {
-    /// A plugin's failure, said to be its section's when it serves one.
+    /// A plugin's failure, said to be its section's when it serves one (a
+    /// configuration the plugin finds wrong is the user's to fix, not the
+    /// section's failure).
     fn failed(key: Option<&str>, error: PluginError) -> SourceError {
         match key {
-            Some(key) => SourceError::Section {
+            Some(key) if !matches!(error, PluginError::Config { .. }) => SourceError::Section {
                 origin: Origin::from_name(key),
                 error,
             },
-            None => SourceError::Plugin(error),
+            _ => SourceError::Plugin(error),
         }
     }
 }

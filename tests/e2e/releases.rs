@@ -896,7 +896,8 @@ async fn assert_refused(r: &Releases, isc_body: &str, needle: &str) -> Run {
     let ctx = Ctx::new();
     let isc = ctx.isc(isc_body);
     let run = r.mirror(&ctx, &isc, "ocp", &[]);
-    run.assert_failed(1).stderr_has(needle);
+    // The release plugin failing on its section: the release bit.
+    run.assert_failed(2).stderr_has(needle);
     assert!(
         r.mirror
             .tags(&format!("ocp/{RELEASE_IMAGES}"))

@@ -119,6 +119,10 @@ pub enum PluginError {
     },
     #[error("plugin `{plugin}` failed: {message}")]
     Guest { plugin: String, message: String },
+    /// The plugin found its configuration wrong: the user's to fix, not a
+    /// failure of the content (exit code 1, whatever the section).
+    #[error("plugin `{plugin}` failed: invalid configuration: {message}")]
+    Config { plugin: String, message: String },
     #[error("plugin `{plugin}` crashed: {reason}")]
     Trapped { plugin: String, reason: String },
 }
@@ -838,9 +842,9 @@ impl PluginHost {
                 capability: state.denied.first().cloned().unwrap_or(what.clone()),
                 message: what,
             },
-            types::Error::InvalidConfig(m) => PluginError::Guest {
+            types::Error::InvalidConfig(message) => PluginError::Config {
                 plugin: plugin_name,
-                message: format!("invalid configuration: {m}"),
+                message,
             },
             types::Error::NotFound(m) => PluginError::Guest {
                 plugin: plugin_name,

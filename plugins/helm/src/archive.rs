@@ -33,7 +33,7 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 
 /// Unpacks a chart archive (`what` names it in errors).
 pub fn unpack(bytes: &[u8], what: &str) -> Result<Files, Error> {
-    let bad = |e: std::io::Error| Error::InvalidConfig(format!("{what}: not a chart archive: {e}"));
+    let bad = |e: std::io::Error| Error::Other(format!("{what}: not a chart archive: {e}"));
     let reader: Box<dyn Read> = if is_gzip(bytes) {
         Box::new(flate2::read::GzDecoder::new(bytes))
     } else {
@@ -53,7 +53,7 @@ pub fn unpack(bytes: &[u8], what: &str) -> Result<Files, Error> {
         };
         total += entry.header().size().map_err(bad)?;
         if total > MAX_BYTES || raw.len() >= MAX_FILES {
-            return Err(Error::InvalidConfig(format!(
+            return Err(Error::Other(format!(
                 "{what}: the chart holds more than {MAX_FILES} files or {MAX_BYTES} bytes"
             )));
         }

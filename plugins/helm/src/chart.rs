@@ -86,7 +86,7 @@ fn yaml(text: &str, what: &str) -> Result<Value, Error> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_norway::from_str::<Value>(text).map_err(|e| Error::InvalidConfig(format!("{what}: {e}")))
+    serde_norway::from_str::<Value>(text).map_err(|e| Error::Other(format!("{what}: {e}")))
 }
 
 /// A document with its null fields dropped (Helm reads `keywords:` with
@@ -106,20 +106,18 @@ fn without_nulls(value: Value) -> Value {
 
 fn load(files: &Files, what: &str, depth: usize) -> Result<Chart, Error> {
     if depth > MAX_DEPTH {
-        return Err(Error::InvalidConfig(format!(
+        return Err(Error::Other(format!(
             "{what}: subcharts nest more than {MAX_DEPTH} deep"
         )));
     }
     let chart_yaml = files
         .text("Chart.yaml")
-        .ok_or_else(|| Error::InvalidConfig(format!("{what}: no Chart.yaml")))?;
+        .ok_or_else(|| Error::Other(format!("{what}: no Chart.yaml")))?;
     let raw_metadata = yaml(&chart_yaml, &format!("{what}: Chart.yaml"))?;
     let metadata: Metadata = serde_json::from_value(without_nulls(raw_metadata.clone()))
-        .map_err(|e| Error::InvalidConfig(format!("{what}: Chart.yaml: {e}")))?;
+        .map_err(|e| Error::Other(format!("{what}: Chart.yaml: {e}")))?;
     if metadata.name.is_empty() {
-        return Err(Error::InvalidConfig(format!(
-            "{what}: Chart.yaml has no name"
-        )));
+        return Err(Error::Other(format!("{what}: Chart.yaml has no name")));
     }
     let what = format!("{what} ({} {})", metadata.name, metadata.version);
     let mut values = match files.text("values.yaml") {
@@ -130,7 +128,7 @@ fn load(files: &Files, what: &str, depth: usize) -> Result<Chart, Error> {
         values = Value::Object(Default::default());
     }
     if !values.is_object() {
-        return Err(Error::InvalidConfig(format!(
+        return Err(Error::Other(format!(
             "{what}: values.yaml is not a mapping"
         )));
     }
@@ -142,7 +140,7 @@ fn load(files: &Files, what: &str, depth: usize) -> Result<Chart, Error> {
         let req = yaml(&text, &format!("{what}: requirements.yaml"))?;
         if let Some(deps) = req.get("dependencies") {
             metadata.dependencies = serde_json::from_value(deps.clone())
-                .map_err(|e| Error::InvalidConfig(format!("{what}: requirements.yaml: {e}")))?;
+                .map_err(|e| Error::Other(format!("{what}: requirements.yaml: {e}")))?;
         }
     }
 
@@ -240,6 +238,6 @@ mod tests {
         assert_eq!(names, ["db", "cache"]);
         assert_eq!(chart.subcharts[0].values["port"], 5432.0);
         let err = Chart::load(&Files::default(), "empty").unwrap_err();
-        assert!(matches!(err, Error::InvalidConfig(m) if m.contains("no Chart.yaml")));
+        assert!(matches!(err, Error::Other(m) if m.contains("no Chart.yaml")));
     }
 }

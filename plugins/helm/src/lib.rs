@@ -158,8 +158,9 @@ pub fn discover(
                 .map_err(|e| Error::InvalidConfig(format!("{what}: imagePaths `{p}`: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let rendered = render::render(chart)
-        .map_err(|e| Error::InvalidConfig(format!("{what} does not render: {e}")))?;
+    // The chart's fault, not the configuration's: the helm bit of the exit code.
+    let rendered =
+        render::render(chart).map_err(|e| Error::Other(format!("{what} does not render: {e}")))?;
     let mut discovery = images::Discovery::default();
     for r in &rendered {
         if r.name.ends_with(".txt") {
@@ -279,7 +280,7 @@ fn fetch_local(local: &LocalConfig) -> Result<Fetched, Error> {
         .archive
         .as_deref()
         .ok_or_else(|| {
-            Error::InvalidConfig(format!(
+            Error::Other(format!(
                 "helm local chart `{}`: the host gave no archive for `{}`",
                 local.name, local.path
             ))
@@ -287,9 +288,7 @@ fn fetch_local(local: &LocalConfig) -> Result<Fetched, Error> {
         .and_then(|a| {
             base64::engine::general_purpose::STANDARD
                 .decode(a)
-                .map_err(|e| {
-                    Error::InvalidConfig(format!("helm local chart `{}`: {e}", local.name))
-                })
+                .map_err(|e| Error::Other(format!("helm local chart `{}`: {e}", local.name)))
         })?;
     Ok(Fetched {
         source: local.path.clone(),

@@ -234,7 +234,7 @@ pub fn oci_download(reference: &str) -> Result<Vec<u8>, Error> {
         })
         .and_then(|l| l["digest"].as_str())
         .ok_or_else(|| {
-            Error::InvalidConfig(format!(
+            Error::Other(format!(
                 "{reference} is not a Helm chart (no {CHART_LAYER} layer)"
             ))
         })?;
