@@ -899,3 +899,21 @@ fn hostile_inputs_do_not_panic() {
     let src = r#"{{ $m := dict "a" 1 }}{{ range until 40 }}{{ $m = dict "x" $m "y" $m }}{{ end }}{{ len (toJson $m) }}"#;
     assert!(try_render(src, json!({})).is_ok());
 }
+
+/// `toYaml` and `fromYaml` remember large values they wrote and read (charts
+/// round-trip the whole `.Values` in helpers); a value changed in between,
+/// or a map changed by the template that got it, is never served stale.
+#[test]
+fn large_yaml_round_trips_are_remembered_but_never_stale() {
+    let big: serde_json::Map<String, serde_json::Value> = (0..400)
+        .map(|i| (format!("key{i:03}"), json!({"image": format!("repo/app{i}:1.0")})))
+        .collect();
+    let src = r#"{{- $a := .Values | toYaml | fromYaml -}}
+{{- $_ := set $a "key000" "changed" -}}
+{{- $b := .Values | toYaml | fromYaml -}}
+{{- $_ := set .Values "key001" "values changed" -}}
+{{- $c := .Values | toYaml | fromYaml -}}
+{{ $a.key000 }}|{{ $b.key000.image }}|{{ $c.key001 }}|{{ $c.key002.image }}"#;
+    let out = rd(src, json!({"Values": big}));
+    assert_eq!(out, "changed|repo/app0:1.0|values changed|repo/app2:1.0");
+}

@@ -692,7 +692,9 @@ async fn run(args: Args) -> anyhow::Result<usize> {
     println!("\n==> 9. Operators: a filtered catalog through the imageset cycle");
     let operators = mirror_operators(&bin, &work, &source, &mut checks).await?;
 
-    println!("\n==> 10. Helm charts: a chart repository, its chart and images through the imageset cycle");
+    println!(
+        "\n==> 10. Helm charts: a chart repository, its chart and images through the imageset cycle"
+    );
     let helm = mirror_charts(&bin, &work, &source, &mut checks).await?;
 
     // The report.
@@ -2083,7 +2085,13 @@ async fn mirror_charts(
         isc_path.display().to_string(),
         "--src-tls-verify=false".to_string(),
     ];
-    let plan = run_step(checks, bin, &plan_args, &root.join("plan.log"), "oc-mirror plan")?;
+    let plan = run_step(
+        checks,
+        bin,
+        &plan_args,
+        &root.join("plan.log"),
+        "oc-mirror plan",
+    )?;
     checks.check(
         plan.stdout.contains("webapp/templates/cronjob.yaml")
             && plan.stdout.contains("webapp/templates/hook-migrate.yaml")
@@ -2091,7 +2099,10 @@ async fn mirror_charts(
         "the plan names the CronJob, the install hook and the cache subchart's StatefulSet as where images come from",
     );
 
-    println!("\n==> 10.2 Sequence 1: create, carry, publish into a new registry {}", disconnected.url());
+    println!(
+        "\n==> 10.2 Sequence 1: create, carry, publish into a new registry {}",
+        disconnected.url()
+    );
     let create_args = vec![
         "-c".to_string(),
         isc_path.display().to_string(),

@@ -32,8 +32,134 @@ enum Node {
     Map(Vec<(String, Node)>),
 }
 
-/// Writes `v` as a YAML document (with its final newline).
+/// Large values `toYaml` wrote lately, by fingerprint (charts write the
+/// same values again and again: `(.Values | toYaml | fromYaml)` in a helper
+/// every template calls). Bounded in entries and bytes.
+struct WrittenCache {
+    entries: Vec<((u64, u64, bool), String)>,
+    bytes: usize,
+}
+
+thread_local! {
+    static WRITTEN: std::cell::RefCell<WrittenCache> = const {
+        std::cell::RefCell::new(WrittenCache { entries: Vec::new(), bytes: 0 })
+    };
+}
+
+/// Values with fewer nodes are written again rather than looked up.
+const FINGERPRINT_MIN_NODES: usize = 256;
+const WRITTEN_ENTRIES: usize = 16;
+const WRITTEN_BYTES: usize = 16 << 20;
+
+/// A 128-bit fingerprint of plain data (two independent hashes over every
+/// kind, key and scalar, in map order), or `None` when the value is small or
+/// holds objects (which have no data to hash).
+fn fingerprint(v: &Value) -> Option<(u64, u64)> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    /// Two hashers fed the same bytes (the second seeded apart).
+    struct Two(DefaultHasher, DefaultHasher);
+    impl Hasher for Two {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.write(bytes);
+            self.1.write(bytes);
+        }
+        fn finish(&self) -> u64 {
+            self.0.finish()
+        }
+    }
+    fn walk(v: &Value, h: &mut Two, nodes: &mut usize, depth: usize) -> bool {
+        *nodes += 1;
+        if *nodes > MAX_NODES || depth > MAX_NESTING {
+            return false;
+        }
+        match v {
+            Value::Nil => h.write_u8(0),
+            Value::Bool(x) => {
+                h.write_u8(1);
+                h.write_u8(u8::from(*x));
+            }
+            Value::Int(x) => {
+                h.write_u8(2);
+                h.write_i64(*x);
+            }
+            Value::Float(x) => {
+                h.write_u8(3);
+                h.write_u64(x.to_bits());
+            }
+            Value::String(x) => {
+                h.write_u8(4);
+                h.write_usize(x.len());
+                h.write(x.as_bytes());
+            }
+            Value::List(l) => {
+                let items = l.borrow();
+                h.write_u8(5);
+                h.write_usize(items.len());
+                for x in items.iter() {
+                    if !walk(x, h, nodes, depth + 1) {
+                        return false;
+                    }
+                }
+            }
+            Value::Map(m) => {
+                let entries = m.borrow();
+                h.write_u8(6);
+                h.write_usize(entries.len());
+                for (k, x) in entries.iter() {
+                    h.write_usize(k.len());
+                    h.write(k.as_bytes());
+                    if !walk(x, h, nodes, depth + 1) {
+                        return false;
+                    }
+                }
+            }
+            Value::Object(_) => return false,
+        }
+        true
+    }
+    if !matches!(v, Value::Map(_) | Value::List(_)) {
+        return None;
+    }
+    let mut h = Two(DefaultHasher::new(), DefaultHasher::new());
+    0xa5a5_5a5a_u32.hash(&mut h.1);
+    let mut nodes = 0;
+    (walk(v, &mut h, &mut nodes, 0) && nodes >= FINGERPRINT_MIN_NODES)
+        .then(|| (h.0.finish(), h.1.finish()))
+}
+
+/// Writes `v` as a YAML document (with its final newline), through
+/// [`WrittenCache`] for large values.
 pub(crate) fn to_yaml(v: &Value, opts: Opts) -> Result<String, Error> {
+    let Some((a, b)) = fingerprint(v) else {
+        return write_yaml(v, opts);
+    };
+    let key = (a, b, opts.json);
+    if let Some(hit) = WRITTEN.with(|c| {
+        c.borrow()
+            .entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| s.clone())
+    }) {
+        return Ok(hit);
+    }
+    let written = write_yaml(v, opts)?;
+    if written.len() <= WRITTEN_BYTES {
+        WRITTEN.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.entries.len() >= WRITTEN_ENTRIES || c.bytes + written.len() > WRITTEN_BYTES {
+                c.entries.remove(0);
+                c.bytes = c.entries.iter().map(|(_, s)| s.len()).sum();
+            }
+            c.bytes += written.len();
+            c.entries.push((key, written.clone()));
+        });
+    }
+    Ok(written)
+}
+
+/// Writes `v` as a YAML document (with its final newline).
+fn write_yaml(v: &Value, opts: Opts) -> Result<String, Error> {
     let mut budget = MAX_NODES;
     let node = convert(v, opts, &mut budget, 0)?;
     let mut e = Emitter {
@@ -718,9 +844,62 @@ impl Emitter {
     }
 }
 
+/// Texts `fromYaml` read lately, and what they gave (charts read the same
+/// text again and again: `(.Values | toYaml | fromYaml)` in a helper every
+/// template calls). A hit is deep-copied, since the caller may change the
+/// maps it gets. Bounded in entries and bytes.
+struct ParsedCache {
+    entries: Vec<(String, Result<Value, String>)>,
+    bytes: usize,
+}
+
+const CACHE_ENTRIES: usize = 16;
+const CACHE_BYTES: usize = 16 << 20;
+/// Texts shorter than this are parsed again rather than looked up.
+const CACHE_MIN: usize = 4096;
+
+thread_local! {
+    static PARSED: std::cell::RefCell<ParsedCache> = const {
+        std::cell::RefCell::new(ParsedCache { entries: Vec::new(), bytes: 0 })
+    };
+}
+
+/// [`parse_yaml`] through [`ParsedCache`].
+pub(crate) fn from_yaml(text: &str) -> Result<Value, String> {
+    if text.len() < CACHE_MIN || text.len() > CACHE_BYTES {
+        return parse_yaml(text);
+    }
+    let hit = PARSED.with(|c| {
+        c.borrow()
+            .entries
+            .iter()
+            .find(|(t, _)| t == text)
+            .map(|(_, r)| r.clone())
+    });
+    if let Some(r) = hit {
+        return r.map(|v| v.deep_copy());
+    }
+    let parsed = parse_yaml(text);
+    PARSED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.entries.len() >= CACHE_ENTRIES || c.bytes + text.len() > CACHE_BYTES {
+            let (_, first) = c.entries.remove(0);
+            drop(first);
+            c.bytes = c.entries.iter().map(|(t, _)| t.len()).sum();
+        }
+        c.bytes += text.len();
+        let copy = match &parsed {
+            Ok(v) => Ok(v.deep_copy()),
+            Err(e) => Err(e.clone()),
+        };
+        c.entries.push((text.to_string(), copy));
+    });
+    parsed
+}
+
 /// Reads YAML as `sigs.k8s.io/yaml` does (YAML → JSON → Go): numbers
 /// become floats, keys strings; only the first document is read.
-pub(crate) fn from_yaml(text: &str) -> Result<Value, String> {
+fn parse_yaml(text: &str) -> Result<Value, String> {
     use serde::Deserialize;
     let mut docs = serde_norway::Deserializer::from_str(text);
     let Some(doc) = docs.next() else {
