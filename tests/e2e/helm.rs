@@ -3,8 +3,6 @@
 //! files; rendered by the helm plugin; their images and the charts
 //! themselves read back out of the mirror with the test library's client.
 
-use std::path::Path;
-
 use oc_mirror_tests::Registry;
 use oc_mirror_tests::charts::{
     self, ChartExpectation, ChartRepo, ChartUrls, HELM_CHART_MEDIA_TYPE, HELM_CONFIG_MEDIA_TYPE,
@@ -268,7 +266,7 @@ async fn oci_and_local_charts_cross_the_gap() {
     std::fs::write(&tgz_path, &local_tgz).unwrap();
     // A chart directory as a user keeps it.
     let dir = ctx.path("notag");
-    copy_dir(&charts::chart_dir("notag"), &dir, &pushed.replacements());
+    charts::copy_dir(&charts::chart_dir("notag"), &dir, &pushed.replacements()).unwrap();
     let isc = ctx.isc(&format!(
         "  helm:\n    repositories:\n      - name: oci\n        url: oci://{}/charts\n        charts:\n          - name: ocichart\n    local:\n      - name: webapp\n        path: {}\n        imagePaths: ['{{.spec.engine.image}}']\n      - name: notag\n        path: {}\n",
         src.host(),
@@ -321,24 +319,6 @@ async fn oci_and_local_charts_cross_the_gap() {
         local_tgz
     );
     assert!(placed.join("notag-0.1.0.tgz").exists());
-}
-
-/// Copies a chart directory, applying the fixture placeholders' replacements.
-fn copy_dir(from: &Path, to: &Path, replace: &[(&str, &str)]) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target, replace);
-        } else {
-            let mut text = std::fs::read_to_string(entry.path()).unwrap();
-            for (a, b) in replace {
-                text = text.replace(a, b);
-            }
-            std::fs::write(target, text).unwrap();
-        }
-    }
 }
 
 /// An archive that does not match the index's digest is refused (helm bit);

@@ -101,6 +101,25 @@ pub fn archive_name(name: &str, version: &str) -> String {
     format!("{name}-{version}.tgz")
 }
 
+/// Copies a chart directory to `to` as a user would keep it, with
+/// `replace` applied to every text file (as [`pack`] applies it).
+pub fn copy_dir(from: &Path, to: &Path, replace: &[(&str, &str)]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for file in walk(from)? {
+        let target = to.join(&file);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let source = from.join(&file);
+        let bytes =
+            std::fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
+        std::fs::write(&target, apply(bytes, replace))
+            .with_context(|| format!("writing {}", target.display()))?;
+    }
+    Ok(())
+}
+
 fn apply(bytes: Vec<u8>, replace: &[(&str, &str)]) -> Vec<u8> {
     match String::from_utf8(bytes) {
         Ok(mut text) => {

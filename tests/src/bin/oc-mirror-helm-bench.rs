@@ -630,21 +630,6 @@ dependencies:
     )
 }
 
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("copying {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
-}
-
 /// Writes the chart, version `version`, into `dir`.
 fn write_chart(dir: &Path, version: &str, components: &[Component]) -> anyhow::Result<()> {
     let templates = dir.join("templates");
@@ -655,7 +640,11 @@ fn write_chart(dir: &Path, version: &str, components: &[Component]) -> anyhow::R
     for c in components {
         std::fs::write(templates.join(format!("{}.yaml", c.name)), template(c))?;
     }
-    copy_dir(&charts::chart_dir("common"), &dir.join("charts/common"))
+    charts::copy_dir(
+        &charts::chart_dir("common"),
+        &dir.join("charts/common"),
+        &[],
+    )
 }
 
 /// The library's helpers that turn the whole values into YAML and back, to
