@@ -231,6 +231,18 @@ pub struct Metadata {
     /// artifacts, sorted by path. Absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileRecord>,
+    /// Images earlier sequences brought to the mirror that this sequence's
+    /// configuration no longer selects: what `--prune` deletes where the
+    /// sequence lands. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unselected: Vec<ImageRecord>,
+    /// The images a delete takes out of the mirror. A delete is a document of
+    /// its own in the chain (its `config` a `DeleteImageSetConfiguration`, no
+    /// images, blobs or parts), recorded by `oc-mirror delete --generate`
+    /// and again in the mirror when the delete is carried out. Absent in
+    /// every other document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<ImageRecord>,
 }
 
 /// A file placed where a sequence is published (see [`Metadata::files`]).
@@ -254,6 +266,26 @@ pub struct AttachmentRecord {
     /// `sha256:<hex>` of its bytes (a blob of the archive).
     pub digest: Digest,
     pub size: u64,
+}
+
+/// The `kind` of a delete configuration, which a delete document records.
+pub const DELETE_KIND: &str = "DeleteImageSetConfiguration";
+
+/// Sorts a list of image records as the canonical form wants them: by
+/// destination then source, digest lists sorted, duplicates removed.
+fn normalize_images(images: &mut Vec<ImageRecord>) {
+    for image in images.iter_mut() {
+        image.manifests.sort();
+        image.manifests.dedup();
+        image.blobs.sort();
+        image.blobs.dedup();
+    }
+    images.sort_by(|a, b| {
+        (&a.destination, &a.source)
+            .cmp(&(&b.destination, &b.source))
+            .then_with(|| a.cmp(b))
+    });
+    images.dedup();
 }
 
 /// Only the version, read first so that a newer document is refused as such
@@ -281,7 +313,14 @@ impl Metadata {
             plugin_state: BTreeMap::new(),
             attachments: Vec::new(),
             files: Vec::new(),
+            unselected: Vec::new(),
+            deleted: Vec::new(),
         }
+    }
+
+    /// Whether this document records a delete rather than an imageset.
+    pub fn is_delete(&self) -> bool {
+        self.config.get("kind").and_then(|k| k.as_str()) == Some(DELETE_KIND)
     }
 
     /// Parses and checks one document: version first, then the fields
@@ -314,18 +353,9 @@ impl Metadata {
     /// source, blobs by digest (duplicates removed), each image's digest lists
     /// sorted and without duplicates. `parts` keeps its order.
     pub fn normalize(&mut self) {
-        for image in &mut self.images {
-            image.manifests.sort();
-            image.manifests.dedup();
-            image.blobs.sort();
-            image.blobs.dedup();
+        for list in [&mut self.images, &mut self.unselected, &mut self.deleted] {
+            normalize_images(list);
         }
-        self.images.sort_by(|a, b| {
-            (&a.destination, &a.source)
-                .cmp(&(&b.destination, &b.source))
-                .then_with(|| a.cmp(b))
-        });
-        self.images.dedup();
         self.blobs.sort();
         self.blobs.dedup();
         self.attachments.sort();
@@ -496,6 +526,80 @@ impl History {
         out
     }
 
+    /// The documents a mirror fed up to sequence `up_to` has received, oldest
+    /// first: the latest held here at most `up_to`, then, following `since`,
+    /// the ones it builds on (see [`History::shipped_blobs`]).
+    fn chain_to(&self, up_to: Sequence) -> Vec<&Metadata> {
+        let mut out = Vec::new();
+        let start = self.sequences.partition_point(|m| m.sequence <= up_to);
+        let mut next = start.checked_sub(1);
+        while let Some(i) = next {
+            let m = &self.sequences[i];
+            out.push(m);
+            next = m.since.and_then(|s| self.index_of(s));
+        }
+        out.reverse();
+        out
+    }
+
+    /// Every image that may be in a mirror fed up to sequence `up_to`, by
+    /// destination (`path:tag`): what the sequences brought, less what deletes
+    /// took out. Images a later configuration no longer selects stay in (a
+    /// publish without `--prune` leaves them), so that nothing a mirror may
+    /// still hold is taken for gone: this is the set deletes protect.
+    pub fn held(&self, up_to: Sequence) -> BTreeMap<String, ImageRecord> {
+        let mut held = BTreeMap::new();
+        for m in self.chain_to(up_to) {
+            for image in &m.images {
+                held.insert(image.destination.clone(), image.clone());
+            }
+            for gone in &m.deleted {
+                if held
+                    .get(&gone.destination)
+                    .is_some_and(|h| h.digest == gone.digest)
+                {
+                    held.remove(&gone.destination);
+                }
+            }
+        }
+        held
+    }
+
+    /// The images surely in a mirror fed up to sequence `up_to`: those the
+    /// latest imageset's configuration selects, less what deletes took out
+    /// since. (An image only an earlier configuration selected may have been
+    /// pruned.)
+    pub fn surely_held(&self, up_to: Sequence) -> Vec<&ImageRecord> {
+        let mut out: Vec<&ImageRecord> = Vec::new();
+        for m in self.chain_to(up_to) {
+            if m.is_delete() {
+                out.retain(|i| {
+                    !m.deleted
+                        .iter()
+                        .any(|d| d.destination == i.destination && d.digest == i.digest)
+                });
+            } else {
+                out = m.images.iter().collect();
+            }
+        }
+        out
+    }
+
+    /// The blobs a mirror fed up to sequence `up_to` surely still has: those
+    /// shipped ([`History::shipped_blobs`]) that an image surely held needs.
+    /// A blob only deleted or no-longer-selected images needed may have been
+    /// removed by the registry's garbage collector, so the next imageset
+    /// carries it again when its configuration asks for it.
+    pub fn available_blobs(&self, up_to: Sequence) -> HashSet<Digest> {
+        let shipped = self.shipped_blobs(up_to);
+        let needed: HashSet<&Digest> = self
+            .surely_held(up_to)
+            .into_iter()
+            .flat_map(|i| i.manifests.iter().chain(&i.blobs))
+            .collect();
+        shipped.into_iter().filter(|d| needed.contains(d)).collect()
+    }
+
     /// Checks every document against the ones before it: one UUID; the first
     /// is sequence 1 or a full imageset; each next one is the previous
     /// sequence plus one whose parent digest matches the previous document's
@@ -523,6 +627,20 @@ impl History {
         self.sequences.push(m);
         Ok(())
     }
+}
+
+/// The images of `held` (see [`History::held`]) that `selected` no longer
+/// names (by destination): what a sequence selecting `selected` leaves
+/// unselected.
+pub fn unselected(
+    held: &BTreeMap<String, ImageRecord>,
+    selected: &[ImageRecord],
+) -> Vec<ImageRecord> {
+    let now: HashSet<&str> = selected.iter().map(|i| i.destination.as_str()).collect();
+    held.values()
+        .filter(|i| !now.contains(i.destination.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Whether `m` may be recorded where `history` is held (`None`: nothing yet).
@@ -642,7 +760,7 @@ fn sorted_map<S: Serializer>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 

@@ -172,6 +172,19 @@ impl MirrorTarget {
         }
     }
 
+    /// How metadata records `r`, an image placed in this mirror: `path:tag`
+    /// below the prefix (see [`MirrorTarget::place_recorded`]).
+    pub fn record(&self, r: &Reference) -> String {
+        let whole = recorded_destination(r);
+        match &self.namespace {
+            Some(ns) => whole
+                .strip_prefix(&format!("{ns}/"))
+                .map(str::to_string)
+                .unwrap_or(whole),
+            None => whole,
+        }
+    }
+
     /// Where a destination recorded as `path:tag` (an imageset's metadata
     /// records them without a mirror) lands in this mirror.
     pub fn place_recorded(&self, relative: &str) -> Result<Reference, ReferenceError> {

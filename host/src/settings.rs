@@ -199,6 +199,9 @@ pub struct Settings {
     pub epoch: Option<u64>,
     /// Plan only (`--dry-run`).
     pub dry_run: bool,
+    /// Publish and mirror to mirror: delete from the mirror what earlier
+    /// sequences brought and the configuration no longer selects.
+    pub prune: bool,
     /// Publish even when the imageset does not follow what the mirror holds.
     pub skip_metadata_check: bool,
     /// Mirror to disk: build against this sequence (`--since-sequence`).

@@ -321,6 +321,16 @@ impl BlobCache {
         }
     }
 
+    /// Removes a cached blob (`oc-mirror delete --force-cache-delete`);
+    /// whether it was there.
+    pub fn remove(&self, digest: &Digest) -> io::Result<bool> {
+        match self.dir.remove_file(Self::complete(digest)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Stores a blob read from `reader` (an imageset entry), which must end
     /// cleanly at `size` bytes: the imageset reader fails the read instead of
     /// ending it when the bytes do not match the digest. Nothing unverified is

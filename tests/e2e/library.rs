@@ -82,6 +82,7 @@ fn settings() -> Settings {
         skip_metadata_check: false,
         since_sequence: None,
         since_time: None,
+        prune: false,
         max_part_bytes: u64::MAX,
     }
 }

@@ -6,6 +6,8 @@ mod support;
 
 /// Credentials and TLS: htpasswd registries, self-signed CAs.
 mod auth_tls;
+/// Delete and prune: what goes, what stays, across the gap, resumed.
+mod delete;
 /// Things going wrong: missing images, unreachable and refusing registries, resume.
 mod faults;
 /// Helm charts: repositories, OCI charts, local charts; rendered, their images and themselves mirrored.

@@ -40,6 +40,8 @@ pub struct RegistryOptions {
     pub tls: bool,
     /// Enable `storage.maintenance.readonly`: pulls work, pushes are refused.
     pub read_only: bool,
+    /// Leave `storage.delete` off, as Distribution ships: DELETE answers 405.
+    pub no_delete: bool,
     /// Use this storage root instead of a fresh one (to reuse content across
     /// registries); it is not deleted on drop.
     pub storage_dir: Option<PathBuf>,
@@ -331,7 +333,7 @@ storage:
   filesystem:
     rootdirectory: {storage}
   delete:
-    enabled: true
+    enabled: {delete}
   maintenance:
     uploadpurging:
       enabled: false
@@ -343,6 +345,7 @@ http:
 ",
             storage = quote(&self.storage_dir),
             read_only = self.options.read_only,
+            delete = !self.options.no_delete,
         );
         if self.options.tls {
             let server = dir.join("server");

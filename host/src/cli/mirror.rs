@@ -48,6 +48,12 @@ pub struct MirrorArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Publish and mirror to mirror: delete from the mirror the images earlier
+    /// sequences brought that the configuration no longer selects (never one
+    /// that kept content still needs). Without it they are listed, and kept.
+    #[arg(long)]
+    pub prune: bool,
+
     /// Images copied at the same time (1 to 10).
     #[arg(long, default_value_t = crate::copy::DEFAULT_PARALLEL_IMAGES, value_parser = parallelism)]
     pub parallel_images: usize,
@@ -291,6 +297,7 @@ pub fn resolve_settings(
         backend,
         epoch: env.source_date_epoch,
         dry_run: args.dry_run,
+        prune: args.prune,
         skip_metadata_check: args.skip_metadata_check,
         since_sequence: args.since_sequence,
         since_time: args.since,
@@ -429,6 +436,12 @@ fn print_created(report: &crate::workflow::create::CreateReport) {
             human_bytes(p.size_bytes)
         );
     }
+    if !m.unselected.is_empty() {
+        println!(
+            "  {} images earlier sequences brought are no longer configured: publish with `--prune` deletes them",
+            m.unselected.len()
+        );
+    }
     println!(
         "  total: {} in {} part(s); metadata recorded in {}",
         human_bytes(total),
@@ -453,6 +466,7 @@ fn print_published(report: &crate::workflow::publish::PublishReport) {
             }
         }
     }
+    print_unselected(&report.unselected, report.pruned.as_ref());
     print_outputs(&report.outputs);
 }
 
@@ -556,7 +570,37 @@ fn print_mirrored(r: &crate::workflow::mirror::MirrorReport, target: &MirrorTarg
     };
     println!("{heading} to {target} in {:.1?}", r.copy.elapsed);
     print_counts(&r.copy);
+    print_unselected(&r.unselected, r.pruned.as_ref());
     print_outputs(&r.outputs);
+}
+
+/// What earlier sequences brought that the configuration no longer selects,
+/// and what `--prune` did with it.
+fn print_unselected(
+    unselected: &[crate::metadata::ImageRecord],
+    pruned: Option<&crate::workflow::delete::RemovalReport>,
+) {
+    if unselected.is_empty() {
+        return;
+    }
+    match pruned {
+        Some(p) => {
+            println!(
+                "  pruned ({} images no longer configured):",
+                unselected.len()
+            );
+            super::delete::print_removal(p, "  ");
+        }
+        None => {
+            println!(
+                "  {} images in the mirror are no longer configured (kept; `--prune` deletes them):",
+                unselected.len()
+            );
+            for i in unselected {
+                println!("    {}", i.destination);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

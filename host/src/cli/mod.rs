@@ -5,6 +5,7 @@
 //! reports. Errors become exit codes in one place
 //! ([`crate::workflow::error::exit_code`]).
 
+pub mod delete;
 pub mod describe;
 pub mod list;
 pub mod mirror;
@@ -34,6 +35,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Delete from the mirror: `--generate` a delete list from a
+    /// DeleteImageSetConfiguration, then carry it out with `--delete-yaml-file`.
+    Delete(Box<delete::DeleteArgs>),
     /// Show what an imageset holds: UUID, sequence, parent, images, sizes.
     Describe(describe::DescribeArgs),
     /// What the update service or an operator catalog offers.
@@ -68,6 +72,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Version(v)) => version(&v),
+        Some(Command::Delete(d)) => delete::run(&d),
         Some(Command::Describe(d)) => describe::run(&d),
         Some(Command::List(l)) => list::run(&l),
         Some(Command::Plan(p)) => plan::run(&p),

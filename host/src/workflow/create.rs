@@ -33,7 +33,7 @@ use crate::copy::{CopyEngine, ResolvedImage};
 use crate::digest::Digest;
 use crate::imageset::{self, Entry, ImagesetWriter, LayoutRef, WriteOptions, WrittenPart};
 use crate::manifest::Descriptor;
-use crate::metadata::{AttachmentRecord, BlobRecord, History, ImageRecord, Metadata};
+use crate::metadata::{self, AttachmentRecord, BlobRecord, History, ImageRecord, Metadata};
 use crate::plugin::v0_2::Attachment;
 use crate::reference::{MirrorTarget, Reference, recorded_destination};
 use crate::registry::RegistryClient;
@@ -43,7 +43,7 @@ use crate::workspace::Workspace;
 
 /// Placeholder registry for destinations while the mirror is unknown: only
 /// the `path:tag` part of a destination is recorded.
-const UNKNOWN_MIRROR: &str = "mirror.invalid";
+pub(super) const UNKNOWN_MIRROR: &str = "mirror.invalid";
 /// Room reserved for the metadata's list of part names, per entry (a part
 /// name plus JSON punctuation is under 40 bytes).
 const PART_NAME_RESERVE: u64 = 48;
@@ -99,17 +99,29 @@ pub async fn create(
     let (images, attachments) =
         resolve_images(&sources, isc, &ws, &engine, history.as_ref(), &mut meta).await?;
     // Step 3.
+    let since = meta.since.unwrap_or(0);
     let shipped = history
         .as_ref()
-        .map(|h| h.shipped_blobs(meta.since.unwrap_or(0)))
+        .map(|h| h.available_blobs(since))
         .unwrap_or_default();
+    let held = history.as_ref().map(|h| h.held(since)).unwrap_or_default();
     let carried = choose_blobs(&images, &shipped);
     // Step 4.
     engine
         .prefetch(carried.blobs.values().cloned().collect())
         .await?;
     // Step 5.
-    let parts = write_parts(ctx, &ws, dir, &images, &carried, &attachments, &mut meta).await?;
+    let parts = write_parts(
+        ctx,
+        &ws,
+        dir,
+        &images,
+        &carried,
+        &attachments,
+        &held,
+        &mut meta,
+    )
+    .await?;
     // Step 6: only now is the sequence real.
     backend.record(&meta).await?;
     Ok(CreateReport {
@@ -311,25 +323,18 @@ async fn write_parts(
     images: &[ResolvedImage],
     carried: &Carried,
     attachments: &[Attachment],
+    held: &BTreeMap<String, ImageRecord>,
     meta: &mut Metadata,
 ) -> anyhow::Result<Vec<WrittenPart>> {
+    let target = MirrorTarget {
+        registry: UNKNOWN_MIRROR.to_string(),
+        namespace: None,
+    };
     meta.images = images
         .iter()
-        .map(|i| ImageRecord {
-            source: i.job.source.whole(),
-            destination: recorded_destination(&i.job.destination),
-            digest: i.digest().clone(),
-            media_type: i
-                .manifests
-                .last()
-                .map(|m| m.media_type.clone())
-                .unwrap_or_default(),
-            origin: i.job.origin.name().to_string(),
-            kind: i.job.kind.name().to_string(),
-            manifests: i.manifests.iter().map(|m| m.digest.clone()).collect(),
-            blobs: i.blobs().into_iter().map(|b| b.digest).collect(),
-        })
+        .map(|i| super::image_record(i, &target))
         .collect();
+    meta.unselected = metadata::unselected(held, &meta.images);
     meta.blobs = carried
         .blobs
         .iter()

@@ -10,8 +10,11 @@
 //!    cache only), so its mapping lists them.
 //! 3. Resolve and copy every image (or, with `--dry-run`, only resolve).
 //! 4. Write `mapping.txt` and the cluster resources for what is in the mirror.
-//! 5. Record the plugins' state, last, and only when every image is in, so
-//!    that a failed run is retried from the same place.
+//! 5. Record the plugins' state and the run's metadata (what it mirrored, and
+//!    what earlier runs mirrored that the configuration no longer selects),
+//!    last, and only when every image is in, so that a failed run is retried
+//!    from the same place; with `--prune`, delete the no longer selected
+//!    images from the mirror ([`super::delete::prune`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,8 +24,10 @@ use tracing::{info, warn};
 
 use super::error::{FailedImage, ImageFailures};
 use super::{Context, Outputs, load_plugins, mapping_line, mapping_text};
+use crate::backend::{Backend, LocalBackend};
 use crate::config::ImageSetConfiguration;
 use crate::copy::CopyReport;
+use crate::metadata::{ImageRecord, Metadata};
 use crate::publishers::Publishers;
 use crate::reference::MirrorTarget;
 use crate::sources::{Blocked, Planned};
@@ -35,6 +40,10 @@ pub(super) const PLUGIN_STATE_FILE: &str = "plugin-state.json";
 /// What a mirror-to-mirror run did.
 pub struct MirrorReport {
     pub copy: CopyReport,
+    /// Images earlier runs mirrored that the configuration no longer selects.
+    pub unselected: Vec<crate::metadata::ImageRecord>,
+    /// What `--prune` did with them.
+    pub pruned: Option<super::delete::RemovalReport>,
     pub outputs: Outputs,
     pub blocked: Vec<Blocked>,
     /// The images that could not be mirrored (the run then exits non-zero).
@@ -125,6 +134,11 @@ pub async fn mirror_to_mirror(
     // Step 3.
     let mut resolved = engine.resolve_all(&plan).await;
     resolved.extend(built.into_iter().map(Ok));
+    let records: Vec<ImageRecord> = resolved
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|i| super::image_record(i, target))
+        .collect();
     let copy = engine.copy_resolved(resolved, started).await;
     // Step 4.
     let mapping = ws.write_file("mapping.txt", mapping.as_bytes())?;
@@ -151,12 +165,25 @@ pub async fn mirror_to_mirror(
         ),
     });
     // Step 5.
+    let (mut unselected, mut pruned) = (Vec::new(), None);
     if failures.is_none() {
+        let meta = record_run(ctx, &ws, isc, records, states.clone()).await?;
         let states = serde_json::to_vec_pretty(&states).context("recording the plugins' state")?;
         ws.write_file(PLUGIN_STATE_FILE, &states)?;
+        if ctx.settings.prune && !meta.unselected.is_empty() {
+            let history = LocalBackend::new(ws.working_dir().join("metadata"))
+                .history()
+                .await?;
+            let held = history.map(|h| h.held(meta.sequence)).unwrap_or_default();
+            let client = ctx.destination_client();
+            pruned = Some(super::delete::prune(&client, target, &meta, &held).await?);
+        }
+        unselected = meta.unselected;
     }
     Ok(MirrorOutcome::Mirrored(MirrorReport {
         copy,
+        unselected,
+        pruned,
         outputs: Outputs {
             mapping: Some(mapping),
             cluster_resources,
@@ -165,6 +192,33 @@ pub async fn mirror_to_mirror(
         blocked,
         failures,
     }))
+}
+
+/// Records a successful run in the workspace's metadata: the images it
+/// mirrored, and those earlier runs mirrored that it no longer selects.
+async fn record_run(
+    ctx: &Context,
+    ws: &Workspace,
+    isc: &ImageSetConfiguration,
+    images: Vec<ImageRecord>,
+    states: std::collections::BTreeMap<String, serde_json::Value>,
+) -> anyhow::Result<Metadata> {
+    let backend = LocalBackend::new(ws.working_dir().join("metadata"));
+    let history = backend.history().await?;
+    let config = serde_json::to_value(isc).context("cannot record the configuration")?;
+    let created = ctx.settings.reproducible_time();
+    let mut meta = match &history {
+        Some(h) => h.successor(config, created),
+        None => Metadata::first(ws.uuid(), config, created),
+    };
+    meta.images = images;
+    meta.plugin_state = states;
+    if let Some(h) = &history {
+        meta.unselected = crate::metadata::unselected(&h.held(h.latest().sequence), &meta.images);
+    }
+    meta.normalize();
+    backend.record(&meta).await?;
+    Ok(meta)
 }
 
 /// `--dry-run`: resolve every image, write `dry-run/mapping.txt` and

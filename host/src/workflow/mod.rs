@@ -13,6 +13,7 @@
 //! error ([`error`]) whose exit code says which kind of content failed.
 
 pub mod create;
+pub mod delete;
 pub mod error;
 pub mod mirror;
 pub mod plan;
@@ -106,6 +107,27 @@ async fn load_plugins(
     let sources =
         Sources::load(host, Some(registry), ctx.settings.release.clone(), sources).await?;
     Ok((sources, publishers))
+}
+
+/// The metadata's record of a resolved image.
+fn image_record(
+    i: &crate::copy::ResolvedImage,
+    target: &crate::reference::MirrorTarget,
+) -> crate::metadata::ImageRecord {
+    crate::metadata::ImageRecord {
+        source: i.job.source.whole(),
+        destination: target.record(&i.job.destination),
+        digest: i.digest().clone(),
+        media_type: i
+            .manifests
+            .last()
+            .map(|m| m.media_type.clone())
+            .unwrap_or_default(),
+        origin: i.job.origin.name().to_string(),
+        kind: i.job.kind.name().to_string(),
+        manifests: i.manifests.iter().map(|m| m.digest.clone()).collect(),
+        blobs: i.blobs().into_iter().map(|b| b.digest).collect(),
+    }
 }
 
 /// One line of `mapping.txt`: `docker://SOURCE=docker://DESTINATION`.

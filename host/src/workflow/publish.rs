@@ -14,7 +14,10 @@
 //! 5. Write `mapping.txt` and the cluster resources (the publishers, first-
 //!    party and those the imageset's configuration names) for every image of
 //!    the sequences in `DIR` that the mirror now holds.
-//! 6. Record the sequence in the mirror (and in the local workspace), last.
+//! 6. With `--prune`, delete what earlier sequences brought and this one's
+//!    configuration no longer selects ([`super::delete::prune`]); without it,
+//!    the report lists them.
+//! 7. Record the sequence in the mirror (and in the local workspace), last.
 //!
 //! When every sequence is already published, steps 3, 4 and 6 are skipped
 //! and step 5 regenerates the outputs: a run stopped between steps 5 and 6,
@@ -63,6 +66,11 @@ pub struct PublishReport {
     pub outputs: Outputs,
     /// The images that could not be published (the run then exits non-zero).
     pub failures: Option<ImageFailures>,
+    /// Images earlier sequences brought that the published sequences'
+    /// configurations no longer select (kept without `--prune`).
+    pub unselected: Vec<metadata::ImageRecord>,
+    /// What `--prune` did with them.
+    pub pruned: Option<super::delete::RemovalReport>,
 }
 
 /// The metadata record kept in the mirror.
@@ -109,6 +117,8 @@ pub async fn publish(
         sequences: Vec::new(),
         outputs: Outputs::default(),
         failures: None,
+        unselected: Vec::new(),
+        pruned: None,
     };
     let mut in_mirror: Vec<InMirror> = Vec::new();
     let mut publishers = None;
@@ -177,6 +187,30 @@ pub async fn publish(
             report.outputs = write_outputs(ctx, &ws, p, target, &in_mirror).await?;
         }
         // Step 6.
+        if !meta.unselected.is_empty() {
+            if ctx.settings.prune {
+                let mut after = history.clone();
+                let held = match after.as_mut().map(|h| h.push(meta.clone())) {
+                    Some(Ok(())) => after.map(|h| h.held(seq)).unwrap_or_default(),
+                    _ => meta
+                        .images
+                        .iter()
+                        .chain(&meta.unselected)
+                        .map(|i| (i.destination.clone(), i.clone()))
+                        .collect(),
+                };
+                let pruned = super::delete::prune(&dest, target, &meta, &held).await?;
+                match &mut report.pruned {
+                    Some(p) => {
+                        p.images.extend(pruned.images);
+                        p.manifests_deleted += pruned.manifests_deleted;
+                    }
+                    None => report.pruned = Some(pruned),
+                }
+            }
+            report.unselected.extend(meta.unselected.iter().cloned());
+        }
+        // Step 7.
         if ctx.settings.skip_metadata_check
             && metadata::check_successor(history.as_ref(), &meta).is_err()
         {
@@ -230,7 +264,7 @@ fn check_follows(
                 .map(|h| format!(" of workspace UUID `{}`", h.uuid()))
                 .unwrap_or_default();
             Err(anyhow::Error::new(e).context(format!(
-                "imageset `{}` (sequence {seq} of workspace UUID `{}`) cannot be published to {target}: the mirror last received sequence {held}{owner}\nhint: publish the missing sequences first, or override with `--skip-metadata-check`",
+                "imageset `{}` (sequence {seq} of workspace UUID `{}`) cannot be published to {target}: the mirror last received sequence {held}{owner}\nhint: publish the missing sequences first (a delete generated in between is carried out with `oc-mirror delete --delete-yaml-file`), or override with `--skip-metadata-check`",
                 imageset::part_name(seq, 0),
                 meta.uuid,
             )))
