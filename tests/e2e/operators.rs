@@ -823,3 +823,94 @@ async fn a_dry_run_maps_the_rebuilt_catalog() {
         );
     }
 }
+
+/// A package the configuration dropped, then deleted: the rebuilt catalog no
+/// longer lists it, its bundle and related images go (those another package
+/// shares stay), the catalog itself stays (still selected), and what stays
+/// resolves completely.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_package_is_deleted_and_the_catalog_stays_whole() {
+    let src = plain_registry().await;
+    let cat = Catalog::new()
+        .with(package("foo").channel("stable", &["foo.v1.0.0"]))
+        .with(package("bar").channel("stable", &["bar.v1.0.0"]));
+    let pushed = push(&src, &cat, CatalogImage::new("redhat/test-index", "v1")).await;
+    let mirror = plain_registry().await;
+    let ctx = Ctx::new();
+    let pkgs = |names: &[&str]| {
+        let mut body = String::from("      packages:\n");
+        for n in names {
+            body.push_str(&format!("        - name: {n}\n"));
+        }
+        operators(&pushed.reference, &body)
+    };
+    ctx.mirror(&ctx.isc(&pkgs(&["foo", "bar"])), &mirror, "m", &[])
+        .assert_ok();
+    ctx.mirror(&ctx.isc(&pkgs(&["foo"])), &mirror, "m", &[])
+        .assert_ok()
+        .stdout_has("no longer configured");
+    let listed = |mirror: &Registry| {
+        let client = mirror.client().clone();
+        async move {
+            let rebuilt = read_catalog(&client, "m/redhat/test-index", "v1")
+                .await
+                .unwrap();
+            bundles(&rebuilt.objects().unwrap())
+        }
+    };
+    assert_eq!(listed(&mirror).await, set(&["foo.v1.0.0"]));
+    let (foo, bar) = (
+        images_of(&pushed, &set(&["foo.v1.0.0"])),
+        images_of(&pushed, &set(&["bar.v1.0.0"])),
+    );
+    for reference in &bar {
+        assert_image_mirrored(&mirror, "m", &pushed, reference).await;
+    }
+
+    let disc = ctx.path("delete-isc.yaml");
+    std::fs::write(
+        &disc,
+        format!(
+            "apiVersion: mirror.openshift.io/v2alpha1\nkind: DeleteImageSetConfiguration\ndelete:\n{}",
+            pkgs(&["bar"])
+        ),
+    )
+    .unwrap();
+    let dest = format!("docker://{}/m", mirror.host());
+    let (disc, ws) = (disc.display().to_string(), ctx.workspace());
+    let common = ["--src-tls-verify=false", "--dest-tls-verify=false"];
+    let mut generate = vec![
+        "delete",
+        "--generate",
+        "-c",
+        &disc,
+        "--workspace",
+        &ws,
+        &dest,
+    ];
+    generate.extend(common);
+    ctx.run(&generate).assert_ok().stdout_has("kept: ");
+    let file = ctx.working_dir().join("delete/delete-images.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("type: operatorRelatedImage"), "{text}");
+    let file = file.display().to_string();
+    let mut execute = vec!["delete", "--delete-yaml-file", &file, &dest];
+    execute.extend(common);
+    ctx.run(&execute).assert_ok();
+
+    for reference in bar.difference(&foo) {
+        let image = pushed.image(reference).unwrap();
+        assert_eq!(
+            digest_at(&mirror, &format!("m/{}", image.repo), &image.digest).await,
+            None,
+            "{reference} of the deleted package"
+        );
+    }
+    for reference in &foo {
+        assert_image_mirrored(&mirror, "m", &pushed, reference).await;
+        let image = pushed.image(reference).unwrap();
+        crate::delete::assert_resolves(&mirror, &format!("m/{}", image.repo), &image.digest).await;
+    }
+    assert_eq!(listed(&mirror).await, set(&["foo.v1.0.0"]));
+    crate::delete::assert_resolves(&mirror, "m/redhat/test-index", "v1").await;
+}

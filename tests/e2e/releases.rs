@@ -1114,3 +1114,125 @@ async fn plan_chooses_releases_from_the_graph_alone() {
         run.stdout_has(&component.reference);
     }
 }
+
+/// Delete and prune of a release that shares components with one that
+/// stays: the old payload and the components only it had go, the shared
+/// manifests stay, and the release that stays still resolves completely.
+/// `a`: the channel range moves, then a delete (generated, carried out);
+/// `b`: the channel range moves with `--prune`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_deleted_or_pruned_leaves_the_other_whole() {
+    let r = Releases::start().await;
+    let (old, new) = (r.release("4.14.2", "x86_64"), r.release("4.14.3", "x86_64"));
+    let shared: Vec<&str> = named_components(old)
+        .iter()
+        .filter(|c| named_components(new).iter().any(|n| n.digest == c.digest))
+        .map(|c| c.digest.as_str())
+        .collect();
+    assert!(!shared.is_empty(), "the fixture releases share components");
+    let both = platform(&channels(&[(
+        "stable-4.14",
+        "minVersion: 4.14.2,maxVersion: 4.14.3",
+    )]));
+    let newer = platform(&channels(&[(
+        "stable-4.14",
+        "minVersion: 4.14.3,maxVersion: 4.14.3",
+    )]));
+
+    // a: mirrored, the range moved (kept without --prune), then deleted.
+    let ctx = Ctx::new();
+    r.mirror(&ctx, &ctx.isc(&both), "a", &[]).assert_ok();
+    r.mirror(&ctx, &ctx.isc(&newer), "a", &[])
+        .assert_ok()
+        .stdout_has("are no longer configured (kept; `--prune` deletes them)");
+    assert_exactly(&r.mirror, "a", &[old, new], false).await;
+    let disc = ctx.path("delete-isc.yaml");
+    std::fs::write(
+        &disc,
+        format!(
+            "apiVersion: mirror.openshift.io/v2alpha1\nkind: DeleteImageSetConfiguration\ndelete:\n{}",
+            platform(&channels(&[(
+                "stable-4.14",
+                "minVersion: 4.14.2,maxVersion: 4.14.2"
+            )]))
+        ),
+    )
+    .unwrap();
+    let env = r.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dest = format!("docker://{}/a", r.mirror.host());
+    let ws = ctx.workspace();
+    let disc = disc.display().to_string();
+    ctx.run_env(
+        &env,
+        &[
+            "delete",
+            "--generate",
+            "-c",
+            &disc,
+            "--workspace",
+            &ws,
+            &dest,
+            "--src-tls-verify=false",
+        ],
+    )
+    .assert_ok();
+    let file = ctx.working_dir().join("delete/delete-images.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("type: ocpRelease\n"), "{text}");
+    assert!(text.contains("type: ocpReleaseContent"), "{text}");
+    ctx.run(&[
+        "delete",
+        "--delete-yaml-file",
+        &file.display().to_string(),
+        &dest,
+        "--dest-tls-verify=false",
+    ])
+    .assert_ok();
+    assert_left_whole(&r, "a", old, new, &shared).await;
+
+    // b: the range moves with --prune.
+    let ctx = Ctx::new();
+    r.mirror(&ctx, &ctx.isc(&both), "b", &[]).assert_ok();
+    r.mirror(&ctx, &ctx.isc(&newer), "b", &["--prune"])
+        .assert_ok()
+        .stdout_has("pruned (")
+        .stdout_has("cannot delete a tag alone");
+    assert_left_whole(&r, "b", old, new, &shared).await;
+}
+
+/// After `old` was deleted from `prefix`: its payload and its own components
+/// are gone; the shared ones and every image of `new` resolve completely.
+async fn assert_left_whole(
+    r: &Releases,
+    prefix: &str,
+    old: &PushedRelease,
+    new: &PushedRelease,
+    shared: &[&str],
+) {
+    let payloads = format!("{prefix}/{RELEASE_IMAGES}");
+    let components = format!("{prefix}/{RELEASE}");
+    assert_eq!(digest_at(&r.mirror, &payloads, &old.tag).await, None);
+    for c in named_components(old) {
+        let there = digest_at(&r.mirror, &components, &c.digest).await;
+        if shared.contains(&c.digest.as_str()) {
+            assert_eq!(
+                there.as_deref(),
+                Some(c.digest.as_str()),
+                "{} is shared",
+                c.name
+            );
+        } else {
+            assert_eq!(there, None, "{} of {} only", c.name, old.tag);
+        }
+    }
+    crate::delete::assert_resolves(&r.mirror, &payloads, &new.tag).await;
+    for c in named_components(new) {
+        let tag = format!("{}-{}", new.tag, c.name);
+        assert_eq!(
+            digest_at(&r.mirror, &components, &tag).await.as_deref(),
+            Some(c.digest.as_str())
+        );
+        crate::delete::assert_resolves(&r.mirror, &components, &tag).await;
+    }
+}

@@ -16,6 +16,7 @@
 //!   blobs are checked by the copy engine as it streams them to disk.
 
 pub mod auth;
+mod delete;
 pub mod layout;
 pub mod retry;
 
@@ -37,6 +38,7 @@ use tracing::{debug, warn};
 use crate::digest::{Digest, DigestError};
 use crate::manifest::{self, ManifestError};
 use auth::AuthStore;
+pub use delete::DeleteOutcome;
 use retry::{RetryPolicy, Verdict, classify};
 
 /// How long to wait for a TCP connection before counting it as a transient failure.
@@ -125,12 +127,31 @@ pub enum RegistryError {
     },
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    /// The registry answered a manifest DELETE with 400 or 405: deletion (or
+    /// deletion of tags) is disabled or not supported there.
+    #[error(
+        "{registry} does not allow deleting `{reference}` ({status}){}",
+        delete::refusal_tail(.reference, *.status, .detail)
+    )]
+    DeleteRefused {
+        registry: String,
+        reference: String,
+        status: u16,
+        /// The registry's error codes and messages, short.
+        detail: String,
+    },
 }
 
 impl RegistryError {
     /// Whether the thing asked for does not exist (as opposed to being unreachable).
     pub fn is_not_found(&self) -> bool {
         matches!(self, RegistryError::NotFound { .. })
+    }
+
+    /// Whether the registry refuses to delete manifests (or tags): see
+    /// [`RegistryClient::delete_manifest`].
+    pub fn is_delete_refused(&self) -> bool {
+        matches!(self, RegistryError::DeleteRefused { .. })
     }
 }
 
@@ -158,6 +179,10 @@ struct Host {
     /// The registry asked for no credentials and we have none for it: there is
     /// nothing to authenticate, repository after repository.
     open: std::sync::atomic::AtomicBool,
+    /// Whether the registry is spoken to over HTTPS (else plain HTTP).
+    https: bool,
+    /// The HTTP client and authorization that manifest deletion uses.
+    deletion: delete::Deletion,
 }
 
 /// Talks to any number of registries with one configuration.
@@ -191,7 +216,8 @@ impl RegistryClient {
         for dir in dirs {
             extra.extend(read_certificates(&dir)?);
         }
-        let protocol = if self.config.tls_verify || speaks_tls(registry).await {
+        let https = self.config.tls_verify || speaks_tls(registry).await;
+        let protocol = if https {
             ClientProtocol::Https
         } else {
             debug!(registry, "no TLS on this registry: using plain HTTP");
@@ -212,6 +238,8 @@ impl RegistryClient {
             client,
             authenticated: Mutex::new(HashSet::new()),
             open: std::sync::atomic::AtomicBool::new(false),
+            https,
+            deletion: delete::Deletion::default(),
         });
         hosts.insert(registry.to_string(), host.clone());
         Ok(host)

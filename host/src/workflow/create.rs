@@ -33,7 +33,7 @@ use crate::copy::{CopyEngine, ResolvedImage};
 use crate::digest::Digest;
 use crate::imageset::{self, Entry, ImagesetWriter, LayoutRef, WriteOptions, WrittenPart};
 use crate::manifest::Descriptor;
-use crate::metadata::{self, AttachmentRecord, BlobRecord, History, ImageRecord, Metadata};
+use crate::metadata::{self, AttachmentRecord, BlobRecord, History, Metadata};
 use crate::plugin::v0_2::Attachment;
 use crate::reference::{MirrorTarget, Reference, recorded_destination};
 use crate::registry::RegistryClient;
@@ -111,17 +111,17 @@ pub async fn create(
         .prefetch(carried.blobs.values().cloned().collect())
         .await?;
     // Step 5.
-    let parts = write_parts(
-        ctx,
-        &ws,
-        dir,
-        &images,
-        &carried,
-        &attachments,
-        &held,
-        &mut meta,
-    )
-    .await?;
+    // The records of what it covers, and of what it no longer selects.
+    let unknown = MirrorTarget {
+        registry: UNKNOWN_MIRROR.to_string(),
+        namespace: None,
+    };
+    meta.images = images
+        .iter()
+        .map(|i| super::image_record(i, &unknown))
+        .collect();
+    meta.unselected = metadata::unselected(&held, &meta.images);
+    let parts = write_parts(ctx, &ws, dir, &images, &carried, &attachments, &mut meta).await?;
     // Step 6: only now is the sequence real.
     backend.record(&meta).await?;
     Ok(CreateReport {
@@ -312,7 +312,7 @@ fn choose_blobs(images: &[ResolvedImage], shipped: &std::collections::HashSet<Di
     c
 }
 
-/// Step 5: the metadata's records, then `DIR/mirror_seq<N>_<NNNNNN>.tar`,
+/// Step 5: `DIR/mirror_seq<N>_<NNNNNN>.tar`,
 /// split at the part size, entries sorted by digest after the three head
 /// entries; the metadata (written last, into the room reserved for it) names
 /// the parts.
@@ -323,18 +323,8 @@ async fn write_parts(
     images: &[ResolvedImage],
     carried: &Carried,
     attachments: &[Attachment],
-    held: &BTreeMap<String, ImageRecord>,
     meta: &mut Metadata,
 ) -> anyhow::Result<Vec<WrittenPart>> {
-    let target = MirrorTarget {
-        registry: UNKNOWN_MIRROR.to_string(),
-        namespace: None,
-    };
-    meta.images = images
-        .iter()
-        .map(|i| super::image_record(i, &target))
-        .collect();
-    meta.unselected = metadata::unselected(held, &meta.images);
     meta.blobs = carried
         .blobs
         .iter()

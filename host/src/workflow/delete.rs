@@ -32,7 +32,7 @@
 //! where the registry allows; a tag that was pushed again since it was
 //! recorded.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -91,6 +91,10 @@ pub struct DeleteItem {
     /// The manifest digest the tag held when it was mirrored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<Digest>,
+    /// Its manifests that images which stay still need: never deleted (when
+    /// the top one is among them, only the tag goes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_manifests: Vec<Digest>,
 }
 
 /// An image the configuration names that is not deleted.
@@ -120,27 +124,40 @@ pub fn judge(
     held: &BTreeMap<String, ImageRecord>,
     selected: Option<(Sequence, &[&ImageRecord])>,
 ) -> Vec<Verdict> {
-    let going: HashSet<&str> = targets.iter().map(|t| t.destination.as_str()).collect();
-    let kept = kept_manifests(held, &going);
-    targets
+    let mut verdicts: Vec<Verdict> = targets
         .iter()
-        .map(|t| {
-            if let Some((seq, images)) = selected
-                && images.iter().any(|i| i.destination == t.destination)
-            {
-                return Verdict::Keep {
+        .map(|t| match selected {
+            Some((seq, images)) if images.iter().any(|i| i.destination == t.destination) => {
+                Verdict::Keep {
                     reason: format!(
                         "the configuration of sequence {seq} still selects it\nhint: remove it from the ImageSetConfiguration and mirror a new sequence first"
                     ),
-                };
+                }
             }
-            match kept.get(&(repository_of(&t.destination), &t.digest)) {
-                Some(with) => Verdict::TagOnly {
-                    with: (*with).to_string(),
-                },
-                None => Verdict::Delete,
-            }
+            _ => Verdict::Delete,
         })
+        .collect();
+    let going = going(targets, &verdicts);
+    let kept = kept_manifests(held, &going);
+    for (t, v) in targets.iter().zip(verdicts.iter_mut()) {
+        if *v == Verdict::Delete
+            && let Some(with) = kept.get(&(repository_of(&t.destination), &t.digest))
+        {
+            *v = Verdict::TagOnly {
+                with: with.to_string(),
+            };
+        }
+    }
+    verdicts
+}
+
+/// The destinations of the `targets` that go: those not judged `Keep`.
+fn going<'a>(targets: &'a [ImageRecord], verdicts: &[Verdict]) -> HashSet<&'a str> {
+    targets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !matches!(verdicts.get(*i), Some(Verdict::Keep { .. })))
+        .map(|(_, t)| t.destination.as_str())
         .collect()
 }
 
@@ -161,6 +178,30 @@ fn kept_manifests<'a>(
         }
     }
     kept
+}
+
+/// For each of `targets`, its manifests that an image which stays still
+/// needs (in the same repository): an image of `held` that is not a target,
+/// or a target judged `Keep`.
+pub fn shared_manifests(
+    targets: &[ImageRecord],
+    verdicts: &[Verdict],
+    held: &BTreeMap<String, ImageRecord>,
+) -> Vec<BTreeSet<Digest>> {
+    let going = going(targets, verdicts);
+    let kept = kept_manifests(held, &going);
+    targets
+        .iter()
+        .map(|t| {
+            let repo = repository_of(&t.destination);
+            t.manifests
+                .iter()
+                .chain(std::iter::once(&t.digest))
+                .filter(|m| kept.contains_key(&(repo, *m)))
+                .cloned()
+                .collect()
+        })
+        .collect()
 }
 
 /// `path` of a recorded `path:tag`.
@@ -229,13 +270,13 @@ pub async fn remove(
     target: &MirrorTarget,
     targets: &[ImageRecord],
     verdicts: &[Verdict],
-    held: &BTreeMap<String, ImageRecord>,
+    shared: &[BTreeSet<Digest>],
     options: RemoveOptions,
 ) -> anyhow::Result<RemovalReport> {
-    let going: HashSet<&str> = targets.iter().map(|t| t.destination.as_str()).collect();
-    let kept = kept_manifests(held, &going);
     let mut report = RemovalReport::default();
-    for (image, verdict) in targets.iter().zip(verdicts) {
+    let none = BTreeSet::new();
+    for (i, (image, verdict)) in targets.iter().zip(verdicts).enumerate() {
+        let shared = shared.get(i).unwrap_or(&none);
         let tagged = target.place_recorded(&image.destination)?;
         let outcome = match verdict {
             Verdict::Keep { reason } => Removal::Kept(reason.clone()),
@@ -253,7 +294,6 @@ pub async fn remove(
                 Err(e) => return Err(e.into()),
             },
             Verdict::Delete => {
-                let repo = repository_of(&image.destination);
                 let current = client.manifest_digest(&tagged).await?;
                 match current {
                     Some(now) if now != image.digest => Removal::Kept(format!(
@@ -272,7 +312,7 @@ pub async fn remove(
                         let top = client.delete_manifest(&by_digest(&image.digest)).await?;
                         let mut deleted = usize::from(top == DeleteOutcome::Deleted);
                         for child in image.manifests.iter().filter(|m| **m != image.digest) {
-                            if kept.contains_key(&(repo, child)) {
+                            if shared.contains(child) {
                                 continue;
                             }
                             if client.delete_manifest(&by_digest(child)).await?
@@ -348,12 +388,13 @@ pub async fn prune(
 ) -> anyhow::Result<RemovalReport> {
     let selected: Vec<&ImageRecord> = meta.images.iter().collect();
     let verdicts = judge(&meta.unselected, held, Some((meta.sequence, &selected)));
+    let shared = shared_manifests(&meta.unselected, &verdicts, held);
     remove(
         client,
         target,
         &meta.unselected,
         &verdicts,
-        held,
+        &shared,
         RemoveOptions::default(),
     )
     .await
@@ -404,6 +445,7 @@ pub async fn generate(
         .map_or(0, |m| m.sequence);
     let selected = history.surely_held(latest);
     let verdicts = judge(&targets, &held, Some((selected_seq, &selected)));
+    let shared = shared_manifests(&targets, &verdicts, &held);
 
     let reference = |i: &ImageRecord| -> anyhow::Result<String> {
         Ok(format!(
@@ -420,7 +462,7 @@ pub async fn generate(
         record: None,
     };
     let mut deleted = Vec::new();
-    for (image, verdict) in targets.iter().zip(&verdicts) {
+    for ((image, verdict), shared) in targets.iter().zip(&verdicts).zip(shared) {
         match verdict {
             Verdict::Keep { reason } => list.kept.push(KeptItem {
                 image_reference: reference(image)?,
@@ -432,6 +474,7 @@ pub async fn generate(
                     image_reference: reference(image)?,
                     image_type: v2_type(image).into(),
                     digest: Some(image.digest.clone()),
+                    shared_manifests: shared.into_iter().collect(),
                 });
                 deleted.push(image.clone());
             }
@@ -687,12 +730,28 @@ pub async fn execute(
         ),
     };
     let selected_refs: Vec<&ImageRecord> = selected.iter().collect();
-    let verdicts = judge(
+    let mut verdicts = judge(
         &targets,
         &held,
         (!resumed && history.is_some()).then_some((selected_seq, selected_refs.as_slice())),
     );
-    let removal = remove(&client, target, &targets, &verdicts, &held, options).await?;
+    // What the generating side knew to be shared is protected too (all of
+    // it, when the mirror keeps no record of its own).
+    let mut shared = shared_manifests(&targets, &verdicts, &held);
+    for ((item, image), (verdict, shared)) in list
+        .items
+        .iter()
+        .zip(&targets)
+        .zip(verdicts.iter_mut().zip(shared.iter_mut()))
+    {
+        shared.extend(item.shared_manifests.iter().cloned());
+        if *verdict == Verdict::Delete && shared.contains(&image.digest) {
+            *verdict = Verdict::TagOnly {
+                with: "an image that stays".into(),
+            };
+        }
+    }
+    let removal = remove(&client, target, &targets, &verdicts, &shared, options).await?;
 
     let mut recorded = None;
     if let Some(r) = &record {
@@ -838,7 +897,7 @@ mod tests {
         let selected = [&new_etcd, &app];
         let child = image("app:sha256-child", 4, &[]);
         let v = judge(
-            &[old_etcd, old_only, app, child],
+            &[old_etcd, old_only, app.clone(), child],
             &held,
             Some((3, &selected)),
         );
