@@ -292,11 +292,7 @@ async fn default_image(
                     image: image.to_string(),
                     detail: "the index lists no images".into(),
                 })?;
-            let child_ref = Reference::with_digest(
-                reference.registry().to_string(),
-                reference.repository().to_string(),
-                child.digest.to_string(),
-            );
+            let child_ref = crate::reference::at_digest(reference, &child.digest);
             let m = client.get_manifest(&child_ref).await?;
             match manifest::parse(&m.bytes, &m.media_type).map_err(bad)? {
                 Parsed::Image { config, layers } => Ok((config, layers)),

@@ -585,6 +585,19 @@ impl History {
         out
     }
 
+    /// What the latest configuration selects, as deletes must respect it:
+    /// the sequence of the latest imageset (not a delete), and the images
+    /// surely held after the latest document ([`History::surely_held`]).
+    pub fn selection(&self) -> (Sequence, Vec<&ImageRecord>) {
+        let sequence = self
+            .sequences
+            .iter()
+            .rev()
+            .find(|m| !m.is_delete())
+            .map_or(0, |m| m.sequence);
+        (sequence, self.surely_held(self.latest().sequence))
+    }
+
     /// The blobs a mirror fed up to sequence `up_to` surely still has: those
     /// shipped ([`History::shipped_blobs`]) that an image surely held needs.
     /// A blob only deleted or no-longer-selected images needed may have been

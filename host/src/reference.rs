@@ -63,13 +63,18 @@ pub fn parse(text: &str) -> Result<Reference, ReferenceError> {
 /// digest is only a label), otherwise its tag.
 pub fn pull_reference(r: &Reference) -> Reference {
     match r.digest() {
-        Some(d) => Reference::with_digest(
-            r.registry().to_string(),
-            r.repository().to_string(),
-            d.to_string(),
-        ),
+        Some(d) => at_digest(r, d),
         None => r.clone(),
     }
+}
+
+/// The manifest `digest` in the repository of `r`.
+pub fn at_digest(r: &Reference, digest: impl fmt::Display) -> Reference {
+    Reference::with_digest(
+        r.registry().to_string(),
+        r.repository().to_string(),
+        digest.to_string(),
+    )
 }
 
 /// The tag oc-mirror v2 gives an image that was named only by digest:

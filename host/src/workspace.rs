@@ -34,6 +34,14 @@ use crate::digest::Digest;
 /// Name of the directory inside the workspace path, as in oc-mirror v2.
 pub const WORKING_DIR: &str = "working-dir";
 const WORKSPACE_FILE: &str = "workspace.json";
+/// Where the workspace keeps its metadata history, below `working-dir`.
+const METADATA_DIR: &str = "metadata";
+
+/// `DIR/working-dir/metadata`: the metadata history of the workspace at
+/// `path` (the default backend), without opening (or creating) it.
+pub fn metadata_dir(path: &Path) -> PathBuf {
+    path.join(WORKING_DIR).join(METADATA_DIR)
+}
 const CACHE_DIR: &str = "cache/blobs-v1";
 /// Version of `workspace.json`; a newer one is refused rather than misread.
 const FORMAT_VERSION: u32 = 1;
@@ -143,6 +151,11 @@ impl Workspace {
     /// The path the user gave (the parent of `working-dir`).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `DIR/working-dir/metadata`: see [`metadata_dir`].
+    pub fn metadata_dir(&self) -> PathBuf {
+        metadata_dir(&self.path)
     }
 
     /// `DIR/working-dir`, for messages.

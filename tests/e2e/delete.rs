@@ -20,8 +20,9 @@ fn additional(src: &Registry, world: &PushedWorld, which: &[&str]) -> String {
     oc_mirror_tests::isc::additional_images(&src.host(), &refs)
 }
 
-/// A DeleteImageSetConfiguration with this `delete:` body.
-fn delete_config(ctx: &Ctx, body: &str) -> String {
+/// A DeleteImageSetConfiguration with this `delete:` body (indented for
+/// [`oc_mirror_tests::isc::image_set_config`]); returns its path.
+pub fn delete_config(ctx: &Ctx, body: &str) -> String {
     let path = ctx.path("delete-isc.yaml");
     std::fs::write(
         &path,

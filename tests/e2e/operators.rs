@@ -867,17 +867,9 @@ async fn a_dropped_package_is_deleted_and_the_catalog_stays_whole() {
         assert_image_mirrored(&mirror, "m", &pushed, reference).await;
     }
 
-    let disc = ctx.path("delete-isc.yaml");
-    std::fs::write(
-        &disc,
-        format!(
-            "apiVersion: mirror.openshift.io/v2alpha1\nkind: DeleteImageSetConfiguration\ndelete:\n{}",
-            pkgs(&["bar"])
-        ),
-    )
-    .unwrap();
+    let disc = crate::delete::delete_config(&ctx, &pkgs(&["bar"]));
     let dest = format!("docker://{}/m", mirror.host());
-    let (disc, ws) = (disc.display().to_string(), ctx.workspace());
+    let ws = ctx.workspace();
     let common = ["--src-tls-verify=false", "--dest-tls-verify=false"];
     let mut generate = vec![
         "delete",

@@ -1146,23 +1146,17 @@ async fn a_release_deleted_or_pruned_leaves_the_other_whole() {
         .assert_ok()
         .stdout_has("are no longer configured (kept; `--prune` deletes them)");
     assert_exactly(&r.mirror, "a", &[old, new], false).await;
-    let disc = ctx.path("delete-isc.yaml");
-    std::fs::write(
-        &disc,
-        format!(
-            "apiVersion: mirror.openshift.io/v2alpha1\nkind: DeleteImageSetConfiguration\ndelete:\n{}",
-            platform(&channels(&[(
-                "stable-4.14",
-                "minVersion: 4.14.2,maxVersion: 4.14.2"
-            )]))
-        ),
-    )
-    .unwrap();
+    let disc = crate::delete::delete_config(
+        &ctx,
+        &platform(&channels(&[(
+            "stable-4.14",
+            "minVersion: 4.14.2,maxVersion: 4.14.2",
+        )])),
+    );
     let env = r.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let dest = format!("docker://{}/a", r.mirror.host());
     let ws = ctx.workspace();
-    let disc = disc.display().to_string();
     ctx.run_env(
         &env,
         &[

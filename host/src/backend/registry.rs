@@ -330,96 +330,8 @@ mod tests {
     use crate::registry::RegistryConfig;
     use crate::registry::auth::AuthStore;
     use crate::registry::retry::RetryPolicy;
+    use crate::registry::test_registry;
     use serde_json::json;
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
-
-    /// A child process, killed when dropped (also when a test panics).
-    struct ChildGuard(Child);
-
-    impl Drop for ChildGuard {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    /// A running `docker-registry serve` with its storage.
-    struct TestRegistry {
-        _child: ChildGuard,
-        host: String,
-        _dir: tempfile::TempDir,
-    }
-
-    /// Starts a plain-HTTP registry on a free loopback port. A machine
-    /// without `docker-registry` fails the test: it must not pass unseen.
-    async fn start_registry() -> Option<TestRegistry> {
-        let bin = std::ffi::OsString::from("docker-registry");
-        let installed = Command::new(&bin)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if let Err(e) = installed {
-            panic!(
-                "`{}` cannot be run ({e}): this test needs a real registry; install it with `apt-get install docker-registry`",
-                bin.to_string_lossy()
-            );
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let http = reqwest::Client::new();
-        for _attempt in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let config = dir.path().join("config.yml");
-            let storage = dir.path().join("storage").display().to_string();
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                    serde_json::Value::from(storage)
-                ),
-            )
-            .unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let mut command = Command::new(&bin);
-            command
-                .arg("serve")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log);
-            // The registry lets REGISTRY_* variables override its config:
-            // it gets no environment at all (settings.rs is the one reader).
-            command.env_clear();
-            let mut child = ChildGuard(command.spawn().unwrap());
-            let host = format!("127.0.0.1:{port}");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(_)) = child.0.try_wait() {
-                    break; // exited: the port was taken, try another
-                }
-                if let Ok(r) = http.get(format!("http://{host}/v2/")).send().await
-                    && r.status().as_u16() == 200
-                {
-                    return Some(TestRegistry {
-                        _child: child,
-                        host,
-                        _dir: dir,
-                    });
-                }
-                assert!(Instant::now() < deadline, "docker-registry did not start");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        panic!(
-            "docker-registry kept exiting at start-up:\n{}",
-            std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
-        );
-    }
 
     fn client() -> Arc<RegistryClient> {
         Arc::new(RegistryClient::new(RegistryConfig {
@@ -445,9 +357,7 @@ mod tests {
 
     #[tokio::test]
     async fn registry_round_trip_and_conflicts() {
-        let Some(registry) = start_registry().await else {
-            return;
-        };
+        let registry = test_registry::start(false, "").await;
         let client = client();
         let backend = RegistryBackend::parse(
             client.clone(),

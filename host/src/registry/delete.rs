@@ -610,8 +610,8 @@ mod tests {
     use crate::registry::RegistryConfig;
     use crate::registry::auth::{AuthStore, Environment};
     use crate::registry::retry::RetryPolicy;
+    use crate::registry::test_registry::{quote, start};
     use bytes::Bytes;
-    use std::process::{Child, Command, Stdio};
     use std::sync::Arc;
 
     /// [`USER`] / [`PASSWORD`] as a bcrypt htpasswd line (cost 4), made once
@@ -620,97 +620,6 @@ mod tests {
     const HTPASSWD: &str = "tester:$2b$04$eWUhGhy6SeABxtZEns9/NulzVCjAdZz2tf1DjFWg622EuGwS6nQp2\n";
     const USER: &str = "tester";
     const PASSWORD: &str = "delete-test-password";
-
-    /// A child process, killed when dropped (also when a test panics).
-    struct ChildGuard(Child);
-
-    impl Drop for ChildGuard {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
-    /// A running `docker-registry serve` with its storage.
-    struct TestRegistry {
-        _child: ChildGuard,
-        host: String,
-        _dir: tempfile::TempDir,
-    }
-
-    /// The path of a quoted YAML string.
-    fn quote(p: &Path) -> String {
-        serde_json::Value::from(p.display().to_string()).to_string()
-    }
-
-    /// Starts a plain-HTTP registry on a free loopback port, with
-    /// `storage.delete.enabled` as asked and `extra` (top-level YAML sections,
-    /// e.g. `auth:`) appended to its config. A machine without
-    /// `docker-registry` fails the test: it must not pass unseen.
-    async fn start_registry(delete_enabled: bool, extra: &str) -> TestRegistry {
-        let bin = "docker-registry";
-        if let Err(e) = Command::new(bin)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-        {
-            panic!(
-                "`{bin}` cannot be run ({e}): this test needs a real registry; install it with `apt-get install docker-registry`"
-            );
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let http = reqwest::Client::new();
-        for _attempt in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let config = dir.path().join("config.yml");
-            let storage = quote(&dir.path().join("storage"));
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: {delete_enabled}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}"
-                ),
-            )
-            .unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let mut command = Command::new(bin);
-            command
-                .arg("serve")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log);
-            // The registry lets REGISTRY_* variables override its config.
-            command.env_clear();
-            let mut child = ChildGuard(command.spawn().unwrap());
-            let host = format!("127.0.0.1:{port}");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(_)) = child.0.try_wait() {
-                    break; // exited: the port was taken, try another
-                }
-                if let Ok(r) = http.get(format!("http://{host}/v2/")).send().await
-                    && matches!(r.status().as_u16(), 200 | 401)
-                {
-                    return TestRegistry {
-                        _child: child,
-                        host,
-                        _dir: dir,
-                    };
-                }
-                assert!(Instant::now() < deadline, "docker-registry did not start");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        panic!(
-            "docker-registry kept exiting at start-up:\n{}",
-            std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
-        );
-    }
 
     fn client(auth: AuthStore) -> RegistryClient {
         client_with_retries(auth, 1)
@@ -777,7 +686,7 @@ mod tests {
 
     #[tokio::test]
     async fn delete_by_digest_removes_manifest_and_tags() {
-        let registry = start_registry(true, "").await;
+        let registry = start(true, "").await;
         let client = client(AuthStore::empty());
         let host = &registry.host;
         let digest = push_image(&client, host, "a/b", "v1").await;
@@ -814,7 +723,7 @@ mod tests {
 
     #[tokio::test]
     async fn registry_without_delete_refuses_with_405() {
-        let registry = start_registry(false, "").await;
+        let registry = start(false, "").await;
         let client = client(AuthStore::empty());
         let host = &registry.host;
         let digest = push_image(&client, host, "a/b", "v1").await;
@@ -839,7 +748,7 @@ mod tests {
     /// (whether or not the tag exists), and the tag stays.
     #[tokio::test]
     async fn delete_by_tag_is_refused_by_distribution() {
-        let registry = start_registry(true, "").await;
+        let registry = start(true, "").await;
         let client = client(AuthStore::empty());
         let host = &registry.host;
         let digest = push_image(&client, host, "a/b", "v1").await;
@@ -867,7 +776,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let htpasswd = dir.path().join("htpasswd");
         std::fs::write(&htpasswd, HTPASSWD).unwrap();
-        let registry = start_registry(
+        let registry = start(
             true,
             &format!(
                 "auth:\n  htpasswd:\n    realm: oc-mirror-delete-test\n    path: {}\n",

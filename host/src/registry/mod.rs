@@ -19,6 +19,8 @@ pub mod auth;
 mod delete;
 pub mod layout;
 pub mod retry;
+#[cfg(test)]
+pub(crate) mod test_registry;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

@@ -66,9 +66,7 @@ pub struct CreateReport {
 /// The backend the settings name.
 fn open_backend(ctx: &Context, ws: &Workspace) -> anyhow::Result<Box<dyn Backend>> {
     Ok(match &ctx.settings.backend {
-        BackendSettings::Workspace => {
-            Box::new(LocalBackend::new(ws.working_dir().join("metadata")))
-        }
+        BackendSettings::Workspace => Box::new(LocalBackend::new(ws.metadata_dir())),
         BackendSettings::Local(path) => Box::new(LocalBackend::new(path)),
         BackendSettings::Registry { image_url, client } => Box::new(RegistryBackend::parse(
             Arc::new(RegistryClient::new(client.clone())),

@@ -44,7 +44,7 @@ use crate::backend::{Backend, LocalBackend};
 use crate::config::{DeleteImageSetConfiguration, ImageSetConfiguration, Mirror};
 use crate::digest::Digest;
 use crate::metadata::{ImageRecord, Metadata, Sequence};
-use crate::reference::{MirrorTarget, Reference, recorded_destination};
+use crate::reference::{MirrorTarget, Reference, at_digest, recorded_destination};
 use crate::registry::{DeleteOutcome, RegistryClient};
 use crate::workspace::Workspace;
 
@@ -116,15 +116,38 @@ pub enum Verdict {
     Keep { reason: String },
 }
 
+/// What becomes of one image, and which of its manifests images that stay
+/// still need (never deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub shared: BTreeSet<Digest>,
+}
+
+impl Judgement {
+    /// Protects `more` of the image's manifests too (what the generating side
+    /// knew to be shared): when its own manifest is among them, only the tag
+    /// may go.
+    fn protect(&mut self, image: &ImageRecord, more: &[Digest]) {
+        self.shared.extend(more.iter().cloned());
+        if self.verdict == Verdict::Delete && self.shared.contains(&image.digest) {
+            self.verdict = Verdict::TagOnly {
+                with: "an image that stays".into(),
+            };
+        }
+    }
+}
+
 /// Judges each of `targets` against what stays: `held` (every image the
-/// mirror may hold, by destination, see [`crate::metadata::History::held`]) and `selected`
-/// (what the latest configuration selects, with its sequence).
+/// mirror may hold, by destination, see [`crate::metadata::History::held`])
+/// less the targets that go, and `selected` (what the latest configuration
+/// selects, with its sequence: those targets stay).
 pub fn judge(
     targets: &[ImageRecord],
     held: &BTreeMap<String, ImageRecord>,
     selected: Option<(Sequence, &[&ImageRecord])>,
-) -> Vec<Verdict> {
-    let mut verdicts: Vec<Verdict> = targets
+) -> Vec<Judgement> {
+    let verdicts: Vec<Verdict> = targets
         .iter()
         .map(|t| match selected {
             Some((seq, images)) if images.iter().any(|i| i.destination == t.destination) => {
@@ -137,27 +160,33 @@ pub fn judge(
             _ => Verdict::Delete,
         })
         .collect();
-    let going = going(targets, &verdicts);
+    let going: HashSet<&str> = targets
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| !matches!(v, Verdict::Keep { .. }))
+        .map(|(t, _)| t.destination.as_str())
+        .collect();
     let kept = kept_manifests(held, &going);
-    for (t, v) in targets.iter().zip(verdicts.iter_mut()) {
-        if *v == Verdict::Delete
-            && let Some(with) = kept.get(&(repository_of(&t.destination), &t.digest))
-        {
-            *v = Verdict::TagOnly {
-                with: with.to_string(),
-            };
-        }
-    }
-    verdicts
-}
-
-/// The destinations of the `targets` that go: those not judged `Keep`.
-fn going<'a>(targets: &'a [ImageRecord], verdicts: &[Verdict]) -> HashSet<&'a str> {
     targets
         .iter()
-        .enumerate()
-        .filter(|(i, _)| !matches!(verdicts.get(*i), Some(Verdict::Keep { .. })))
-        .map(|(_, t)| t.destination.as_str())
+        .zip(verdicts)
+        .map(|(t, verdict)| {
+            let repo = repository_of(&t.destination);
+            let shared = t
+                .manifests
+                .iter()
+                .chain(std::iter::once(&t.digest))
+                .filter(|m| kept.contains_key(&(repo, *m)))
+                .cloned()
+                .collect();
+            let verdict = match (verdict, kept.get(&(repo, &t.digest))) {
+                (Verdict::Delete, Some(with)) => Verdict::TagOnly {
+                    with: with.to_string(),
+                },
+                (verdict, _) => verdict,
+            };
+            Judgement { verdict, shared }
+        })
         .collect()
 }
 
@@ -178,30 +207,6 @@ fn kept_manifests<'a>(
         }
     }
     kept
-}
-
-/// For each of `targets`, its manifests that an image which stays still
-/// needs (in the same repository): an image of `held` that is not a target,
-/// or a target judged `Keep`.
-pub fn shared_manifests(
-    targets: &[ImageRecord],
-    verdicts: &[Verdict],
-    held: &BTreeMap<String, ImageRecord>,
-) -> Vec<BTreeSet<Digest>> {
-    let going = going(targets, verdicts);
-    let kept = kept_manifests(held, &going);
-    targets
-        .iter()
-        .map(|t| {
-            let repo = repository_of(&t.destination);
-            t.manifests
-                .iter()
-                .chain(std::iter::once(&t.digest))
-                .filter(|m| kept.contains_key(&(repo, *m)))
-                .cloned()
-                .collect()
-        })
-        .collect()
 }
 
 /// `path` of a recorded `path:tag`.
@@ -252,6 +257,12 @@ impl RemovalReport {
     pub fn count(&self, f: impl Fn(&Removal) -> bool) -> usize {
         self.images.iter().filter(|(_, r)| f(r)).count()
     }
+
+    /// Adds what another delete did (publish prunes sequence after sequence).
+    pub fn absorb(&mut self, other: RemovalReport) {
+        self.images.extend(other.images);
+        self.manifests_deleted += other.manifests_deleted;
+    }
 }
 
 /// How to delete.
@@ -269,14 +280,11 @@ pub async fn remove(
     client: &RegistryClient,
     target: &MirrorTarget,
     targets: &[ImageRecord],
-    verdicts: &[Verdict],
-    shared: &[BTreeSet<Digest>],
+    judged: &[Judgement],
     options: RemoveOptions,
 ) -> anyhow::Result<RemovalReport> {
     let mut report = RemovalReport::default();
-    let none = BTreeSet::new();
-    for (i, (image, verdict)) in targets.iter().zip(verdicts).enumerate() {
-        let shared = shared.get(i).unwrap_or(&none);
+    for (image, Judgement { verdict, shared }) in targets.iter().zip(judged) {
         let tagged = target.place_recorded(&image.destination)?;
         let outcome = match verdict {
             Verdict::Keep { reason } => Removal::Kept(reason.clone()),
@@ -302,13 +310,7 @@ pub async fn remove(
                     )),
                     _ if options.dry_run => Removal::WouldDelete,
                     _ => {
-                        let by_digest = |d: &Digest| {
-                            Reference::with_digest(
-                                tagged.registry().to_string(),
-                                tagged.repository().to_string(),
-                                d.to_string(),
-                            )
-                        };
+                        let by_digest = |d: &Digest| at_digest(&tagged, d);
                         let top = client.delete_manifest(&by_digest(&image.digest)).await?;
                         let mut deleted = usize::from(top == DeleteOutcome::Deleted);
                         for child in image.manifests.iter().filter(|m| **m != image.digest) {
@@ -356,13 +358,8 @@ async fn delete_signature(
     let Some(sig) = client.manifest_digest(&tag).await? else {
         return Ok(0);
     };
-    let by_digest = Reference::with_digest(
-        image.registry().to_string(),
-        image.repository().to_string(),
-        sig.to_string(),
-    );
     Ok(usize::from(
-        client.delete_manifest(&by_digest).await? == DeleteOutcome::Deleted,
+        client.delete_manifest(&at_digest(image, &sig)).await? == DeleteOutcome::Deleted,
     ))
 }
 
@@ -387,14 +384,12 @@ pub async fn prune(
     held: &BTreeMap<String, ImageRecord>,
 ) -> anyhow::Result<RemovalReport> {
     let selected: Vec<&ImageRecord> = meta.images.iter().collect();
-    let verdicts = judge(&meta.unselected, held, Some((meta.sequence, &selected)));
-    let shared = shared_manifests(&meta.unselected, &verdicts, held);
+    let judged = judge(&meta.unselected, held, Some((meta.sequence, &selected)));
     remove(
         client,
         target,
         &meta.unselected,
-        &verdicts,
-        &shared,
+        &judged,
         RemoveOptions::default(),
     )
     .await
@@ -422,10 +417,7 @@ pub async fn generate(
     target: &MirrorTarget,
     delete_id: Option<&str>,
 ) -> anyhow::Result<GenerateReport> {
-    let metadata_dir = workspace
-        .join(crate::workspace::WORKING_DIR)
-        .join("metadata");
-    let backend = LocalBackend::new(&metadata_dir);
+    let backend = LocalBackend::new(crate::workspace::metadata_dir(workspace));
     let Some(history) = backend.history().await? else {
         bail!(
             "`{}` has no metadata: no imageset was created and nothing was mirrored from this workspace\nhint: give the `--workspace` that created the imagesets (or mirrored) what is to be deleted",
@@ -434,18 +426,10 @@ pub async fn generate(
     };
     let ws = Workspace::open(workspace)?;
     let named = named_images(ctx, config, &ws).await?;
-    let latest = history.latest().sequence;
-    let held = history.held(latest);
+    let held = history.held(history.latest().sequence);
     let (targets, absent) = match_held(&named, &held);
-    let selected_seq = history
-        .sequences()
-        .iter()
-        .rev()
-        .find(|m| !m.is_delete())
-        .map_or(0, |m| m.sequence);
-    let selected = history.surely_held(latest);
-    let verdicts = judge(&targets, &held, Some((selected_seq, &selected)));
-    let shared = shared_manifests(&targets, &verdicts, &held);
+    let (selected_seq, selected) = history.selection();
+    let judged = judge(&targets, &held, Some((selected_seq, &selected)));
 
     let reference = |i: &ImageRecord| -> anyhow::Result<String> {
         Ok(format!(
@@ -462,11 +446,11 @@ pub async fn generate(
         record: None,
     };
     let mut deleted = Vec::new();
-    for ((image, verdict), shared) in targets.iter().zip(&verdicts).zip(shared) {
+    for (image, Judgement { verdict, shared }) in targets.iter().zip(judged) {
         match verdict {
             Verdict::Keep { reason } => list.kept.push(KeptItem {
                 image_reference: reference(image)?,
-                reason: reason.clone(),
+                reason,
             }),
             Verdict::Delete | Verdict::TagOnly { .. } => {
                 list.items.push(DeleteItem {
@@ -702,56 +686,25 @@ pub async fn execute(
         );
     }
 
-    // Judged again against the mirror's own record.
-    let (held, selected_seq, selected) = match &history {
-        Some(h) => {
-            let latest = h.latest().sequence;
-            let seq = h
-                .sequences()
-                .iter()
-                .rev()
-                .find(|m| !m.is_delete())
-                .map_or(0, |m| m.sequence);
-            let mut held = h.held(latest);
-            for t in &targets {
-                held.entry(t.destination.clone())
-                    .or_insert_with(|| t.clone());
-            }
-            let selected: Vec<ImageRecord> = h.surely_held(latest).into_iter().cloned().collect();
-            (held, seq, selected)
-        }
-        None => (
-            targets
-                .iter()
-                .map(|t| (t.destination.clone(), t.clone()))
-                .collect(),
-            0,
-            Vec::new(),
-        ),
-    };
-    let selected_refs: Vec<&ImageRecord> = selected.iter().collect();
-    let mut verdicts = judge(
+    // Judged again against the mirror's own record (the images being
+    // deleted need not be in it), and what the generating side knew to be
+    // shared protected too: all of it, when the mirror keeps no record.
+    let held = history
+        .as_ref()
+        .map(|h| h.held(h.latest().sequence))
+        .unwrap_or_default();
+    let selection = history.as_ref().filter(|_| !resumed).map(|h| h.selection());
+    let mut judged = judge(
         &targets,
         &held,
-        (!resumed && history.is_some()).then_some((selected_seq, selected_refs.as_slice())),
+        selection
+            .as_ref()
+            .map(|(seq, images)| (*seq, images.as_slice())),
     );
-    // What the generating side knew to be shared is protected too (all of
-    // it, when the mirror keeps no record of its own).
-    let mut shared = shared_manifests(&targets, &verdicts, &held);
-    for ((item, image), (verdict, shared)) in list
-        .items
-        .iter()
-        .zip(&targets)
-        .zip(verdicts.iter_mut().zip(shared.iter_mut()))
-    {
-        shared.extend(item.shared_manifests.iter().cloned());
-        if *verdict == Verdict::Delete && shared.contains(&image.digest) {
-            *verdict = Verdict::TagOnly {
-                with: "an image that stays".into(),
-            };
-        }
+    for ((item, image), j) in list.items.iter().zip(&targets).zip(&mut judged) {
+        j.protect(image, &item.shared_manifests);
     }
-    let removal = remove(&client, target, &targets, &verdicts, &shared, options).await?;
+    let removal = remove(&client, target, &targets, &judged, options).await?;
 
     let mut recorded = None;
     if let Some(r) = &record {
@@ -785,10 +738,7 @@ fn targets_of(
     record: Option<&Metadata>,
     target: &MirrorTarget,
 ) -> anyhow::Result<Vec<ImageRecord>> {
-    let prefix = match &target.namespace {
-        Some(ns) => format!("docker://{}/{ns}/", target.registry),
-        None => format!("docker://{}/", target.registry),
-    };
+    let prefix = format!("docker://{}/", target.prefix());
     let mut out = Vec::new();
     for item in &list.items {
         let Some(relative) = item.image_reference.strip_prefix(&prefix) else {
@@ -896,11 +846,14 @@ mod tests {
         ]);
         let selected = [&new_etcd, &app];
         let child = image("app:sha256-child", 4, &[]);
-        let v = judge(
+        let v: Vec<Verdict> = judge(
             &[old_etcd, old_only, app.clone(), child],
             &held,
             Some((3, &selected)),
-        );
+        )
+        .into_iter()
+        .map(|j| j.verdict)
+        .collect();
         assert_eq!(
             v[0],
             Verdict::TagOnly {
@@ -923,7 +876,10 @@ mod tests {
         let a = image("r:a", 1, &[]);
         let b = image("r:b", 1, &[]);
         let v = judge(&[a.clone(), b.clone()], &held(&[a, b]), None);
-        assert_eq!(v, vec![Verdict::Delete, Verdict::Delete]);
+        assert!(
+            v.iter()
+                .all(|j| j.verdict == Verdict::Delete && j.shared.is_empty())
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::{Context, Outputs, load_plugins, mapping_line, mapping_text};
 use crate::backend::{Backend, LocalBackend};
 use crate::config::ImageSetConfiguration;
 use crate::copy::CopyReport;
-use crate::metadata::{ImageRecord, Metadata};
+use crate::metadata::{History, ImageRecord, Metadata};
 use crate::publishers::Publishers;
 use crate::reference::MirrorTarget;
 use crate::sources::{Blocked, Planned};
@@ -167,18 +167,16 @@ pub async fn mirror_to_mirror(
     // Step 5.
     let (mut unselected, mut pruned) = (Vec::new(), None);
     if failures.is_none() {
-        let meta = record_run(ctx, &ws, isc, records, states.clone()).await?;
+        let history = record_run(ctx, &ws, isc, records, states.clone()).await?;
         let states = serde_json::to_vec_pretty(&states).context("recording the plugins' state")?;
         ws.write_file(PLUGIN_STATE_FILE, &states)?;
+        let meta = history.latest();
         if ctx.settings.prune && !meta.unselected.is_empty() {
-            let history = LocalBackend::new(ws.working_dir().join("metadata"))
-                .history()
-                .await?;
-            let held = history.map(|h| h.held(meta.sequence)).unwrap_or_default();
+            let held = history.held(meta.sequence);
             let client = ctx.destination_client();
-            pruned = Some(super::delete::prune(&client, target, &meta, &held).await?);
+            pruned = Some(super::delete::prune(&client, target, meta, &held).await?);
         }
-        unselected = meta.unselected;
+        unselected = meta.unselected.clone();
     }
     Ok(MirrorOutcome::Mirrored(MirrorReport {
         copy,
@@ -196,14 +194,15 @@ pub async fn mirror_to_mirror(
 
 /// Records a successful run in the workspace's metadata: the images it
 /// mirrored, and those earlier runs mirrored that it no longer selects.
+/// Returns the history with it.
 async fn record_run(
     ctx: &Context,
     ws: &Workspace,
     isc: &ImageSetConfiguration,
     images: Vec<ImageRecord>,
     states: std::collections::BTreeMap<String, serde_json::Value>,
-) -> anyhow::Result<Metadata> {
-    let backend = LocalBackend::new(ws.working_dir().join("metadata"));
+) -> anyhow::Result<History> {
+    let backend = LocalBackend::new(ws.metadata_dir());
     let history = backend.history().await?;
     let config = serde_json::to_value(isc).context("cannot record the configuration")?;
     let created = ctx.settings.reproducible_time();
@@ -218,7 +217,13 @@ async fn record_run(
     }
     meta.normalize();
     backend.record(&meta).await?;
-    Ok(meta)
+    Ok(match history {
+        Some(mut h) => {
+            h.push(meta)?;
+            h
+        }
+        None => History::new(vec![meta])?,
+    })
 }
 
 /// `--dry-run`: resolve every image, write `dry-run/mapping.txt` and

@@ -73,7 +73,7 @@ async fn last_states(
             Default::default()
         }));
     }
-    let backend = LocalBackend::new(working.join("metadata"));
+    let backend = LocalBackend::new(crate::workspace::metadata_dir(dir));
     Ok(backend
         .history()
         .await?

@@ -111,7 +111,7 @@ pub async fn publish(
     let ws = Workspace::open(dir)?;
     let dest = ctx.destination_client();
     let backend = mirror_backend(dest.clone(), target)?;
-    let local = LocalBackend::new(ws.working_dir().join("metadata"));
+    let local = LocalBackend::new(ws.metadata_dir());
     let mut report = PublishReport {
         target: target.clone(),
         sequences: Vec::new(),
@@ -189,24 +189,21 @@ pub async fn publish(
         // Step 6.
         if !meta.unselected.is_empty() {
             if ctx.settings.prune {
-                let mut after = history.clone();
-                let held = match after.as_mut().map(|h| h.push(meta.clone())) {
-                    Some(Ok(())) => after.map(|h| h.held(seq)).unwrap_or_default(),
-                    _ => meta
-                        .images
+                // What the mirror may hold once this sequence is in.
+                let mut held = history
+                    .as_ref()
+                    .map(|h| h.held(h.latest().sequence))
+                    .unwrap_or_default();
+                held.extend(
+                    meta.images
                         .iter()
-                        .chain(&meta.unselected)
-                        .map(|i| (i.destination.clone(), i.clone()))
-                        .collect(),
-                };
+                        .map(|i| (i.destination.clone(), i.clone())),
+                );
                 let pruned = super::delete::prune(&dest, target, &meta, &held).await?;
-                match &mut report.pruned {
-                    Some(p) => {
-                        p.images.extend(pruned.images);
-                        p.manifests_deleted += pruned.manifests_deleted;
-                    }
-                    None => report.pruned = Some(pruned),
-                }
+                report
+                    .pruned
+                    .get_or_insert_with(Default::default)
+                    .absorb(pruned);
             }
             report.unselected.extend(meta.unselected.iter().cloned());
         }

@@ -557,6 +557,16 @@ fn digit_at(d: &Digits, i: i32) -> u8 {
     }
 }
 
+/// An exponent as Go writes it: its sign, then at least two digits.
+fn push_exponent(out: &mut String, exp: i32) {
+    out.push(if exp < 0 { '-' } else { '+' });
+    let exp = exp.unsigned_abs();
+    if exp < 10 {
+        out.push('0');
+    }
+    out.push_str(&exp.to_string());
+}
+
 fn fmt_e(out: &mut String, d: &Digits, prec: i32, e: char) {
     out.push(digit_at(d, 0) as char);
     if prec > 0 {
@@ -566,17 +576,7 @@ fn fmt_e(out: &mut String, d: &Digits, prec: i32, e: char) {
         }
     }
     out.push(e);
-    let mut exp = if d.d.is_empty() { 0 } else { d.dp - 1 };
-    if exp < 0 {
-        out.push('-');
-        exp = -exp;
-    } else {
-        out.push('+');
-    }
-    if exp < 10 {
-        out.push('0');
-    }
-    out.push_str(&exp.to_string());
+    push_exponent(out, if d.d.is_empty() { 0 } else { d.dp - 1 });
 }
 
 fn fmt_f(out: &mut String, d: &Digits, prec: i32) {
@@ -655,16 +655,7 @@ fn format_hex_float(v: f64, fmt: char, prec: i32) -> String {
         }
     }
     out.push(if fmt == 'X' { 'P' } else { 'p' });
-    if exp < 0 {
-        out.push('-');
-        exp = -exp;
-    } else {
-        out.push('+');
-    }
-    if exp < 10 {
-        out.push('0');
-    }
-    out.push_str(&exp.to_string());
+    push_exponent(&mut out, exp);
     out
 }
 

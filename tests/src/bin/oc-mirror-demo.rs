@@ -1237,6 +1237,27 @@ struct ImagesetsDone {
 }
 
 /// Runs oc-mirror and records a check that it succeeded.
+/// Writes `isc` as `root/isc.yaml` and shows it.
+fn write_isc(root: &Path, isc: &str) -> anyhow::Result<PathBuf> {
+    let isc_path = root.join("isc.yaml");
+    std::fs::write(&isc_path, isc)?;
+    for line in isc.lines() {
+        println!("    {line}");
+    }
+    Ok(isc_path)
+}
+
+/// `oc-mirror plan -c ISC` as a checked step, logged to `root/plan.log`.
+fn run_plan(checks: &mut Checks, bin: &Path, root: &Path, isc: &Path) -> anyhow::Result<Run> {
+    let args = vec![
+        "plan".to_string(),
+        "-c".to_string(),
+        isc.display().to_string(),
+        "--src-tls-verify=false".to_string(),
+    ];
+    run_step(checks, bin, &args, &root.join("plan.log"), "oc-mirror plan")
+}
+
 fn run_step(
     checks: &mut Checks,
     bin: &Path,
@@ -1811,26 +1832,10 @@ async fn mirror_operators(
         "  operators:\n    - catalog: {}\n      packages:\n        - name: foo\n        - name: bar\n          channels:\n            - name: alpha\n",
         first.reference
     ));
-    let isc_path = root.join("isc.yaml");
-    std::fs::write(&isc_path, &isc)?;
-    for line in isc.lines() {
-        println!("    {line}");
-    }
+    let isc_path = write_isc(&root, &isc)?;
 
     println!("\n==> 9.1 oc-mirror plan: what the filter keeps, and why (nothing is copied)");
-    let plan_args = vec![
-        "plan".to_string(),
-        "-c".to_string(),
-        isc_path.display().to_string(),
-        "--src-tls-verify=false".to_string(),
-    ];
-    let plan = run_step(
-        checks,
-        bin,
-        &plan_args,
-        &root.join("plan.log"),
-        "oc-mirror plan",
-    )?;
+    let plan = run_plan(checks, bin, &root, &isc_path)?;
     checks.check(
         plan.stdout.contains("foo.v1.2.0") && plan.stdout.contains("channel head"),
         "the plan lists the channel heads foo.v1.2.0, foo.v2.0.0 and bar.v0.2.0, each as `channel head`",
@@ -2072,26 +2077,10 @@ async fn mirror_charts(
         "  helm:\n    repositories:\n      - name: demo-charts\n        url: {}\n        charts:\n          - name: webapp\n            version: 1.2.0\n            imagePaths: ['{{.spec.engine.image}}']\n",
         repo.url()
     ));
-    let isc_path = root.join("isc.yaml");
-    std::fs::write(&isc_path, &isc)?;
-    for line in isc.lines() {
-        println!("    {line}");
-    }
+    let isc_path = write_isc(&root, &isc)?;
 
     println!("\n==> 10.1 oc-mirror plan: each image and the template it came from");
-    let plan_args = vec![
-        "plan".to_string(),
-        "-c".to_string(),
-        isc_path.display().to_string(),
-        "--src-tls-verify=false".to_string(),
-    ];
-    let plan = run_step(
-        checks,
-        bin,
-        &plan_args,
-        &root.join("plan.log"),
-        "oc-mirror plan",
-    )?;
+    let plan = run_plan(checks, bin, &root, &isc_path)?;
     checks.check(
         plan.stdout.contains("webapp/templates/cronjob.yaml")
             && plan.stdout.contains("webapp/templates/hook-migrate.yaml")
