@@ -132,6 +132,23 @@ async fn a_delete_generated_here_is_carried_out_there() {
         .assert_ok()
         .stdout_has("3 images earlier sequences brought are no longer configured");
     carry(&out, &carried, 2);
+    // The plan names them too.
+    let ws = format!("file://{}", out.display());
+    let plan = ctx
+        .run(&[
+            "plan",
+            "-c",
+            &isc,
+            "--workspace",
+            &ws,
+            "--src-tls-verify=false",
+        ])
+        .assert_ok()
+        .stdout_has("No longer configured: 3 images")
+        .stdout
+        .clone();
+    let plain = world.get(names::OCI_PLAIN).unwrap();
+    assert!(plan.contains(&format!("  {}:2.1\n", plain.repo)), "{plan}");
     disconnected
         .publish(&carried, &mirror, "m", &[])
         .assert_ok()

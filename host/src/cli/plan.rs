@@ -77,6 +77,16 @@ pub fn text(report: &PlanReport, images: bool) -> String {
             let _ = writeln!(out, "  blocked: {} (by `{}`)", b.image, b.pattern);
         }
     }
+    if !report.unselected.is_empty() {
+        let _ = writeln!(
+            out,
+            "No longer configured: {} images earlier sequences brought (kept; `--prune` on publish or mirror to mirror deletes them)",
+            report.unselected.len()
+        );
+        for d in &report.unselected {
+            let _ = writeln!(out, "  {d}");
+        }
+    }
     out
 }
 
@@ -212,6 +222,7 @@ mod tests {
                 images: vec!["q.io/a@sha256:1".into()],
                 blocked: Vec::new(),
             }],
+            unselected: Vec::new(),
         };
         assert_eq!(
             text(&report, true),
@@ -245,6 +256,7 @@ mod tests {
                 images: vec!["q.io/web:1".into(), "q.io/job-runner:2".into()],
                 blocked: Vec::new(),
             }],
+            unselected: vec!["web/old:0.9".into()],
         };
         assert_eq!(
             text(&report, false),
@@ -254,6 +266,8 @@ mod tests {
     q.io/job-runner:2  web/templates/hook.yaml
     warning: no tag
   2 images
+No longer configured: 1 images earlier sequences brought (kept; `--prune` on publish or mirror to mirror deletes them)
+  web/old:0.9
 "
         );
     }

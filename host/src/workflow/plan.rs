@@ -7,8 +7,10 @@
 //! channels and bundles kept and why; per release channel, the versions
 //! chosen from the update graph (the payloads are read only to list their
 //! images). With a workspace, the plugins continue from its last state, so
-//! a bundle kept from an earlier sequence shows as such. Nothing is
-//! written, not even a workspace.
+//! a bundle kept from an earlier sequence shows as such, and the images
+//! earlier sequences brought that the configuration no longer selects are
+//! listed (what `--prune` would delete). Nothing is written, not even a
+//! workspace.
 
 use std::path::Path;
 
@@ -25,6 +27,10 @@ use crate::sources::{SectionPlan, Sources};
 #[derive(Debug, serde::Serialize)]
 pub struct PlanReport {
     pub sections: Vec<SectionPlan>,
+    /// With a workspace: the destinations (`path:tag`) of the images earlier
+    /// sequences brought that this configuration no longer selects.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unselected: Vec<String>,
 }
 
 /// Runs the plan: `workspace` (a mirror-to-mirror workspace or a
@@ -49,20 +55,66 @@ pub async fn plan(
             .collect(),
     )
     .await?;
+    let history = match workspace {
+        Some(dir) => {
+            LocalBackend::new(crate::workspace::metadata_dir(dir))
+                .history()
+                .await?
+        }
+        None => None,
+    };
     let states = match workspace {
-        Some(dir) => last_states(dir).await?,
+        Some(dir) => last_states(dir, history.as_ref())?,
         None => Default::default(),
     };
+    let sections = sources.plan(isc, &states, images).await?;
+    let unselected = history
+        .map(|h| unselected(&h.held(h.latest().sequence), &sections, images))
+        .unwrap_or_default();
     Ok(PlanReport {
-        sections: sources.plan(isc, &states, images).await?,
+        sections,
+        unselected,
     })
+}
+
+/// The held images the plan no longer selects. An image is judged by its
+/// source against its section's images where the plan lists them all;
+/// images built or assembled by the host (catalogs, the graph image, chart
+/// artifacts) and releases without `--images` only by whether their section
+/// is still configured.
+fn unselected(
+    held: &std::collections::BTreeMap<String, crate::metadata::ImageRecord>,
+    sections: &[SectionPlan],
+    images: bool,
+) -> Vec<String> {
+    let listed: std::collections::HashSet<String> = sections
+        .iter()
+        .flat_map(|s| &s.images)
+        .map(|i| crate::reference::parse(i).map_or_else(|_| i.clone(), |r| r.whole()))
+        .collect();
+    held.values()
+        .filter(|r| {
+            let Some(section) = sections.iter().find(|s| s.key == r.origin) else {
+                return true;
+            };
+            use crate::copy::ImageKind;
+            let built = matches!(
+                ImageKind::from_name(&r.kind),
+                ImageKind::OperatorCatalog | ImageKind::GraphImage
+            ) || r.source.starts_with(crate::image_build::ARTIFACT_SOURCE);
+            let complete = images || section.key != "platform";
+            !built && complete && !listed.contains(&r.source)
+        })
+        .map(|r| r.destination.clone())
+        .collect()
 }
 
 /// The plugins' state after the workspace's last run: mirror to mirror
 /// keeps it in `working-dir/plugin-state.json`, mirror to disk in the
 /// latest sequence's metadata.
-async fn last_states(
+fn last_states(
     dir: &Path,
+    history: Option<&crate::metadata::History>,
 ) -> anyhow::Result<std::collections::BTreeMap<String, serde_json::Value>> {
     let working = dir.join("working-dir");
     let file = working.join(super::mirror::PLUGIN_STATE_FILE);
@@ -73,10 +125,7 @@ async fn last_states(
             Default::default()
         }));
     }
-    let backend = LocalBackend::new(crate::workspace::metadata_dir(dir));
-    Ok(backend
-        .history()
-        .await?
+    Ok(history
         .map(|h| h.latest().plugin_state.clone())
         .unwrap_or_default())
 }
