@@ -268,6 +268,7 @@ fn run_oc_mirror(
 }
 
 /// Where one listed entry must land in the mirror.
+#[derive(Clone)]
 struct Expected<'a> {
     entry: &'a WorldEntry,
     source: String,
@@ -696,6 +697,18 @@ async fn run(args: Args) -> anyhow::Result<usize> {
         "\n==> 10. Helm charts: a chart repository, its chart and images through the imageset cycle"
     );
     let helm = mirror_charts(&bin, &work, &source, &mut checks).await?;
+
+    println!("\n==> 11. Delete and prune: one image taken out of the mirror of step 4");
+    delete_one(
+        &bin,
+        &work,
+        &workspace,
+        &mirror,
+        &expected,
+        &blocked_extra,
+        &mut checks,
+    )
+    .await?;
 
     // The report.
     let failed = checks.failed();
@@ -1236,7 +1249,133 @@ struct ImagesetsDone {
     seconds: [f64; 4],
 }
 
-/// Runs oc-mirror and records a check that it succeeded.
+/// Step 11: the configuration of step 3 without one image, mirrored again
+/// (the image is listed as no longer configured, and kept); a delete of it
+/// generated from the workspace and carried out; the image gone, every other
+/// one still whole.
+async fn delete_one(
+    bin: &Path,
+    work: &Path,
+    workspace: &Path,
+    mirror: &Registry,
+    expected: &[Expected<'_>],
+    blocked_extra: &str,
+    checks: &mut Checks,
+) -> anyhow::Result<()> {
+    let root = work.join("delete");
+    std::fs::create_dir_all(&root)?;
+    let (dropped, kept): (Vec<&Expected>, Vec<&Expected>) = expected
+        .iter()
+        .partition(|e| e.entry.name == names::OCI_SHARED);
+    let dropped = dropped
+        .first()
+        .context("the standard world has oci-shared")?;
+    let kept: Vec<Expected> = kept.into_iter().cloned().collect();
+    let destination = format!("docker://{}/{PREFIX}", mirror.host());
+    let ws = format!("file://{}", workspace.display());
+    let common = [
+        destination.clone(),
+        "--dest-tls-verify=false".to_string(),
+        "--src-tls-verify=false".to_string(),
+    ];
+
+    println!(
+        "\n==> 11.1 The configuration no longer lists {}",
+        dropped.source
+    );
+    let isc_path = write_isc(&root, &isc_yaml(&kept, blocked_extra))?;
+    let mut args = vec![
+        "-c".to_string(),
+        isc_path.display().to_string(),
+        "--workspace".into(),
+        ws.clone(),
+    ];
+    args.extend(common.iter().cloned());
+    let run = run_step(
+        checks,
+        bin,
+        &args,
+        &root.join("mirror.log"),
+        "mirror to mirror without it",
+    )?;
+    checks.check(
+        run.stdout
+            .contains("1 images in the mirror are no longer configured"),
+        "the summary lists the image as no longer configured, and keeps it",
+    );
+
+    println!("\n==> 11.2 Generating the delete list from the workspace");
+    let disc = root.join("delete-isc.yaml");
+    let disc_text = format!(
+        "apiVersion: mirror.openshift.io/v2alpha1\nkind: DeleteImageSetConfiguration\ndelete:\n  additionalImages:\n    - name: {}\n",
+        dropped.source
+    );
+    std::fs::write(&disc, &disc_text)?;
+    for line in disc_text.lines() {
+        println!("    {line}");
+    }
+    let mut args = vec![
+        "delete".to_string(),
+        "--generate".into(),
+        "-c".into(),
+        disc.display().to_string(),
+        "--workspace".into(),
+        ws,
+    ];
+    args.extend(common.iter().cloned());
+    let run = run_step(
+        checks,
+        bin,
+        &args,
+        &root.join("generate.log"),
+        "oc-mirror delete --generate",
+    )?;
+    checks.check(
+        run.stdout.contains("1 images to delete, 0 kept"),
+        "the delete list names the one image",
+    );
+
+    println!("\n==> 11.3 Carrying out the delete on the mirror");
+    let list = workspace.join("working-dir/delete/delete-images.yaml");
+    let mut args = vec![
+        "delete".to_string(),
+        "--delete-yaml-file".into(),
+        list.display().to_string(),
+    ];
+    args.extend(common.iter().cloned());
+    let run = run_step(
+        checks,
+        bin,
+        &args,
+        &root.join("delete.log"),
+        "oc-mirror delete",
+    )?;
+    checks.check(
+        run.stdout.contains("1 deleted"),
+        "the summary says the image was deleted",
+    );
+    let gone = mirror.digest(&dropped.dest_repo, &dropped.dest_tag).await?;
+    checks.check(
+        gone.is_none(),
+        format!(
+            "{}:{} is gone from the mirror",
+            dropped.dest_repo, dropped.dest_tag
+        ),
+    );
+    let mut whole = 0;
+    for e in &kept {
+        match verify_image(mirror, e).await {
+            Ok(_) => whole += 1,
+            Err(why) => println!("  {why}"),
+        }
+    }
+    checks.check(
+        whole == kept.len(),
+        format!("the {whole} other images are still whole (manifests, children, blobs)"),
+    );
+    Ok(())
+}
+
 /// Writes `isc` as `root/isc.yaml` and shows it.
 fn write_isc(root: &Path, isc: &str) -> anyhow::Result<PathBuf> {
     let isc_path = root.join("isc.yaml");
@@ -1258,6 +1397,7 @@ fn run_plan(checks: &mut Checks, bin: &Path, root: &Path, isc: &Path) -> anyhow:
     run_step(checks, bin, &args, &root.join("plan.log"), "oc-mirror plan")
 }
 
+/// Runs oc-mirror and records a check that it succeeded.
 fn run_step(
     checks: &mut Checks,
     bin: &Path,
