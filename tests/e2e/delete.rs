@@ -260,11 +260,35 @@ async fn a_delete_generated_here_is_carried_out_there() {
         &disconnected,
         &mirror,
         "m",
-        &["--delete-yaml-file", &carried_file],
+        &[
+            "--delete-yaml-file",
+            &carried_file,
+            "--force-cache-delete",
+            "--workspace",
+            &format!("file://{}", carried.display()),
+        ],
     )
     .assert_ok()
     .stdout_has("1 already gone")
-    .stdout_has("recorded in the mirror as sequence 3");
+    .stdout_has("recorded in the mirror as sequence 3")
+    .stdout_has("blobs removed from the workspace cache");
+    // The disconnected side's cache lost what only the deleted images used.
+    let cached = |digest: &str| {
+        carried
+            .join("working-dir/cache/blobs-v1/sha256")
+            .join(&digest["sha256:".len()..])
+            .exists()
+    };
+    let shared_oci = world.get(names::OCI_SHARED).unwrap();
+    let index = world.get(names::OCI_INDEX).unwrap();
+    for b in shared_docker.blobs().keys() {
+        let still_needed = shared_oci.blobs().contains_key(b) || index.blobs().contains_key(b);
+        assert_eq!(
+            cached(b),
+            still_needed,
+            "blob {b} of the deleted shared-docker"
+        );
+    }
     assert_eq!(
         digest_at(&mirror, &format!("m/{}", shared_docker.repo), "1.0").await,
         None
@@ -275,7 +299,6 @@ async fn a_delete_generated_here_is_carried_out_there() {
     );
     // What stays resolves completely, the shared base layers and the child
     // of the index that stays included.
-    let shared_oci = world.get(names::OCI_SHARED).unwrap();
     assert_resolves(&mirror, &format!("m/{}", shared_oci.repo), "1.0").await;
     assert_resolves(&mirror, &format!("m/{index_repo}"), "latest").await;
     assert_resolves(&mirror, &format!("m/{index_repo}"), &child).await;
