@@ -9,6 +9,7 @@ pub(crate) mod backend;
 pub mod cli;
 pub mod config;
 pub mod copy;
+pub mod crashpoint;
 pub mod digest;
 pub(crate) mod image_build;
 pub(crate) mod image_files;

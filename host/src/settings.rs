@@ -33,12 +33,18 @@ pub struct Environment {
     /// `OC_MIRROR_CACHE`, else `XDG_CACHE_HOME/oc-mirror`, else
     /// `HOME/.cache/oc-mirror`: the per-user cache.
     pub cache_dir: Option<PathBuf>,
+    /// `OC_MIRROR_CRASH_AT`: a testing aid for the reliability suite (see
+    /// `crashpoint.rs`), never set by users.
+    pub crash_at: Option<u64>,
 }
 
 impl Environment {
-    /// Reads the variables of this process.
+    /// Reads the variables of this process (and arms its crash point, if a
+    /// test set one).
     pub fn from_process() -> Environment {
-        Environment::from_vars(|name| std::env::var_os(name))
+        let env = Environment::from_vars(|name| std::env::var_os(name));
+        crate::crashpoint::arm(env.crash_at);
+        env
     }
 
     /// Reads the variables through `var` (tests pass their own).
@@ -64,6 +70,7 @@ impl Environment {
             cache_dir: path("OC_MIRROR_CACHE")
                 .or_else(|| path("XDG_CACHE_HOME").map(|d| d.join("oc-mirror")))
                 .or_else(|| path("HOME").map(|d| d.join(".cache/oc-mirror"))),
+            crash_at: text("OC_MIRROR_CRASH_AT").and_then(|v| crate::crashpoint::parse(&v)),
         }
     }
 

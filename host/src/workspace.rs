@@ -237,6 +237,7 @@ impl Workspace {
                 "{digest} in the blob cache reads as {got}"
             ))));
         }
+        crate::crashpoint::hit(relative);
         self.dir.rename(&tmp, &self.dir, relative).map_err(io_err)?;
         Ok(self.working_dir().join(relative))
     }
@@ -261,6 +262,7 @@ fn write_atomic(dir: &Dir, name: &str, bytes: &[u8]) -> io::Result<()> {
     let mut f = dir.create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
+    crate::crashpoint::hit(name);
     dir.rename(&tmp, dir, name)
 }
 
@@ -375,6 +377,7 @@ impl BlobCache {
     pub fn commit(&self, digest: &Digest) -> io::Result<()> {
         let from = Self::partial(digest);
         let to = Self::complete(digest);
+        crate::crashpoint::hit(&to);
         self.dir.rename(from, &self.dir, to)
     }
 }

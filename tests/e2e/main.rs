@@ -16,6 +16,8 @@ mod helm;
 mod hostile_plugins;
 /// Imagesets across the gap: create, publish, diff, damaged archives.
 mod imagesets;
+/// Killed with SIGKILL at points drawn from a seed, then run again: nothing lost.
+mod kill;
 /// The copy engine, the sources and the workflows driven directly, against the fault front.
 mod library;
 /// Mirror to mirror of additional images: what lands where, digest for digest.

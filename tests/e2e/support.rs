@@ -99,7 +99,7 @@ impl Ctx {
 
     /// oc-mirror with `args`, HOME pointed into the scratch directory so no
     /// credentials of the machine leak in.
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(oc_mirror_bin());
         command
             .args(args)
@@ -123,7 +123,10 @@ impl Ctx {
 
 impl Run {
     fn of(mut command: Command) -> Run {
-        let out = command.output().expect("run oc-mirror");
+        Run::from_output(command.output().expect("run oc-mirror"))
+    }
+
+    pub fn from_output(out: std::process::Output) -> Run {
         Run {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -6,7 +6,12 @@
 //! and, for its first `times` matches, answers with an HTTP status, cuts the
 //! response body after some bytes, or flips one byte of it. Everything else
 //! passes through untouched, so the registry under it stays the real thing.
+//!
+//! A [`Tripwire`] shared by one or more fronts counts the requests that reach
+//! them and holds the k-th (and every later one) unanswered, so that a test
+//! can kill the client at a point of the run that a number names.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,6 +47,64 @@ struct State {
     injected: Vec<(String, String, Action)>,
 }
 
+/// Counts requests across fronts; once armed at `k`, the k-th request and
+/// every later one are held (never forwarded, never answered).
+#[derive(Debug, Default)]
+pub struct Tripwire {
+    seen: AtomicUsize,
+    at: AtomicUsize,
+    tripped: AtomicBool,
+    /// Requests forwarded and not finished yet.
+    in_flight: AtomicUsize,
+}
+
+impl Tripwire {
+    pub fn new() -> Arc<Tripwire> {
+        Arc::new(Tripwire::default())
+    }
+
+    /// Starts counting again from 0; holds the `at`-th request (0: none).
+    pub fn arm(&self, at: usize) {
+        self.tripped.store(false, Ordering::SeqCst);
+        self.seen.store(0, Ordering::SeqCst);
+        self.at.store(at, Ordering::SeqCst);
+    }
+
+    /// Requests seen since [`Tripwire::arm`].
+    pub fn seen(&self) -> usize {
+        self.seen.load(Ordering::SeqCst)
+    }
+
+    /// Whether a request is being held.
+    pub fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every forwarded request has finished: after a kill, the
+    /// requests already on their way still reach the registry, and what the
+    /// registry holds is only settled once they have.
+    pub async fn settle(&self) {
+        for _ in 0..6000 {
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        panic!("requests still in flight 30 s after the client stopped");
+    }
+
+    /// Counts a request; false when it must be held.
+    fn pass(&self) -> bool {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        let at = self.at.load(Ordering::SeqCst);
+        if at != 0 && n >= at {
+            self.tripped.store(true, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+}
+
 /// A running fault-injecting front; stops when dropped.
 pub struct FaultProxy {
     port: u16,
@@ -52,6 +115,19 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a front for `upstream` (`host:port`, plain HTTP) with these rules.
     pub async fn start(upstream: &str, faults: Vec<Fault>) -> anyhow::Result<FaultProxy> {
+        Self::start_with(upstream, faults, None).await
+    }
+
+    /// A front that passes everything, counted by `wire`.
+    pub async fn tripped_by(upstream: &str, wire: Arc<Tripwire>) -> anyhow::Result<FaultProxy> {
+        Self::start_with(upstream, Vec::new(), Some(wire)).await
+    }
+
+    async fn start_with(
+        upstream: &str,
+        faults: Vec<Fault>,
+        wire: Option<Arc<Tripwire>>,
+    ) -> anyhow::Result<FaultProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(State {
@@ -64,8 +140,9 @@ impl FaultProxy {
             while let Ok((conn, _)) = listener.accept().await {
                 let upstream = upstream.clone();
                 let st = st.clone();
+                let wire = wire.clone();
                 tokio::spawn(async move {
-                    let _ = handle(conn, &upstream, &st).await;
+                    let _ = handle(conn, &upstream, &st, wire.as_deref()).await;
                 });
             }
         });
@@ -89,6 +166,22 @@ impl FaultProxy {
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// Counts a forwarded request as in flight while it lives.
+struct InFlight<'a>(&'a Tripwire);
+
+impl<'a> InFlight<'a> {
+    fn new(wire: &'a Tripwire) -> InFlight<'a> {
+        wire.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(wire)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -118,13 +211,25 @@ fn close_head(head: &str) -> String {
     out.join("\r\n") + "\r\n\r\n"
 }
 
-async fn handle(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> anyhow::Result<()> {
+async fn handle(
+    mut client: TcpStream,
+    upstream: &str,
+    state: &Mutex<State>,
+    wire: Option<&Tripwire>,
+) -> anyhow::Result<()> {
     // Like a plain-HTTP registry, refuse a TLS handshake at once (0x16 starts one).
     let mut first = [0u8; 1];
     if client.peek(&mut first).await? == 1 && first[0] == 0x16 {
         return Ok(());
     }
     let (head, body_start) = read_head(&mut client).await?;
+    if wire.is_some_and(|w| !w.pass()) {
+        // Held: wait for the client to go away.
+        let mut sink = [0u8; 8192];
+        while client.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+        return Ok(());
+    }
+    let _in_flight = wire.map(InFlight::new);
     let mut parts = head.split_whitespace();
     let method = parts.next().unwrap_or_default().to_string();
     let path = parts.next().unwrap_or_default().to_string();
@@ -156,6 +261,8 @@ async fn handle(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> 
     // Request body (if any) flows on while the response comes back.
     let upload = tokio::spawn(async move {
         let _ = tokio::io::copy(&mut client_read, &mut up_write).await;
+        // The client went away (killed, say): let the registry see the end.
+        let _ = up_write.shutdown().await;
     });
     let (resp_head, mut resp_body) = {
         let mut buf = Vec::new();

@@ -51,7 +51,7 @@ mod self_tests;
 pub use charts::{ChartExpectation, ChartRepo, ChartUrls, PushedChart, PushedChartImages};
 pub use cincinnati::{CincinnatiServer, GraphSpec, ServerMode};
 pub use client::{RegistryClient, Target};
-pub use faults::{Action, Fault, FaultProxy};
+pub use faults::{Action, Fault, FaultProxy, Tripwire};
 pub use fixture::{
     FilesLayer, Format, ImageSpec, IndexSpec, LayerSpec, PushedImage, PushedIndex, TarEntry,
     push_image, push_index,

@@ -165,6 +165,7 @@ impl LocalBackend {
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
+        crate::crashpoint::hit(name);
         match dir.hard_link(tmp, dir, name) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),

@@ -404,10 +404,12 @@ impl ImagesetWriter {
         old.sort_unstable();
         for index in old {
             let path = self.dir.join(part_name(self.options.sequence, index));
+            crate::crashpoint::hit("remove an earlier part");
             fs::remove_file(&path).map_err(io_error("remove earlier part", &path))?;
         }
         for (part, partial) in self.plan.iter().zip(partials).rev() {
             let path = self.dir.join(&part.name);
+            crate::crashpoint::hit(&part.name);
             fs::rename(partial, &path).map_err(io_error("rename into place", &path))?;
         }
         sync_dir(&self.dir);

@@ -563,6 +563,12 @@ impl RegistryClient {
     ) -> Result<Digest, RegistryError> {
         let digest = Digest::of(bytes);
         let size = bytes.len() as u64;
+        // One HEAD instead of a second upload: a record or a rebuilt image
+        // pushed again (a rerun after an interruption, say) finds its small
+        // blobs already there.
+        if matches!(self.blob_exists(r, &digest).await, Ok(true)) {
+            return Ok(digest);
+        }
         self.call("uploading blob to", r, true, |h| {
             let r = r.clone();
             let body = bytes.clone();
