@@ -24,6 +24,7 @@ pub mod registry;
 pub(crate) mod sections;
 pub mod settings;
 pub mod sources;
+pub(crate) mod space;
 pub(crate) mod timestamp;
 pub mod workflow;
 pub mod workspace;

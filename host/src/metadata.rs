@@ -85,7 +85,9 @@ pub enum MetadataError {
     )]
     UnsupportedVersion { found: u32, supported: u32 },
     /// Not JSON, a missing or unknown field, a value of the wrong type.
-    #[error("metadata is not valid: {reason}")]
+    #[error(
+        "metadata is not valid: {reason}\nhint: it was damaged, or not written by oc-mirror; copy it again, or create it again on the connected side"
+    )]
     Parse { reason: String },
     /// The document parses but contradicts itself (sequence 0, a parent on
     /// sequence 1, a malformed digest…).
@@ -400,6 +402,12 @@ impl Metadata {
         }
         if sequence == 0 {
             return Err(invalid("sequences start at 1".into()));
+        }
+        // The next sequence is this one plus one: it must exist.
+        if sequence == Sequence::MAX {
+            return Err(invalid(format!(
+                "sequence {sequence} is too large: no sequence could follow it"
+            )));
         }
         match (&self.parent, sequence) {
             (None, 1) => {}
@@ -776,6 +784,29 @@ fn sorted_map<S: Serializer>(
 pub(crate) mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A fuzz regression (`fuzz/regressions/metadata/sequence_max.json`): a
+    /// document of sequence `u64::MAX` passed `validate`, and its successor's
+    /// sequence (`History::successor`, `next_sequence`) overflowed.
+    #[test]
+    fn the_largest_sequence_is_refused() {
+        let document = |sequence: Sequence| {
+            format!(
+                r#"{{"formatVersion":1,"uuid":"u","sequence":{sequence},"parent":{{"sequence":{},"digest":"{}"}},"created":0,"config":null,"images":[],"blobs":[],"parts":[],"since":null,"pluginState":{{}}}}"#,
+                sequence - 1,
+                d(0),
+            )
+        };
+        let err = Metadata::from_slice(document(Sequence::MAX).as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, MetadataError::Invalid { sequence: Sequence::MAX, reason } if reason.contains("too large")),
+            "{err}"
+        );
+        let below = Metadata::from_slice(document(Sequence::MAX - 1).as_bytes()).unwrap();
+        let history = History::new(vec![below]).unwrap();
+        assert_eq!(history.next_sequence(), Sequence::MAX);
+        assert_eq!(history.successor(json!(null), 0).sequence, Sequence::MAX);
+    }
 
     pub(crate) fn d(n: u8) -> Digest {
         Digest::parse(&format!("sha256:{}", hex::encode([n; 32]))).unwrap()

@@ -185,7 +185,10 @@ impl Workspace {
                 path: self.path.clone(),
                 source,
             })?;
-        Ok(BlobCache { dir })
+        Ok(BlobCache {
+            dir,
+            path: self.working_dir().join(CACHE_DIR),
+        })
     }
 
     /// Writes a file below `working-dir` atomically (temp file, then rename);
@@ -269,6 +272,8 @@ fn write_atomic(dir: &Dir, name: &str, bytes: &[u8]) -> io::Result<()> {
 /// Blobs by digest, complete and verified; downloads in progress beside them.
 pub struct BlobCache {
     dir: Dir,
+    /// Where `dir` is, for messages.
+    path: PathBuf,
 }
 
 impl BlobCache {
@@ -276,7 +281,13 @@ impl BlobCache {
     pub fn try_clone(&self) -> io::Result<BlobCache> {
         Ok(BlobCache {
             dir: self.dir.try_clone()?,
+            path: self.path.clone(),
         })
+    }
+
+    /// Where the cache is.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// A digest is a file name here: [`Digest`] guarantees it is only hex.

@@ -6,12 +6,16 @@ mod support;
 
 /// Credentials and TLS: htpasswd registries, self-signed CAs.
 mod auth_tls;
+/// Disk full: refused before writing, or stopped cleanly halfway; the rerun completes.
+mod disk_full;
 /// Delete and prune: what goes, what stays, across the gap, resumed.
 mod delete;
 /// Things going wrong: missing images, unreachable and refusing registries, resume.
 mod faults;
 /// Helm charts: repositories, OCI charts, local charts; rendered, their images and themselves mirrored.
 mod helm;
+/// Hostile imagesets: crafted tar entries and head files, refused before anything is pushed.
+mod hostile_imagesets;
 /// Hostile plugins against the plugin runtime: each fails cleanly, the rest run on.
 mod hostile_plugins;
 /// Imagesets across the gap: create, publish, diff, damaged archives.

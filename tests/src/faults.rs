@@ -54,6 +54,7 @@ pub struct Tripwire {
     seen: AtomicUsize,
     at: AtomicUsize,
     tripped: AtomicBool,
+    released: AtomicBool,
     /// Requests forwarded and not finished yet.
     in_flight: AtomicUsize,
 }
@@ -66,6 +67,7 @@ impl Tripwire {
     /// Starts counting again from 0; holds the `at`-th request (0: none).
     pub fn arm(&self, at: usize) {
         self.tripped.store(false, Ordering::SeqCst);
+        self.released.store(false, Ordering::SeqCst);
         self.seen.store(0, Ordering::SeqCst);
         self.at.store(at, Ordering::SeqCst);
     }
@@ -78,6 +80,12 @@ impl Tripwire {
     /// Whether a request is being held.
     pub fn tripped(&self) -> bool {
         self.tripped.load(Ordering::SeqCst)
+    }
+
+    /// Lets the held requests, and every later one, through.
+    pub fn release(&self) {
+        self.at.store(0, Ordering::SeqCst);
+        self.released.store(true, Ordering::SeqCst);
     }
 
     /// Waits until every forwarded request has finished: after a kill, the
@@ -223,11 +231,22 @@ async fn handle(
         return Ok(());
     }
     let (head, body_start) = read_head(&mut client).await?;
-    if wire.is_some_and(|w| !w.pass()) {
-        // Held: wait for the client to go away.
-        let mut sink = [0u8; 8192];
-        while client.read(&mut sink).await.is_ok_and(|n| n > 0) {}
-        return Ok(());
+    if let Some(w) = wire
+        && !w.pass()
+    {
+        // Held until released, or until the client goes away.
+        let mut byte = [0u8; 1];
+        while !w.released.load(Ordering::SeqCst) {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+                r = client.peek(&mut byte) => {
+                    if r.map_or(true, |n| n == 0) {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            }
+        }
     }
     let _in_flight = wire.map(InFlight::new);
     let mut parts = head.split_whitespace();

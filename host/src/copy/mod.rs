@@ -563,6 +563,20 @@ impl CopyEngine {
             match self.download(&repo, blob, tee.take()).await {
                 Ok(()) => break,
                 Err(DownloadError::Registry(e)) => return Err(e),
+                Err(DownloadError::Cache(e)) => {
+                    let hint = if e.raw_os_error() == Some(28) {
+                        "\nhint: the disk is full: free space there (or use a workspace on a bigger filesystem) and run the same command again; what is cached stays"
+                    } else {
+                        ""
+                    };
+                    return Err(io(std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot write to the blob cache `{}`: {e}{hint}",
+                            self.cache.path().display()
+                        ),
+                    )));
+                }
                 Err(DownloadError::Mismatch { actual }) => {
                     self.cache.discard_partial(&blob.digest).map_err(io)?;
                     if attempt > policy.retries {
@@ -615,14 +629,14 @@ impl CopyEngine {
         let (mut file, mut have) = self
             .cache
             .open_partial(&blob.digest)
-            .map_err(DownloadError::Interrupted)?;
+            .map_err(DownloadError::Cache)?;
         let mut hasher = Sha256::new();
         if have > blob.size {
-            file.set_len(0).map_err(DownloadError::Interrupted)?;
+            file.set_len(0).map_err(DownloadError::Cache)?;
             have = 0;
         } else if have > 0 {
             // Re-hash what an earlier attempt or run left behind.
-            hash_file(&mut file, &mut hasher).map_err(DownloadError::Interrupted)?;
+            hash_file(&mut file, &mut hasher).map_err(DownloadError::Cache)?;
         }
         let mut total = have;
         if have < blob.size {
@@ -637,7 +651,7 @@ impl CopyEngine {
                 .map_err(DownloadError::Registry)?;
             if have > 0 && !stream.partial {
                 // The registry ignored the range: start over.
-                file.set_len(0).map_err(DownloadError::Interrupted)?;
+                file.set_len(0).map_err(DownloadError::Cache)?;
                 hasher = Sha256::new();
                 total = 0;
             }
@@ -650,7 +664,7 @@ impl CopyEngine {
                     // check of a whole-blob stream reports a mismatch this way).
                     Err(_) if total >= blob.size => break,
                     Err(e) => {
-                        writer.flush().map_err(DownloadError::Interrupted)?;
+                        writer.flush().map_err(DownloadError::Cache)?;
                         if let Some(t) = &tee {
                             let _ = t
                                 .send(Err(std::io::Error::other("the download was cut short")))
@@ -660,9 +674,7 @@ impl CopyEngine {
                     }
                 };
                 hasher.update(&chunk);
-                writer
-                    .write_all(&chunk)
-                    .map_err(DownloadError::Interrupted)?;
+                writer.write_all(&chunk).map_err(DownloadError::Cache)?;
                 total += chunk.len() as u64;
                 if let Some(t) = &tee
                     && t.send(Ok(chunk.clone())).await.is_err()
@@ -678,7 +690,7 @@ impl CopyEngine {
                     break;
                 }
             }
-            writer.flush().map_err(DownloadError::Interrupted)?;
+            writer.flush().map_err(DownloadError::Cache)?;
         }
         if total < blob.size {
             return Err(DownloadError::Interrupted(std::io::Error::new(
@@ -692,15 +704,20 @@ impl CopyEngine {
                 actual: format!("{actual} ({total} bytes)"),
             });
         }
-        file.sync_data().map_err(DownloadError::Interrupted)?;
+        file.sync_data().map_err(DownloadError::Cache)?;
         Ok(())
     }
 }
 
 enum DownloadError {
     Registry(RegistryError),
+    /// The network failed; worth another try.
     Interrupted(std::io::Error),
-    Mismatch { actual: String },
+    /// Our own disk failed (full, say); another try would fail the same way.
+    Cache(std::io::Error),
+    Mismatch {
+        actual: String,
+    },
 }
 
 fn hash_file(file: &mut std::fs::File, hasher: &mut Sha256) -> std::io::Result<()> {

@@ -14,6 +14,15 @@ use crate::metadata::Sequence;
 /// An error returned by the blob callback of [`super::ImagesetReader::read`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// What to do when the filesystem is full (ENOSPC).
+fn full_disk_hint(e: &io::Error) -> &'static str {
+    if e.raw_os_error() == Some(28) {
+        "\nhint: the disk is full: free space there (or write the imageset to a bigger filesystem) and run the same command again; nothing half-written is kept under a part's name"
+    } else {
+        ""
+    }
+}
+
 /// Hint for damage that a fresh copy of the part fixes.
 const COPY_AGAIN: &str =
     "hint: the file is damaged or incomplete; copy it again from the connected side";
@@ -24,7 +33,7 @@ const FOREIGN: &str = "hint: this file was not written by oc-mirror; create the 
 #[derive(Debug, thiserror::Error)]
 pub enum ImagesetError {
     /// The filesystem refused an operation.
-    #[error("failed to {action} `{path}`: {source}")]
+    #[error("failed to {action} `{path}`: {source}{}", full_disk_hint(source))]
     Io {
         /// What was being done, e.g. `read` or `rename`.
         action: &'static str,
@@ -49,13 +58,16 @@ pub enum ImagesetError {
     },
 
     /// A part ends in the middle of a header, of an entry's data, or before its
-    /// end-of-archive marker.
-    #[error("`{part}` is cut short at byte {offset}, {}\n{COPY_AGAIN}", truncated_where(.path))]
+    /// end-of-archive marker; or an entry's header claims more bytes than the
+    /// part has left (found from the header, before reading any of them).
+    #[error("`{part}` is cut short at byte {offset}, {}\n{COPY_AGAIN}", truncated_where(.path, .size_bytes))]
     Truncated {
         part: String,
         /// The entry whose data was cut, or `None` if the cut is in a header or
         /// in the end-of-archive marker.
         path: Option<String>,
+        /// The size the entry's header claims, when `path` is known.
+        size_bytes: Option<u64>,
         offset: u64,
     },
 
@@ -117,6 +129,16 @@ pub enum ImagesetError {
         path: String,
         size_bytes: u64,
         limit_bytes: u64,
+    },
+
+    /// `index.json` or `oc-mirror/metadata.json` is not JSON, or is JSON
+    /// nested or numerous beyond anything oc-mirror writes (a parse of it
+    /// would take unbounded stack or many times its size in memory).
+    #[error("`{part}` holds an `{path}` that {reason}\n{FOREIGN}")]
+    BadJson {
+        part: String,
+        path: &'static str,
+        reason: String,
     },
 
     /// The `oci-layout` file is not `{"imageLayoutVersion":"1.0.0"}`.
@@ -195,9 +217,12 @@ pub enum ImagesetError {
     MtimeOutOfRange { mtime: u64 },
 }
 
-fn truncated_where(path: &Option<String>) -> String {
-    match path {
-        Some(path) => format!("inside `{path}`"),
-        None => "inside a tar header or before the end-of-archive marker".to_owned(),
+fn truncated_where(path: &Option<String>, size_bytes: &Option<u64>) -> String {
+    match (path, size_bytes) {
+        (Some(path), Some(size)) => {
+            format!("inside `{path}`, whose header claims {size} bytes")
+        }
+        (Some(path), None) => format!("inside `{path}`"),
+        (None, _) => "inside a tar header or before the end-of-archive marker".to_owned(),
     }
 }

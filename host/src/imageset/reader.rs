@@ -11,9 +11,11 @@
 //!    checks that the part indices run 000000, 000001, … without a gap.
 //! 2. [`ImagesetReader::read`] walks the parts in order. Part 0 must start with
 //!    `oci-layout`, `index.json` and `oc-mirror/metadata.json`, read whole (at
-//!    most [`MAX_HEAD_ENTRY_BYTES`] each) and returned; every other entry must be
-//!    a blob, handed to the caller's callback as a [`Read`] over exactly its
-//!    bytes, hashed as they pass.
+//!    most [`MAX_HEAD_ENTRY_BYTES`] each) and returned, `index.json` and the
+//!    metadata checked to be JSON within [`MAX_JSON_DEPTH`] and
+//!    [`MAX_JSON_ITEMS`]; every other entry must be a blob, handed to the
+//!    caller's callback as a [`Read`] over exactly its bytes, hashed as they
+//!    pass.
 //! 3. [`read_metadata`] reads only the head of part 0, for a quick look before
 //!    committing to the whole archive.
 //!
@@ -23,7 +25,11 @@
 //!   reports the mismatch as an error at its end instead of a clean EOF, so a
 //!   consumer that reads to the end sees it before it commits anything.
 //! - Bounded: blobs stream through fixed buffers; only the head entries are
-//!   held whole, capped in size; what grows is one short record per blob.
+//!   held whole, capped in size, and the JSON ones capped in depth and in
+//!   values, so that parsing them costs neither unbounded stack nor many times
+//!   their size in memory; what grows is one short record per blob. A size a
+//!   header claims is checked against what the part has left before any of it
+//!   is read or allocated.
 //! - Never panics and never misreads: a cut part, a bad checksum, a foreign
 //!   entry type or path is an error naming the part (and offset or path).
 
@@ -33,12 +39,15 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::Digest;
 
 use super::error::BoxError;
-use super::layout::{EntryPath, HEAD_PATHS, OCI_LAYOUT_PATH, classify};
+use super::layout::{
+    EntryPath, HEAD_PATHS, INDEX_JSON_PATH, METADATA_PATH, OCI_LAYOUT_PATH, classify,
+};
 use super::tar::{self, BLOCK, Header, Parsed};
 use super::writer::read_some;
 use super::{ImagesetError, MAX_HEAD_ENTRY_BYTES, parse_part_name, part_name};
@@ -50,6 +59,22 @@ use crate::metadata::Sequence;
 const READ_BUFFER: usize = 256 << 10;
 /// Piece in which the reader drains what a callback left unread.
 const DRAIN_CHUNK: usize = 256 << 10;
+
+/// Deepest nesting of arrays and objects accepted in `index.json` and
+/// `oc-mirror/metadata.json`. What oc-mirror writes nests under 10 levels
+/// (plugin state included, in practice); serde_json gives up at 128 on its
+/// own, this refuses first, naming the file.
+pub(crate) const MAX_JSON_DEPTH: usize = 100;
+
+/// Most JSON values, object keys counted, accepted in `index.json` and
+/// `oc-mirror/metadata.json`.
+///
+/// The byte cap alone does not bound what parsing costs: `[0,0,…]` is two
+/// bytes a value in JSON but 32 bytes a `serde_json::Value` in memory, so a
+/// 64 MiB metadata parsed into its `config` took over a gigabyte. A sequence
+/// with 100,000 blobs (five values each) and 10,000 images (about thirty
+/// each) holds under a million.
+pub(crate) const MAX_JSON_ITEMS: u64 = 2_000_000;
 
 /// A blob the reader handed to the callback and verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +292,162 @@ fn read_head(part: &mut PartReader) -> Result<[Bytes; 3], ImagesetError> {
         part: part.name.clone(),
         reason,
     })?;
+    for (bytes, path) in [(&head[1], INDEX_JSON_PATH), (&head[2], METADATA_PATH)] {
+        check_json(bytes).map_err(|reason| ImagesetError::BadJson {
+            part: part.name.clone(),
+            path,
+            reason,
+        })?;
+    }
     Ok(head)
+}
+
+/// Checks that `bytes` are one JSON value nesting at most [`MAX_JSON_DEPTH`]
+/// arrays and objects and holding at most [`MAX_JSON_ITEMS`] values (keys
+/// counted), without building it: nothing is allocated but serde_json's
+/// scratch for an escaped string. The error reads after "that".
+fn check_json(bytes: &[u8]) -> Result<(), String> {
+    let mut budget = JsonBudget::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let outcome = JsonNode {
+        budget: &mut budget,
+        depth: 0,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    outcome.map_err(|e| match budget.exceeded {
+        Some(JsonLimit::Depth) => format!(
+            "nests arrays and objects more than {MAX_JSON_DEPTH} deep (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+        Some(JsonLimit::Items) => format!(
+            "holds more than {MAX_JSON_ITEMS} JSON values (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+        None => format!("is not JSON ({e})"),
+    })
+}
+
+/// What [`check_json`] has counted, and which limit stopped it.
+#[derive(Default)]
+struct JsonBudget {
+    items: u64,
+    exceeded: Option<JsonLimit>,
+}
+
+#[derive(Clone, Copy)]
+enum JsonLimit {
+    Depth,
+    Items,
+}
+
+impl JsonBudget {
+    fn count<E: de::Error>(&mut self) -> Result<(), E> {
+        self.items += 1;
+        if self.items > MAX_JSON_ITEMS {
+            return Err(self.exceed(JsonLimit::Items));
+        }
+        Ok(())
+    }
+
+    fn exceed<E: de::Error>(&mut self, limit: JsonLimit) -> E {
+        self.exceeded = Some(limit);
+        E::custom("over the limit")
+    }
+}
+
+/// A JSON value at nesting `depth`, visited and counted, never stored.
+struct JsonNode<'a> {
+    budget: &'a mut JsonBudget,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for JsonNode<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.budget.count()?;
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl JsonNode<'_> {
+    /// The depth of this array's or object's members.
+    fn enter<E: de::Error>(&mut self) -> Result<usize, E> {
+        if self.depth >= MAX_JSON_DEPTH {
+            return Err(self.budget.exceed(JsonLimit::Depth));
+        }
+        Ok(self.depth + 1)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonNode<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let depth = self.enter()?;
+        while seq
+            .next_element_seed(JsonNode {
+                budget: &mut *self.budget,
+                depth,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let depth = self.enter()?;
+        while map.next_key_seed(JsonKey(&mut *self.budget))?.is_some() {
+            map.next_value_seed(JsonNode {
+                budget: &mut *self.budget,
+                depth,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// An object key: counted, its string skipped.
+struct JsonKey<'a>(&'a mut JsonBudget);
+
+impl<'de> DeserializeSeed<'de> for JsonKey<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.0.count()?;
+        <IgnoredAny as serde::Deserialize>::deserialize(deserializer).map(|_| ())
+    }
 }
 
 /// Checks that `oci-layout` is a JSON object declaring version 1.0.0.
@@ -289,6 +469,8 @@ struct PartReader {
     path: PathBuf,
     input: BufReader<File>,
     offset: u64,
+    /// The file's length when opened: what a header's size is checked against.
+    len: u64,
 }
 
 impl PartReader {
@@ -299,11 +481,20 @@ impl PartReader {
             path: path.clone(),
             source,
         })?;
+        let len = file
+            .metadata()
+            .map_err(|source| ImagesetError::Io {
+                action: "read",
+                path: path.clone(),
+                source,
+            })?
+            .len();
         Ok(PartReader {
             name: name.to_owned(),
             input: BufReader::with_capacity(READ_BUFFER, file),
             path,
             offset: 0,
+            len,
         })
     }
 
@@ -315,10 +506,13 @@ impl PartReader {
         }
     }
 
-    fn truncated(&self, path: Option<&str>) -> ImagesetError {
+    /// The part ends here: inside `entry`'s data (or padding), or, when
+    /// `None`, inside a header or the end-of-archive marker.
+    fn truncated(&self, entry: Option<&Header>) -> ImagesetError {
         ImagesetError::Truncated {
             part: self.name.clone(),
-            path: path.map(str::to_owned),
+            path: entry.map(|h| h.path.clone()),
+            size_bytes: entry.map(|h| h.size),
             offset: self.offset,
         }
     }
@@ -327,9 +521,29 @@ impl PartReader {
         ImagesetError::UnexpectedPath {
             part: self.name.clone(),
             offset,
-            path,
+            path: tar::shown(&path),
             reason,
         }
+    }
+
+    /// Refuses an entry (its header just read) whose data and padding would
+    /// run past the end of the part, before reading or allocating any of it:
+    /// the error is the one reading would end in, at the part's last byte.
+    fn check_fits(&self, header: &Header) -> Result<(), ImagesetError> {
+        let fits = header
+            .size
+            .checked_next_multiple_of(tar::BLOCK_BYTES)
+            .and_then(|padded| self.offset.checked_add(padded))
+            .is_some_and(|end| end <= self.len);
+        if fits {
+            return Ok(());
+        }
+        Err(ImagesetError::Truncated {
+            part: self.name.clone(),
+            path: Some(header.path.clone()),
+            size_bytes: Some(header.size),
+            offset: self.len.max(self.offset),
+        })
     }
 
     /// Fills `buf` as far as the file allows; returns how much was read.
@@ -373,7 +587,7 @@ impl PartReader {
             Ok(Parsed::Other { path, kind }) => Err(ImagesetError::UnsupportedEntry {
                 part: self.name.clone(),
                 offset: start,
-                path,
+                path: tar::shown(&path),
                 kind,
             }),
             Err(reason) => Err(ImagesetError::BadHeader {
@@ -389,7 +603,7 @@ impl PartReader {
         let mut pad = [0u8; BLOCK];
         let want = tar::padding(header.size);
         if self.fill(&mut pad[..want])? < want {
-            return Err(self.truncated(Some(&header.path)));
+            return Err(self.truncated(Some(header)));
         }
         Ok(())
     }
@@ -404,10 +618,11 @@ impl PartReader {
                 limit_bytes: MAX_HEAD_ENTRY_BYTES,
             });
         }
+        self.check_fits(header)?;
         // At most MAX_HEAD_ENTRY_BYTES, so it fits a usize.
         let mut data = vec![0u8; header.size as usize];
         if self.fill(&mut data)? < data.len() {
-            return Err(self.truncated(Some(&header.path)));
+            return Err(self.truncated(Some(header)));
         }
         self.skip_padding(header)?;
         Ok(Bytes::from(data))
@@ -424,6 +639,7 @@ impl PartReader {
     where
         F: FnMut(&Digest, u64, &mut dyn Read) -> Result<(), BoxError>,
     {
+        self.check_fits(header)?;
         let mut blob = BlobReader {
             part: self,
             remaining: header.size,
@@ -447,7 +663,7 @@ impl PartReader {
             ..
         } = blob;
         if cut {
-            return Err(self.truncated(Some(&header.path)));
+            return Err(self.truncated(Some(header)));
         }
         if let Some(source) = failure {
             return Err(self.io_error(source));
@@ -703,7 +919,9 @@ mod tests {
                 })
                 .unwrap_err();
             match &err {
-                ImagesetError::Truncated { part, path, offset } => {
+                ImagesetError::Truncated {
+                    part, path, offset, ..
+                } => {
                     assert_eq!(part, &parts[last].name);
                     assert_eq!(path.as_deref(), truncated_path, "cut at {cut}");
                     assert_eq!(*offset, cut, "cut at {cut}");
@@ -933,6 +1151,207 @@ mod tests {
             matches!(err, ImagesetError::Truncated { path: Some(_), .. }),
             "{err}"
         );
+    }
+
+    /// Part 0 with `metadata` as its `oc-mirror/metadata.json`.
+    fn raw_with_metadata(metadata: &[u8]) -> Vec<u8> {
+        let mut tar = raw_head()[..2048].to_vec();
+        tar.extend(raw_entry(
+            header(METADATA_PATH, metadata.len() as u64),
+            metadata,
+        ));
+        end(tar)
+    }
+
+    #[test]
+    fn json_is_checked_for_depth_and_size_without_building_it() {
+        assert_eq!(check_json(b"{}"), Ok(()));
+        assert_eq!(
+            check_json(br#" {"a":[1,-2,3.5,"s\u00e9",true,null,{}]} "#),
+            Ok(())
+        );
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(check_json(nested(MAX_JSON_DEPTH).as_bytes()), Ok(()));
+        let err = check_json(nested(MAX_JSON_DEPTH + 1).as_bytes()).unwrap_err();
+        assert!(
+            err.starts_with("nests arrays and objects more than 100 deep"),
+            "{err}"
+        );
+        assert!(err.ends_with("(line 1, column 102)"), "{err}");
+        let objects = format!(
+            "{}1{}",
+            r#"{"a":"#.repeat(MAX_JSON_DEPTH + 1),
+            "}".repeat(101)
+        );
+        assert!(
+            check_json(objects.as_bytes())
+                .unwrap_err()
+                .starts_with("nests")
+        );
+        // Far deeper than any stack would take if it were followed: refused
+        // at the limit, unclosed or not.
+        for deep in ["[".repeat(1_000_000), "{\"a\":".repeat(1_000_000)] {
+            assert!(
+                check_json(deep.as_bytes())
+                    .unwrap_err()
+                    .starts_with("nests")
+            );
+        }
+        // Values, keys counted: an array of N zeros is N + 1 values, an
+        // object of N members 2N + 1.
+        let zeros = |n: u64| format!("[{}0]", "0,".repeat(n as usize - 1));
+        assert_eq!(check_json(zeros(MAX_JSON_ITEMS - 1).as_bytes()), Ok(()));
+        let err = check_json(zeros(MAX_JSON_ITEMS).as_bytes()).unwrap_err();
+        assert!(
+            err.starts_with("holds more than 2000000 JSON values"),
+            "{err}"
+        );
+        let members = |n: u64| {
+            let body: Vec<String> = (0..n).map(|i| format!("\"{i}\":0")).collect();
+            format!("{{{}}}", body.join(","))
+        };
+        assert_eq!(
+            check_json(members((MAX_JSON_ITEMS - 1) / 2).as_bytes()),
+            Ok(())
+        );
+        assert!(
+            check_json(members(MAX_JSON_ITEMS / 2).as_bytes())
+                .unwrap_err()
+                .starts_with("holds more than")
+        );
+        for bad in [&b""[..], b"{", b"{} {}", b"[1,]", b"\xff", b"{\"a\" 1}"] {
+            let err = check_json(bad).unwrap_err();
+            assert!(err.starts_with("is not JSON ("), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn head_json_beyond_reason_is_refused_naming_the_file() {
+        let mut deep = br#"{"formatVersion":1,"config":"#.to_vec();
+        deep.resize(deep.len() + 100_000, b'[');
+        let err = read_raw(raw_with_metadata(&deep));
+        assert!(
+            matches!(
+                err,
+                ImagesetError::BadJson {
+                    path: METADATA_PATH,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_message(
+            &err,
+            &[
+                "`mirror_seq1_000000.tar` holds an `oc-mirror/metadata.json` that nests",
+                "hint: this file was not written by oc-mirror",
+            ],
+        );
+
+        let mut zeros = br#"{"formatVersion":1,"config":[0"#.to_vec();
+        for _ in 0..MAX_JSON_ITEMS {
+            zeros.extend_from_slice(b",0");
+        }
+        zeros.extend_from_slice(b"]}");
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(part_name(1, 0)), raw_with_metadata(&zeros)).unwrap();
+        let err = read_metadata(dir.path(), 1).unwrap_err();
+        assert_message(
+            &err,
+            &["`oc-mirror/metadata.json` that holds more than 2000000"],
+        );
+
+        let err = read_raw(raw_with_metadata(b"not json"));
+        assert_message(&err, &["that is not JSON (expected"]);
+
+        let mut tar = raw_head()[..1024].to_vec();
+        tar.extend(raw_entry(header(INDEX_JSON_PATH, 7), b"[[[[[[["));
+        tar.extend(raw_head().split_off(2048));
+        let err = read_raw(end(tar));
+        assert!(
+            matches!(
+                err,
+                ImagesetError::BadJson {
+                    path: INDEX_JSON_PATH,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    /// A size a header claims beyond the end of the part is refused from the
+    /// header: the callback never sees the entry, nothing is allocated for it.
+    #[test]
+    fn sizes_beyond_the_part_are_refused_from_the_header() {
+        let head_len = raw_head().len() as u64;
+        for size in [tar::MAX_OCTAL_11, 1 << 62, u64::MAX >> 2, 4] {
+            let mut tar = raw_head();
+            tar.extend(header(&blob_path(b"abc"), size));
+            tar.extend(b"abc");
+            let len = tar.len() as u64;
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join(part_name(1, 0)), tar).unwrap();
+            let reader = ImagesetReader::open(dir.path(), 1).unwrap();
+            let mut calls = 0;
+            let err = reader
+                .read(|_, _, _| {
+                    calls += 1;
+                    Ok(())
+                })
+                .unwrap_err();
+            assert_eq!(calls, 0, "size {size}");
+            let ImagesetError::Truncated {
+                path,
+                size_bytes,
+                offset,
+                ..
+            } = &err
+            else {
+                panic!("size {size}: {err}")
+            };
+            assert_eq!(path.as_deref(), Some(blob_path(b"abc").as_str()));
+            assert_eq!(*size_bytes, Some(size));
+            assert_eq!(*offset, len);
+            assert_message(
+                &err,
+                &[
+                    &format!("cut short at byte {len}, inside `blobs/sha256/"),
+                    &format!("whose header claims {size} bytes"),
+                    "hint:",
+                ],
+            );
+            assert!(len > head_len);
+        }
+
+        // A head entry under the cap but beyond the part: not allocated.
+        let mut tar = raw_head()[..2048].to_vec();
+        tar.extend(header(METADATA_PATH, MAX_HEAD_ENTRY_BYTES));
+        tar.extend(b"{}");
+        let err = read_raw(tar);
+        assert!(
+            matches!(err, ImagesetError::Truncated { size_bytes: Some(s), .. } if s == MAX_HEAD_ENTRY_BYTES),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_hostile_names_are_escaped() {
+        let name = "evil\nhint: run rm -rf\u{1b}[2J";
+        let err = read_raw(raw_with(header(name, 3), b"abc"));
+        let text = err.to_string();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains("\nhint: run"),
+            "{text}"
+        );
+        assert_message(&err, &["`evil\\nhint: run rm -rf\\u{1b}[2J`", "is none of"]);
+
+        let mut h = header(name, 0);
+        h[156] = b'2';
+        fix_checksum(&mut h);
+        let text = read_raw(raw_with(h, b"")).to_string();
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.contains("symbolic link"), "{text}");
     }
 
     /// A 300 MiB cached blob goes through the writer and the reader in fixed

@@ -193,8 +193,26 @@ pub(crate) fn parse_header(h: &[u8; BLOCK]) -> Result<Parsed, String> {
     if let Some(kind) = kind {
         return Ok(Parsed::Other { path, kind });
     }
-    let size = parse_size(&h[124..136]).ok_or("its size field is not a number")?;
+    let size = parse_size(&h[124..136])
+        .ok_or_else(|| format!("the size field of `{}` is not a number", shown(&path)))?;
     Ok(Parsed::File(Header { path, size }))
+}
+
+/// `path` as an error message may show it: control characters (a newline, an
+/// escape sequence a hostile archive put in a name) escaped, the rest as is.
+pub(crate) fn shown(path: &str) -> String {
+    if !path.chars().any(char::is_control) {
+        return path.to_owned();
+    }
+    path.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The bytes of a NUL-terminated field, or all of it when it has no NUL.
@@ -347,7 +365,65 @@ mod tests {
         let mut nonsense_size = good;
         nonsense_size[124..136].copy_from_slice(b"0000000009x\0");
         fix_checksum(&mut nonsense_size);
-        assert!(parse_header(&nonsense_size).unwrap_err().contains("size"));
+        assert_eq!(
+            parse_header(&nonsense_size).unwrap_err(),
+            "the size field of `index.json` is not a number"
+        );
+    }
+
+    /// Absurd size fields: the largest octal, base-256 up to 2^62 and beyond
+    /// what a u64 holds, negative base-256, garbage. Each is a number the
+    /// reader then checks against the part, or an error naming the entry.
+    #[test]
+    fn absurd_size_fields() {
+        let with_size = |field: &[u8; 12]| {
+            let mut h = encode_header("blobs/x", 0, 0).unwrap();
+            h[124..136].copy_from_slice(field);
+            fix_checksum(&mut h);
+            parse_header(&h)
+        };
+        let size_of = |field: &[u8; 12]| match with_size(field) {
+            Ok(Parsed::File(h)) => Ok(h.size),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(size_of(b"77777777777\0"), Ok(MAX_OCTAL_11));
+        assert_eq!(size_of(b"777777777777"), Ok(0o7777_7777_7777));
+        let mut two_62 = [0u8; 12];
+        two_62[0] = 0x80;
+        two_62[4] = 0x40;
+        assert_eq!(size_of(&two_62), Ok(1 << 62));
+        // Above u64: 2^64 in base-256.
+        let mut too_big = [0u8; 12];
+        too_big[0] = 0x80;
+        too_big[3] = 1;
+        let negative = [0xffu8; 12];
+        for field in [
+            &too_big,
+            &negative,
+            b"0000000x1z7\0",
+            b"           \0",
+            b"-0000000001\0",
+        ] {
+            assert_eq!(
+                size_of(field),
+                Err("the size field of `blobs/x` is not a number".to_owned()),
+                "{field:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn control_characters_in_names_are_escaped_for_messages() {
+        assert_eq!(shown("blobs/sha256/ab"), "blobs/sha256/ab");
+        assert_eq!(shown("a\nhint: b\u{1b}[31m"), "a\\nhint: b\\u{1b}[31m");
+        let mut h = encode_header("evil\n", 0, 0).unwrap();
+        h[124..136].copy_from_slice(b"zzzzzzzzzzz\0");
+        fix_checksum(&mut h);
+        assert_eq!(
+            parse_header(&h).unwrap_err(),
+            "the size field of `evil\\n` is not a number"
+        );
     }
 
     #[test]

@@ -104,6 +104,7 @@ pub async fn create(
         .unwrap_or_default();
     let held = history.as_ref().map(|h| h.held(since)).unwrap_or_default();
     let carried = choose_blobs(&images, &shipped);
+    crate::space::check(&space_needed(&ws, dir, &carried)?)?;
     // Step 4.
     engine
         .prefetch(carried.blobs.values().cloned().collect())
@@ -308,6 +309,44 @@ fn choose_blobs(images: &[ResolvedImage], shipped: &std::collections::HashSet<Di
         }
     }
     c
+}
+
+/// What steps 4 and 5 will write: the blobs not yet in the cache, and the
+/// parts (every carried blob and manifest, with a tar header and padding
+/// each, and 64 KiB for the head entries).
+fn space_needed(
+    ws: &Workspace,
+    dir: &Path,
+    carried: &Carried,
+) -> anyhow::Result<Vec<crate::space::Need>> {
+    let cache = ws.blob_cache()?;
+    let mut to_cache = 0;
+    for (_, blob) in carried.blobs.values() {
+        if cache.size(&blob.digest)?.is_none() {
+            to_cache += blob.size.saturating_sub(cache.partial_len(&blob.digest));
+        }
+    }
+    let entries = (carried.blobs.len() + carried.manifests.len()) as u64;
+    let archive = carried.blobs.values().map(|(_, b)| b.size).sum::<u64>()
+        + carried
+            .manifests
+            .values()
+            .map(|m| m.len() as u64)
+            .sum::<u64>()
+        + entries * 1024
+        + (64 << 10);
+    Ok(vec![
+        crate::space::Need {
+            path: ws.working_dir(),
+            bytes: to_cache,
+            what: "the blob cache",
+        },
+        crate::space::Need {
+            path: dir.to_path_buf(),
+            bytes: archive,
+            what: "the imageset parts",
+        },
+    ])
 }
 
 /// Step 5: `DIR/mirror_seq<N>_<NNNNNN>.tar`,

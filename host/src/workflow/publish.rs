@@ -387,6 +387,17 @@ async fn publish_one(
     }
     // Step 3: every blob into the cache, verified.
     let cache = ws.blob_cache()?;
+    let mut to_cache = 0;
+    for blob in &meta.blobs {
+        if cache.size(&blob.digest)?.is_none() {
+            to_cache += blob.size;
+        }
+    }
+    crate::space::check(&[crate::space::Need {
+        path: ws.working_dir(),
+        bytes: to_cache,
+        what: "the blobs of the imageset",
+    }])?;
     let started = Instant::now();
     let contents = tokio::task::spawn_blocking(move || {
         reader.read(|digest, size, r| cache.store(digest, size, r).map_err(Into::into))
@@ -399,8 +410,33 @@ async fn publish_one(
         started.elapsed()
     );
 
-    // Step 4: images from their manifests.
+    // The parts must hold everything the metadata says they carry: a
+    // well-formed archive short of a blob stops here, before any push.
     let cache = ws.blob_cache()?;
+    let mut missing = std::collections::BTreeSet::new();
+    let listed = meta.blobs.iter().map(|b| &b.digest).chain(
+        meta.images
+            .iter()
+            .flat_map(|r| r.manifests.iter().chain(std::iter::once(&r.digest))),
+    );
+    for digest in listed {
+        if cache.size(digest)?.is_none() {
+            missing.insert(digest.to_string());
+        }
+    }
+    if let Some(first) = missing.first() {
+        let parts = match meta.parts.as_slice() {
+            [] => String::new(),
+            [one] => format!("`{one}`"),
+            [first, .., last] => format!("`{first}` to `{last}`"),
+        };
+        bail!(
+            "the parts of sequence {seq} ({parts}) lack {} blob(s) that its metadata lists (first: {first})\nhint: the parts were altered or come from different runs; copy every part of sequence {seq} again, or create the imageset again",
+            missing.len()
+        );
+    }
+
+    // Step 4: images from their manifests.
     let mut resolved = Vec::new();
     for rec in &meta.images {
         let job = ImageJob {
