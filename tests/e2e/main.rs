@@ -8,6 +8,8 @@ mod support;
 mod auth_tls;
 /// Disk full: refused before writing, or stopped cleanly halfway; the rerun completes.
 mod disk_full;
+/// Two runs at once: on one workspace, into one mirror.
+mod concurrency;
 /// Delete and prune: what goes, what stays, across the gap, resumed.
 mod delete;
 /// Things going wrong: missing images, unreachable and refusing registries, resume.
