@@ -196,6 +196,8 @@ pub struct Settings {
     /// The mirror.
     pub destination: RegistryConfig,
     pub concurrency: Concurrency,
+    /// Longest one image's copy may take (`--image-timeout`).
+    pub image_timeout: std::time::Duration,
     /// The plugin runtime's limits; with no `cache_dir`, compiled plugins are
     /// kept in the workspace.
     pub plugins: PluginHostConfig,

@@ -335,4 +335,48 @@ mod injected {
             "the altered blob must not be uploaded"
         );
     }
+
+    /// A blob that trickles (a byte every 100 ms, so no read ever times out)
+    /// and one that is never answered: each fails its image at
+    /// `--image-timeout`, naming it, instead of hanging the run; nothing of
+    /// the image is pushed.
+    // The fault proxy runs on this runtime while the test blocks on oc-mirror.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_and_silent_registries_fail_the_image_at_its_timeout() {
+        for (name, action) in [("trickle", Action::Trickle), ("stall", Action::Stall)] {
+            let (_src, image, proxy) = faulty_source(|i| {
+                vec![rule(
+                    "GET",
+                    &format!("/blobs/{}", biggest(i)),
+                    action.clone(),
+                    usize::MAX,
+                )]
+            })
+            .await;
+            let mirror = plain_registry().await;
+            let ctx = Ctx::new();
+            let isc = ctx.isc(&format!(
+                "  additionalImages:\n    - name: {}/faults/big:1\n",
+                proxy.host()
+            ));
+            ctx.mirror(&isc, &mirror, name, &["--image-timeout", "2s"])
+                .assert_failed(8)
+                .stderr_has(&format!("{}/faults/big:1", proxy.host()))
+                .stderr_has("--image-timeout (2s)")
+                .stderr_has("hint:");
+            assert!(
+                digest_at(&mirror, &format!("{name}/faults/big"), "1")
+                    .await
+                    .is_none(),
+                "{name}: the image must not be pushed"
+            );
+            assert!(
+                !mirror
+                    .blob_exists(&format!("{name}/faults/big"), &biggest(&image))
+                    .await
+                    .unwrap(),
+                "{name}: the slow blob must not be uploaded"
+            );
+        }
+    }
 }

@@ -67,6 +67,7 @@ fn settings() -> Settings {
         source: client_config(),
         destination: client_config(),
         concurrency: Concurrency::default(),
+        image_timeout: std::time::Duration::from_secs(600),
         plugins: PluginHostConfig {
             cache_dir: Some(plugin_cache()),
             ..PluginHostConfig::default()

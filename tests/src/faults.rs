@@ -26,6 +26,10 @@ pub enum Action {
     CutAfter(usize),
     /// Forward, with the body byte at this offset inverted.
     FlipByte(usize),
+    /// Forward the head, then the body one byte every 100 ms.
+    Trickle,
+    /// Accept the request and never answer it.
+    Stall,
 }
 
 /// A fault rule.
@@ -266,6 +270,11 @@ async fn handle(
         }
         action
     };
+    if action == Some(Action::Stall) {
+        let mut sink = [0u8; 8192];
+        while client.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+        return Ok(());
+    }
     if let Some(Action::Status(code)) = action {
         let resp =
             format!("HTTP/1.1 {code} Injected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -314,6 +323,15 @@ async fn handle(
             && at < sent + resp_body.len()
         {
             resp_body[at - sent] ^= 0xff;
+        }
+        if action == Some(Action::Trickle) {
+            for byte in resp_body.iter() {
+                client_write.write_all(&[*byte]).await?;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            sent += resp_body.len();
+            resp_body.clear();
+            continue;
         }
         if let Some(Action::CutAfter(limit)) = action
             && sent + resp_body.len() >= limit

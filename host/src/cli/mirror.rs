@@ -120,6 +120,12 @@ pub struct MirrorArgs {
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub plugin_timeout: Duration,
 
+    /// Longest the copy of one image may take, e.g. `10m`, `1h` (as
+    /// oc-mirror v2); an image that takes longer (a registry that trickles
+    /// or stops answering) fails, naming it, and the run goes on.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub image_timeout: Duration,
+
     /// Most memory a plugin may use, in MiB.
     #[arg(long, default_value_t = (crate::plugin::DEFAULT_MEMORY_LIMIT >> 20) as u64, value_name = "MIB")]
     pub plugin_memory_limit: u64,
@@ -285,6 +291,7 @@ pub fn resolve_settings(
             images: args.parallel_images,
             layers: args.parallel_layers,
         },
+        image_timeout: args.image_timeout,
         plugins: PluginHostConfig {
             cache_dir: env.plugin_cache_dir(),
             timeout: args.plugin_timeout,

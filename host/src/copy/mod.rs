@@ -181,6 +181,8 @@ pub struct CopyEngine {
     counters: BlobCounters,
     /// Set (by a first Ctrl-C) to start no new image; copies under way finish.
     stop: Arc<std::sync::atomic::AtomicBool>,
+    /// Longest one image's copy may take.
+    image_timeout: Option<Duration>,
 }
 
 impl CopyEngine {
@@ -204,7 +206,14 @@ impl CopyEngine {
             known: Mutex::new(HashMap::new()),
             counters: BlobCounters::default(),
             stop: Arc::default(),
+            image_timeout: None,
         }
+    }
+
+    /// Fails an image whose copy takes longer than `limit` (`--image-timeout`).
+    pub fn with_image_timeout(mut self, limit: Duration) -> CopyEngine {
+        self.image_timeout = Some(limit);
+        self
     }
 
     /// Shares a stop flag: once it is set, images not yet started are reported
@@ -370,7 +379,7 @@ impl CopyEngine {
                         };
                         failed(&image.job, Some(image.digest().clone()), &e)
                     }
-                    Ok((image, false)) => match self.copy_image(&image).await {
+                    Ok((image, false)) => match self.copy_within_limit(&image).await {
                         Ok(()) => outcome(&image, ImageStatus::Copied),
                         Err(e) => failed(&image.job, Some(image.digest().clone()), &e),
                     },
@@ -381,6 +390,26 @@ impl CopyEngine {
             .buffer_unordered(self.concurrency.images)
             .collect()
             .await
+    }
+
+    /// [`CopyEngine::copy_image`] within the image timeout. A copy stopped
+    /// by it leaves its downloads in the cache's `partial/`, to resume.
+    async fn copy_within_limit(&self, image: &ResolvedImage) -> Result<(), RegistryError> {
+        let Some(limit) = self.image_timeout else {
+            return self.copy_image(image).await;
+        };
+        match tokio::time::timeout(limit, self.copy_image(image)).await {
+            Ok(result) => result,
+            Err(_) => Err(RegistryError::Failed {
+                operation: "copying",
+                reference: image.job.source.whole(),
+                attempts: 1,
+                elapsed: limit,
+                cause: format!(
+                    "the copy did not finish within --image-timeout ({limit:?})\nhint: a registry that answers this slowly may be overloaded or the link too slow; run again later (what was downloaded is kept), or raise --image-timeout"
+                ),
+            }),
+        }
     }
 
     /// Steps 2 and 3 for one image.

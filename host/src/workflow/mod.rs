@@ -87,7 +87,8 @@ impl Context {
             self.settings.concurrency,
             self.reporter.clone(),
         )
-        .with_stop(self.stop.clone()))
+        .with_stop(self.stop.clone())
+        .with_image_timeout(self.settings.image_timeout))
     }
 }
 
