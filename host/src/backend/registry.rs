@@ -410,8 +410,14 @@ mod tests {
             assert_eq!(&bytes[..], &m.to_canonical_bytes()[..]);
         }
 
-        // Compare-and-set: the same sequence again, or one too far.
-        let err = backend.record(&recorded[2]).await.unwrap_err();
+        // The very document again (a second copy of one imageset published
+        // at the same time) is already there: nothing to do.
+        backend.record(&recorded[2]).await.unwrap();
+        // Compare-and-set: another document for the same sequence, or one
+        // too far.
+        let mut other = recorded[2].clone();
+        other.created += 1;
+        let err = backend.record(&other).await.unwrap_err();
         assert!(
             matches!(
                 err,

@@ -610,7 +610,7 @@ mod tests {
     use crate::registry::RegistryConfig;
     use crate::registry::auth::{AuthStore, Environment};
     use crate::registry::retry::RetryPolicy;
-    use crate::registry::test_registry::{quote, start};
+    use crate::registry::test_registry::{FakeRegistry, Seen, quote, start};
     use bytes::Bytes;
     use std::sync::Arc;
 
@@ -829,88 +829,6 @@ mod tests {
         let r = reference(&image);
         let err = client.delete_manifest(&r).await.unwrap_err();
         assert!(err.to_string().contains("local OCI layout"), "{err}");
-    }
-
-    /// One request a [`FakeRegistry`] saw.
-    #[derive(Debug, Clone)]
-    struct Seen {
-        method: String,
-        path: String,
-        authorization: Option<String>,
-    }
-
-    /// A scripted HTTP server on a loopback port (one connection at a time,
-    /// each closed after its answer): for what `docker-registry` cannot do,
-    /// a token server and transient errors.
-    struct FakeRegistry {
-        host: String,
-        seen: Arc<Mutex<Vec<Seen>>>,
-    }
-
-    impl FakeRegistry {
-        /// `answer(request, host)` gives status, extra headers and body.
-        fn start(
-            answer: impl Fn(&Seen, &str) -> (u16, Vec<(String, String)>, String) + Send + 'static,
-        ) -> FakeRegistry {
-            use std::io::{BufRead, BufReader, Write};
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let host = listener.local_addr().unwrap().to_string();
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let (h, s) = (host.clone(), seen.clone());
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    let Ok(mut stream) = stream else { return };
-                    // The TLS probe (a handshake starts with 0x16): refuse it,
-                    // so the client speaks plain HTTP.
-                    let mut first = [0u8; 1];
-                    if stream.peek(&mut first).is_err() || first[0] == 0x16 {
-                        continue;
-                    }
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).is_err() {
-                        continue;
-                    }
-                    let mut parts = line.split_whitespace();
-                    let method = parts.next().unwrap_or_default().to_string();
-                    let path = parts.next().unwrap_or_default().to_string();
-                    let mut authorization = None;
-                    loop {
-                        let mut header = String::new();
-                        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-                            break;
-                        }
-                        if let Some((k, v)) = header.split_once(':')
-                            && k.eq_ignore_ascii_case("authorization")
-                        {
-                            authorization = Some(v.trim().to_string());
-                        }
-                    }
-                    let request = Seen {
-                        method,
-                        path,
-                        authorization,
-                    };
-                    let (status, headers, body) = answer(&request, &h);
-                    s.lock().unwrap().push(request);
-                    let mut out = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                        body.len()
-                    );
-                    for (k, v) in headers {
-                        out.push_str(&format!("{k}: {v}\r\n"));
-                    }
-                    out.push_str("\r\n");
-                    out.push_str(&body);
-                    let _ = stream.write_all(out.as_bytes());
-                }
-            });
-            FakeRegistry { host, seen }
-        }
-
-        fn seen(&self) -> Vec<Seen> {
-            self.seen.lock().unwrap().clone()
-        }
     }
 
     /// Bearer: the token is asked for with the delete scope and the

@@ -533,8 +533,22 @@ impl RegistryClient {
         }
         /// Tags asked for per page.
         const PAGE: usize = 1000;
+        /// More than any real repository holds: a registry that pages on
+        /// past this is broken or hostile, and memory must stay bounded.
+        const MAX_TAGS: usize = 1_000_000;
         let mut tags: Vec<String> = Vec::new();
         loop {
+            if tags.len() >= MAX_TAGS {
+                return Err(RegistryError::Failed {
+                    operation: "listing tags of",
+                    reference: r.whole(),
+                    attempts: 1,
+                    elapsed: Duration::ZERO,
+                    cause: format!(
+                        "the registry lists more than {MAX_TAGS} tags and keeps paging\nhint: the registry is misbehaving; name the tags to mirror instead of listing them"
+                    ),
+                });
+            }
             let last = tags.last().cloned();
             let page = self
                 .call("listing tags of", r, false, |h| {
@@ -548,6 +562,21 @@ impl RegistryClient {
                 })
                 .await?;
             let n = page.tags.len();
+            // Each page must start past the last tag of the one before (the
+            // `last` parameter); a page that repeats it would page forever.
+            if let (Some(last), Some(first)) = (&last, page.tags.first())
+                && first <= last
+            {
+                return Err(RegistryError::Failed {
+                    operation: "listing tags of",
+                    reference: r.whole(),
+                    attempts: 1,
+                    elapsed: Duration::ZERO,
+                    cause: format!(
+                        "the registry's tag list does not advance: the page after `{last}` starts at `{first}`\nhint: the registry is misbehaving; name the tags to mirror instead of listing them"
+                    ),
+                });
+            }
             tags.extend(page.tags);
             if n < PAGE {
                 return Ok(tags);
@@ -810,5 +839,67 @@ pub fn describe(err: &OciDistributionError) -> String {
             }
             s
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::retry::RetryPolicy;
+    use crate::registry::test_registry::FakeRegistry;
+
+    /// A client for a plain-HTTP fake, without retries.
+    fn client() -> RegistryClient {
+        RegistryClient::new(RegistryConfig {
+            tls_verify: false,
+            cert_dirs: vec![],
+            retry: RetryPolicy {
+                retries: 0,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(10),
+            },
+            auth: Arc::new(auth::AuthStore::empty()),
+            layouts: Default::default(),
+        })
+    }
+
+    /// A registry whose tag list answers every page with the same full page
+    /// (it ignores `last`) is stopped at the second page, not followed
+    /// forever; an honest one is read to its end.
+    #[tokio::test]
+    async fn tag_pages_must_advance() {
+        let page = |from: usize, count: usize| {
+            let tags: Vec<String> = (from..from + count).map(|i| format!("t{i:05}")).collect();
+            serde_json::json!({ "name": "x/y", "tags": tags }).to_string()
+        };
+        let json = || vec![("Content-Type".to_string(), "application/json".to_string())];
+        let stuck = FakeRegistry::start(move |req, _| match req.path.contains("/tags/list") {
+            true => (200, json(), page(0, 1000)),
+            false => (200, vec![], String::new()),
+        });
+        let r = crate::reference::parse(&format!("{}/x/y:t", stuck.host)).unwrap();
+        let err = client().list_tags(&r).await.unwrap_err().to_string();
+        assert!(err.contains("does not advance"), "{err}");
+        assert!(err.contains("hint:"), "{err}");
+        assert_eq!(
+            stuck
+                .seen()
+                .iter()
+                .filter(|s| s.path.contains("/tags/list"))
+                .count(),
+            2
+        );
+
+        let honest = FakeRegistry::start(move |req, _| {
+            if !req.path.contains("/tags/list") {
+                return (200, vec![], String::new());
+            }
+            match req.path.contains("last=t00999") {
+                false => (200, json(), page(0, 1000)),
+                true => (200, json(), page(1000, 5)),
+            }
+        });
+        let r = crate::reference::parse(&format!("{}/x/y:t", honest.host)).unwrap();
+        assert_eq!(client().list_tags(&r).await.unwrap().len(), 1005);
     }
 }

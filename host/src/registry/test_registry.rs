@@ -1,10 +1,12 @@
 //! A real `docker-registry` (CNCF Distribution) for the host's unit tests:
 //! plain HTTP on a free loopback port, its storage in a temporary directory,
 //! killed when dropped. A machine without `docker-registry` fails the test:
-//! it must not pass unseen.
+//! it must not pass unseen. Beside it, [`FakeRegistry`]: a scripted server
+//! for what a real registry will not do.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A child process, killed when dropped (also when a test panics).
@@ -96,4 +98,86 @@ pub async fn start(delete_enabled: bool, extra: &str) -> TestRegistry {
         "docker-registry kept exiting at start-up:\n{}",
         std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default()
     );
+}
+
+/// One request a [`FakeRegistry`] saw.
+#[derive(Debug, Clone)]
+pub(crate) struct Seen {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) authorization: Option<String>,
+}
+
+/// A scripted HTTP server on a loopback port (one connection at a time,
+/// each closed after its answer): for what `docker-registry` cannot do,
+/// a token server and transient errors.
+pub(crate) struct FakeRegistry {
+    pub(crate) host: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FakeRegistry {
+    /// `answer(request, host)` gives status, extra headers and body.
+    pub(crate) fn start(
+        answer: impl Fn(&Seen, &str) -> (u16, Vec<(String, String)>, String) + Send + 'static,
+    ) -> FakeRegistry {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (h, s) = (host.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                // The TLS probe (a handshake starts with 0x16): refuse it,
+                // so the client speaks plain HTTP.
+                let mut first = [0u8; 1];
+                if stream.peek(&mut first).is_err() || first[0] == 0x16 {
+                    continue;
+                }
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let method = parts.next().unwrap_or_default().to_string();
+                let path = parts.next().unwrap_or_default().to_string();
+                let mut authorization = None;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = header.split_once(':')
+                        && k.eq_ignore_ascii_case("authorization")
+                    {
+                        authorization = Some(v.trim().to_string());
+                    }
+                }
+                let request = Seen {
+                    method,
+                    path,
+                    authorization,
+                };
+                let (status, headers, body) = answer(&request, &h);
+                s.lock().unwrap().push(request);
+                let mut out = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    body.len()
+                );
+                for (k, v) in headers {
+                    out.push_str(&format!("{k}: {v}\r\n"));
+                }
+                out.push_str("\r\n");
+                out.push_str(&body);
+                let _ = stream.write_all(out.as_bytes());
+            }
+        });
+        FakeRegistry { host, seen }
+    }
+
+    pub(crate) fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
 }
