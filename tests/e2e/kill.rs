@@ -222,7 +222,7 @@ fn linked_blobs(mirror: &Registry, prefix: &str) -> BTreeSet<(String, String)> {
                         ));
                     }
                 }
-            } else if path.is_dir() && !path.file_name().is_some_and(|n| n == "_manifests") {
+            } else if path.is_dir() && path.file_name().is_none_or(|n| n != "_manifests") {
                 stack.push(path);
             }
         }

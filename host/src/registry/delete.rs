@@ -610,7 +610,7 @@ mod tests {
     use crate::registry::RegistryConfig;
     use crate::registry::auth::{AuthStore, Environment};
     use crate::registry::retry::RetryPolicy;
-    use crate::registry::test_registry::{FakeRegistry, Seen, quote, start};
+    use crate::registry::test_registry::{FakeRegistry, quote, start};
     use bytes::Bytes;
     use std::sync::Arc;
 
