@@ -36,3 +36,5 @@ mod plugin_files;
 mod publish_outputs;
 /// OpenShift releases: channels, signatures, the graph image, imagesets.
 mod releases;
+/// No secret in any output: every workflow at trace level against htpasswd and token registries.
+mod secrets;

@@ -42,6 +42,7 @@ pub mod release;
 pub mod signing;
 pub mod stats;
 pub mod tls;
+pub mod token;
 pub mod tools;
 pub mod world;
 

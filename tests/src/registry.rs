@@ -3,10 +3,11 @@
 //! oc-mirror's job is to talk to registries, so its tests run against the real
 //! CNCF Distribution server (2.8, Debian's `docker-registry`) rather than a
 //! mock: each [`Registry`] is its own process on a free loopback port, with its
-//! own temporary config, storage, log and (optionally) htpasswd file and TLS
-//! certificate. Its request log doubles as a witness: [`Registry::requests`]
-//! and [`Registry::blob_gets`] say what a client really fetched, which is how
-//! tests check that already-mirrored blobs are not downloaded again.
+//! own temporary config, storage, log and (optionally) htpasswd file, token
+//! server ([`crate::token`]) and TLS certificate. Its request log doubles as a
+//! witness: [`Registry::requests`] and [`Registry::blob_gets`] say what a
+//! client really fetched, which is how tests check that already-mirrored blobs
+//! are not downloaded again.
 
 use std::fs::{self, OpenOptions};
 use std::net::TcpListener;
@@ -19,6 +20,7 @@ use tempfile::TempDir;
 
 use crate::client::{RegistryClient, Target};
 use crate::tls::TlsMaterial;
+use crate::token::{IssuedToken, TokenServer};
 
 /// Environment variable naming the registry binary; defaults to
 /// `docker-registry` on `PATH`.
@@ -36,6 +38,12 @@ const PORT_ATTEMPTS: usize = 5;
 pub struct RegistryOptions {
     /// Require basic auth with this `(user, password)` (bcrypt htpasswd).
     pub htpasswd: Option<(String, String)>,
+    /// Require bearer tokens (Distribution's `auth.token`) from a
+    /// [`TokenServer`] that hands them out for this `(user, password)`.
+    /// Exclusive with `htpasswd`. The registry's own [`Registry::client`]
+    /// speaks basic auth only, so it is refused: fill the storage before
+    /// (e.g. start anonymous, push, then [`Registry::restart`] with a token).
+    pub token: Option<(String, String)>,
     /// Serve HTTPS with a certificate signed by a throwaway CA.
     pub tls: bool,
     /// Enable `storage.maintenance.readonly`: pulls work, pushes are refused.
@@ -70,6 +78,11 @@ pub struct Registry {
     port: u16,
     options: RegistryOptions,
     tls: Option<TlsMaterial>,
+    /// The token server of token mode (kept across restarts, also without
+    /// token mode, so what it issued can still be read).
+    token_server: Option<TokenServer>,
+    /// What token servers replaced by a restart with other credentials issued.
+    retired_tokens: Vec<IssuedToken>,
     child: Option<Child>,
     client: RegistryClient,
 }
@@ -101,6 +114,8 @@ impl Registry {
             port: 0,
             options: RegistryOptions::default(),
             tls: None,
+            token_server: None,
+            retired_tokens: Vec::new(),
             child: None,
             client,
         };
@@ -183,6 +198,23 @@ impl Registry {
     /// `--cert-dir` (e.g. skopeo's `--dest-cert-dir`). Exists only with TLS.
     pub fn cert_dir(&self) -> PathBuf {
         self.workdir.path().join("certs")
+    }
+
+    /// The token server (token mode; it stays after a restart without it).
+    pub fn token_server(&self) -> Option<&TokenServer> {
+        self.token_server.as_ref()
+    }
+
+    /// Every token the token servers of this registry have issued so far,
+    /// in order (empty without token mode).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let current = self.token_server.iter().flat_map(|t| t.issued());
+        self.retired_tokens
+            .iter()
+            .cloned()
+            .chain(current)
+            .map(|t| t.token)
+            .collect()
     }
 
     /// The storage root (filesystem driver).
@@ -293,8 +325,26 @@ impl Registry {
     /// records them; the config itself is written per launch (it has the port).
     fn configure(&mut self, options: RegistryOptions) -> anyhow::Result<()> {
         let dir = self.workdir.path();
+        if options.htpasswd.is_some() && options.token.is_some() {
+            bail!("a registry takes htpasswd or token auth, not both");
+        }
         fs::create_dir_all(&self.storage_dir)
             .with_context(|| format!("creating {}", self.storage_dir.display()))?;
+        if let Some((user, password)) = &options.token {
+            let same = self
+                .token_server
+                .as_ref()
+                .is_some_and(|t| t.credentials() == (user.clone(), password.clone()));
+            if !same {
+                if let Some(old) = self.token_server.take() {
+                    self.retired_tokens.extend(old.issued());
+                }
+                let server = TokenServer::start(user, password)?;
+                fs::write(dir.join("token.crt"), server.cert_pem())
+                    .context("writing the token certificate")?;
+                self.token_server = Some(server);
+            }
+        }
         if let Some((user, password)) = &options.htpasswd {
             // Cost 4 (the minimum): the registry checks the hash on every request.
             let hash = bcrypt::hash_with_result(password, 4)
@@ -359,6 +409,15 @@ http:
             yaml.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: oc-mirror-tests\n    path: {}\n",
                 quote(&dir.join("htpasswd")),
+            ));
+        }
+        if let (Some(_), Some(server)) = (&self.options.token, &self.token_server) {
+            yaml.push_str(&format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                serde_json::Value::from(server.realm()),
+                crate::token::SERVICE,
+                crate::token::ISSUER,
+                quote(&dir.join("token.crt")),
             ));
         }
         yaml
