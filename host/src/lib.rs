@@ -25,6 +25,6 @@ pub(crate) mod sections;
 pub mod settings;
 pub mod sources;
 pub(crate) mod space;
-pub(crate) mod timestamp;
+pub mod timestamp;
 pub mod workflow;
 pub mod workspace;

@@ -6,12 +6,12 @@ mod support;
 
 /// Credentials and TLS: htpasswd registries, self-signed CAs.
 mod auth_tls;
-/// Disk full: refused before writing, or stopped cleanly halfway; the rerun completes.
-mod disk_full;
 /// Two runs at once: on one workspace, into one mirror.
 mod concurrency;
 /// Delete and prune: what goes, what stays, across the gap, resumed.
 mod delete;
+/// Disk full: refused before writing, or stopped cleanly halfway; the rerun completes.
+mod disk_full;
 /// Things going wrong: missing images, unreachable and refusing registries, resume.
 mod faults;
 /// Helm charts: repositories, OCI charts, local charts; rendered, their images and themselves mirrored.

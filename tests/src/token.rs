@@ -182,7 +182,7 @@ fn handle(state: &State, request: &Request) -> Response {
                 "token": token,
                 "access_token": token,
                 "expires_in": EXPIRES_IN,
-                "issued_at": rfc3339(now()),
+                "issued_at": oc_mirror::timestamp::rfc3339(now()),
             });
             Response::new(200, "application/json", body.to_string().into_bytes())
         }
@@ -366,37 +366,12 @@ fn now() -> u64 {
         .unwrap_or_default()
 }
 
-/// `secs` (Unix time, UTC) as RFC 3339, e.g. `2026-11-25T12:01:50Z`.
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn dates_and_queries() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_795_608_110), "2026-11-25T12:01:50Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    fn queries() {
         assert_eq!(
             query_pairs(
                 "service=s&scope=repository%3Aa%2Fb%3Apull%2Cpush&scope=registry:catalog:*+x:y:z"

@@ -536,18 +536,21 @@ impl RegistryClient {
         /// More than any real repository holds: a registry that pages on
         /// past this is broken or hostile, and memory must stay bounded.
         const MAX_TAGS: usize = 1_000_000;
+        let misbehaving = |what: String| RegistryError::Failed {
+            operation: "listing tags of",
+            reference: r.whole(),
+            attempts: 1,
+            elapsed: Duration::ZERO,
+            cause: format!(
+                "{what}\nhint: the registry is misbehaving; name the tags to mirror instead of listing them"
+            ),
+        };
         let mut tags: Vec<String> = Vec::new();
         loop {
             if tags.len() >= MAX_TAGS {
-                return Err(RegistryError::Failed {
-                    operation: "listing tags of",
-                    reference: r.whole(),
-                    attempts: 1,
-                    elapsed: Duration::ZERO,
-                    cause: format!(
-                        "the registry lists more than {MAX_TAGS} tags and keeps paging\nhint: the registry is misbehaving; name the tags to mirror instead of listing them"
-                    ),
-                });
+                return Err(misbehaving(format!(
+                    "the registry lists more than {MAX_TAGS} tags and keeps paging"
+                )));
             }
             let last = tags.last().cloned();
             let page = self
@@ -567,15 +570,9 @@ impl RegistryClient {
             if let (Some(last), Some(first)) = (&last, page.tags.first())
                 && first <= last
             {
-                return Err(RegistryError::Failed {
-                    operation: "listing tags of",
-                    reference: r.whole(),
-                    attempts: 1,
-                    elapsed: Duration::ZERO,
-                    cause: format!(
-                        "the registry's tag list does not advance: the page after `{last}` starts at `{first}`\nhint: the registry is misbehaving; name the tags to mirror instead of listing them"
-                    ),
-                });
+                return Err(misbehaving(format!(
+                    "the registry's tag list does not advance: the page after `{last}` starts at `{first}`"
+                )));
             }
             tags.extend(page.tags);
             if n < PAGE {
